@@ -1,0 +1,177 @@
+"""Careful HDF5 access for files from strangers: no soft/external links, no external or virtual datasets, no
+datasets that declare far more data than the file stores, numeric dtypes only, and every h5py failure turned into
+a ``ModelFormatError`` that names the file and the object."""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from typing import Any, Iterator, List, Optional
+
+import h5py
+import numpy as np
+
+from ..errors import ModelFormatError
+
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+MAX_ARRAY_BYTES = 4 << 30          # no single weight above 4 GiB
+MAX_DECLARED_OVER_STORED = 64      # a dataset may not declare 64x more bytes than it stores (beyond 1 MiB)
+
+
+def is_hdf5(path: str) -> bool:
+    """True when the file starts with the HDF5 signature (at offset 0; user blocks are not supported)."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(8) == HDF5_SIGNATURE
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def open_h5(path_or_file: Any, label: str) -> Iterator[h5py.File]:
+    """Open an HDF5 file read-only; a damaged or non-HDF5 file raises ModelFormatError naming ``label``."""
+    try:
+        f = h5py.File(path_or_file, "r")
+    except (OSError, ValueError) as exc:
+        raise ModelFormatError(f"{label}: not a readable HDF5 file ({_short(exc)}); expected a Keras .h5 file. "
+                               "Is it truncated or of another format?") from None
+    try:
+        yield f
+    finally:
+        try:
+            f.close()
+        except Exception:  # closing a damaged file can fail too; the first error is the useful one
+            pass
+
+
+def _short(exc: BaseException) -> str:
+    return str(exc).split("\n")[0][:200]
+
+
+def child(group: h5py.Group, name: str, label: str) -> Any:
+    """``group[name]`` (``name`` may hold ``/``), refusing soft and external links on every step."""
+    node = group
+    for part in [p for p in name.split("/") if p]:
+        try:
+            link = node.get(part, getlink=True)
+        except Exception as exc:
+            raise ModelFormatError(f"{label}: cannot read {name!r} ({_short(exc)})") from None
+        if link is None:
+            raise ModelFormatError(f"{label}: missing {name!r} in {node.name!r}")
+        if isinstance(link, (h5py.SoftLink, h5py.ExternalLink)):
+            kind = "soft" if isinstance(link, h5py.SoftLink) else "external"
+            raise ModelFormatError(f"{label}: {node.name}/{part} is a {kind} link; links are refused in model files")
+        try:
+            node = node[part]
+        except Exception as exc:
+            raise ModelFormatError(f"{label}: cannot read {name!r} ({_short(exc)})") from None
+    return node
+
+
+def attr(obj: Any, name: str, label: str) -> Any:
+    """An attribute decoded to str / list of str / JSON-able Python, or None when absent."""
+    try:
+        if name not in obj.attrs:
+            return None
+        value = obj.attrs[name]
+    except Exception as exc:
+        raise ModelFormatError(f"{label}: cannot read attribute {name!r} ({_short(exc)})") from None
+    return _decode(value)
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    if isinstance(value, np.ndarray):
+        return [_decode(v) for v in value.tolist()] if value.dtype.kind in "SOU" else value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    return value
+
+
+def name_list(obj: Any, name: str, label: str) -> Optional[List[str]]:
+    """A list-of-names attribute, also when Keras chunked it as ``name0``, ``name1``, ... (None when absent)."""
+    value = attr(obj, name, label)
+    if value is None:
+        chunks = []
+        while True:
+            part = attr(obj, f"{name}{len(chunks)}", label)
+            if part is None:
+                break
+            chunks.append(part)
+        if not chunks:
+            return None
+        value = [v for chunk in chunks for v in (chunk if isinstance(chunk, list) else [chunk])]
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ModelFormatError(f"{label}: attribute {name!r} must be a list of names, got {value!r:.200}")
+    return value
+
+
+def json_attr(obj: Any, name: str, label: str) -> Any:
+    """A JSON attribute parsed, or None when absent."""
+    text = attr(obj, name, label)
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError) as exc:
+        raise ModelFormatError(f"{label}: attribute {name!r} is not valid JSON ({_short(exc)})") from None
+
+
+def array(group: h5py.Group, name: str, label: str) -> np.ndarray:
+    """A numeric dataset read whole, after the safety checks."""
+    ds = child(group, name, label)
+    where = f"{label}: dataset {ds.name!r}" if hasattr(ds, "name") else label
+    if not isinstance(ds, h5py.Dataset):
+        raise ModelFormatError(f"{where} is a group, expected a weight array")
+    try:
+        if ds.is_virtual:
+            raise ModelFormatError(f"{where} is a virtual dataset; refused in model files")
+        if ds.external:
+            raise ModelFormatError(f"{where} stores its data in external files; refused in model files")
+        if ds.dtype.kind not in "fiub":
+            raise ModelFormatError(f"{where} has dtype {ds.dtype}; expected a numeric weight array")
+        declared = int(np.prod(ds.shape, dtype=np.int64)) * ds.dtype.itemsize if ds.shape else ds.dtype.itemsize
+        stored = ds.id.get_storage_size()
+        if declared > MAX_ARRAY_BYTES or (declared > (1 << 20) and declared > MAX_DECLARED_OVER_STORED * stored):
+            raise ModelFormatError(f"{where} declares {declared} bytes but stores {stored}; refused as a "
+                                   "decompression bomb or a damaged file")
+        return np.asarray(ds[()])
+    except ModelFormatError:
+        raise
+    except Exception as exc:
+        raise ModelFormatError(f"{where} cannot be read ({_short(exc)}); is the file truncated?") from None
+
+
+@contextlib.contextmanager
+def atomic_write(path: str) -> Iterator[str]:
+    """Yield a temporary path beside ``path``; on success fsync it and ``os.replace`` it over ``path``.
+
+    On any error the temporary file is removed and ``path`` keeps its old content.
+    """
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise ModelFormatError(f"{path}: folder {folder!r} does not exist")
+    tmp = os.path.join(folder, f".{os.path.basename(path)}.{os.getpid()}.tmp")
+    try:
+        yield tmp
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        raise
+    with contextlib.suppress(OSError):
+        dfd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)

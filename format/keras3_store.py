@@ -1,0 +1,16 @@
+"""Writing Keras 3's weights layout (``*.weights.h5``): arrays at ``layers/<snake_case_class>[_n]/.../vars/<i>``."""
+from __future__ import annotations
+
+import h5py
+import numpy as np
+
+from .spec import ModelSpec
+from .weights import _keras3_var_paths, keras3_paths
+
+
+def write_keras3_weights(spec: ModelSpec, path: str) -> None:
+    """Write ``spec``'s weights to ``path`` in the layout Keras 3's ``load_weights`` reads."""
+    with h5py.File(path, "w") as f:
+        for layer, base in keras3_paths(spec):
+            for (name, array), var_path in zip(layer.weights, _keras3_var_paths(layer, base)):
+                f.create_dataset(var_path, data=np.asarray(array))

@@ -1,0 +1,176 @@
+"""ModelSpec -> Keras files. Every write goes to a temporary file beside the target, is fsynced, then replaces
+the target (``h5io.atomic_write``): an error or a crash mid-write leaves the old file as it was.
+
+Dialects:
+- ``portable`` (default): the Keras 2 ``.h5`` envelope with only the config keys that both tf_keras 2.x and
+  Keras 3 accept, so both ``load_model`` it and predict the same numbers.
+- ``keras2``: the same envelope for tf_keras only (needed for Keras 2's ``hard_sigmoid``, which Keras 3 lacks).
+- ``keras3``: for Keras 3 only (Keras 3 dtype policies and names, e.g. its own ``hard_sigmoid``).
+"""
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Dict, List
+
+import h5py
+import numpy as np
+
+from ..errors import ModelFormatError
+from . import h5io
+from .graph import model_config
+from .spec import LayerSpec, ModelSpec
+from .weights import expected_weights
+
+DIALECTS = ("portable", "keras2", "keras3")
+KERAS_VERSION = {"portable": "2.21.0", "keras2": "2.21.0", "keras3": "3.12.0"}
+ATTR_LIMIT = 64512  # HDF5 object-header limit Keras respects by chunking long name lists
+# Optimizer config keys both tf_keras 2.x's and Keras 3's optimizers accept.
+OPTIMIZER_KEYS = ("name", "learning_rate", "weight_decay", "clipnorm", "global_clipnorm", "clipvalue", "use_ema",
+                  "ema_momentum", "ema_overwrite_frequency", "beta_1", "beta_2", "epsilon", "amsgrad", "momentum",
+                  "nesterov", "rho", "centered", "initial_accumulator_value", "beta_2_decay", "epsilon_1",
+                  "epsilon_2", "learning_rate_power", "l1_regularization_strength", "l2_regularization_strength",
+                  "l2_shrinkage_regularization_strength", "beta")
+
+
+def _check_dialect(dialect: str) -> None:
+    if dialect not in DIALECTS:
+        raise ModelFormatError(f"unknown dialect {dialect!r}; expected one of {', '.join(DIALECTS)}")
+
+
+def write(spec: ModelSpec, path: str, dialect: str = "portable") -> None:
+    """Write ``spec`` to ``path``; the extension picks the form.
+
+    Args:
+        spec: the model.
+        path: ``.h5``/``.hdf5`` (whole model: architecture, weights, training config), ``.json`` or ``.yaml``
+            (architecture only; write the weights with ``write_weights``).
+        dialect: ``portable`` (loads in tf_keras 2.x and Keras 3), ``keras2`` or ``keras3``.
+
+    Example::
+
+        write(read("old_keras2.h5"), "new.h5")
+    """
+    _check_dialect(dialect)
+    path = os.fspath(path)
+    ext = os.path.splitext(path)[1].lower()
+    if path.lower().endswith(".weights.h5"):
+        return write_weights(spec, path, dialect)
+    if ext in (".h5", ".hdf5"):
+        config = model_config(spec, dialect)
+        with h5io.atomic_write(path) as tmp:
+            with h5py.File(tmp, "w") as f:
+                f.attrs["keras_version"] = KERAS_VERSION[dialect].encode()
+                f.attrs["backend"] = b"tensorflow"
+                f.attrs["model_config"] = json.dumps(config).encode()
+                if spec.training_config:
+                    f.attrs["training_config"] = json.dumps(training_config(spec.training_config, dialect)).encode()
+                _write_legacy(f.create_group("model_weights"), spec, dialect)
+        return None
+    if ext in (".json", ".yaml", ".yml"):
+        text = to_json(spec, dialect) if ext == ".json" else to_yaml(spec, dialect)
+        with h5io.atomic_write(path) as tmp:
+            with open(tmp, "w", encoding="utf-8") as fh:
+                fh.write(text)
+        return None
+    raise ModelFormatError(f"{path}: cannot write {ext or 'a file without extension'!r}; expected .h5, .json, "
+                           ".yaml, or .weights.h5 with write_weights")
+
+
+def to_json(spec: ModelSpec, dialect: str = "portable") -> str:
+    """The architecture as Keras' ``model.to_json()`` gives it (loadable with ``model_from_json``)."""
+    _check_dialect(dialect)
+    return json.dumps({**model_config(spec, dialect), "keras_version": KERAS_VERSION[dialect],
+                       "backend": "tensorflow"})
+
+
+def to_yaml(spec: ModelSpec, dialect: str = "portable") -> str:
+    """The architecture as YAML (the same document as ``to_json``)."""
+    import yaml
+
+    return yaml.safe_dump(json.loads(to_json(spec, dialect)), sort_keys=False)
+
+
+def write_weights(spec: ModelSpec, path: str, dialect: str = "portable") -> None:
+    """Write only the weights, in the legacy layout ``load_weights("x.h5")`` reads in tf_keras and Keras 3.
+
+    Keras 3 reads any file named ``*.weights.h5`` as its own layout, which tf_keras cannot read: such a name is
+    written in Keras 3's layout and needs ``dialect="keras3"``.
+    """
+    _check_dialect(dialect)
+    path = os.fspath(path)
+    if path.lower().endswith(".weights.h5"):
+        if dialect != "keras3":
+            raise ModelFormatError(f"{path}: Keras 3 reads '*.weights.h5' files in its own layout, which Keras 2 "
+                                   "cannot read; name the file e.g. 'model_weights.h5' for a portable weights file, "
+                                   "or pass dialect='keras3'")
+        from .keras3_store import write_keras3_weights
+
+        with h5io.atomic_write(path) as tmp:
+            write_keras3_weights(spec, tmp)
+        return
+    with h5io.atomic_write(path) as tmp:
+        with h5py.File(tmp, "w") as f:
+            _write_legacy(f, spec, dialect)
+
+
+def _names_attr(obj: Any, key: str, names: List[str]) -> None:
+    """A list of names as Keras writes it: bytes, chunked as key0, key1, ... when over the header limit."""
+    data = np.array([n.encode("utf-8") for n in names], dtype="S") if names else np.zeros((0,), dtype="S1")
+    chunks = 1
+    while data.nbytes > ATTR_LIMIT * chunks:
+        chunks += 1
+    if chunks == 1:
+        obj.attrs[key] = data
+    else:
+        for i, part in enumerate(np.array_split(data, chunks)):
+            obj.attrs[f"{key}{i}"] = part
+
+
+def _leaf_weights(layer: LayerSpec) -> Dict[str, Dict[str, np.ndarray]]:
+    """``{leaf name: {weight name: array}}`` under ``layer`` (itself when it is a leaf)."""
+    if layer.model is None:
+        return {layer.name: dict(layer.weights)}
+    out: Dict[str, Dict[str, np.ndarray]] = {}
+    for inner in layer.model.layers:
+        out.update(_leaf_weights(inner))
+    return out
+
+
+def _write_legacy(group: h5py.Group, spec: ModelSpec, dialect: str) -> None:
+    _names_attr(group, "layer_names", [l.name for l in spec.layers])
+    group.attrs["backend"] = b"tensorflow"
+    group.attrs["keras_version"] = KERAS_VERSION[dialect].encode()
+    for layer in spec.layers:
+        g = group.create_group(layer.name)
+        values = _leaf_weights(layer)
+        names = []
+        for path, name, _, _ in expected_weights(layer):
+            array = values.get(path, {}).get(name)
+            if array is None:
+                raise ModelFormatError(f"layer {path!r} has no weight {name!r}; cannot write an incomplete model")
+            stored = f"{path}/{name}:0" if dialect != "keras3" else f"{path}/{name}"
+            g.create_dataset(stored, data=np.asarray(array))
+            names.append(stored)
+        _names_attr(g, "weight_names", names)
+
+
+def training_config(config: Dict[str, Any], dialect: str) -> Dict[str, Any]:
+    """A training config both target Keras versions can compile from (optimizer keys intersected, objects bare)."""
+    if dialect == "keras3":
+        return config
+    out = _strip_modules(dict(config))
+    opt = out.get("optimizer_config")
+    if isinstance(opt, dict) and isinstance(opt.get("config"), dict):
+        out["optimizer_config"] = {"class_name": opt.get("class_name"),
+                                   "config": {k: v for k, v in opt["config"].items() if k in OPTIMIZER_KEYS}}
+    out.setdefault("loss_weights", None)
+    return out
+
+
+def _strip_modules(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: _strip_modules(v) for k, v in obj.items() if k not in ("module", "registered_name")}
+    if isinstance(obj, list):
+        return [_strip_modules(v) for v in obj]
+    return obj
