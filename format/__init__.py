@@ -16,8 +16,8 @@ a file for one Keras version (``"keras2"``, ``"keras3"``); ``.json``/``.yaml`` a
 """
 from ..errors import ModelFormatError, UnsupportedLayerError
 from .spec import LayerSpec, ModelSpec, TensorRef
-from .read import read
-from .write import write, write_weights
+from .reader import load_weights, read
+from .writer import to_json, to_yaml, write, write_weights
 
-__all__ = ["read", "write", "write_weights", "ModelSpec", "LayerSpec", "TensorRef",
+__all__ = ["read", "load_weights", "write", "write_weights", "to_json", "to_yaml", "ModelSpec", "LayerSpec", "TensorRef",
            "ModelFormatError", "UnsupportedLayerError"]

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional
 
-from ..errors import ModelFormatError
+from ..errors import ModelFormatError, UnsupportedLayerError
 from .dialect import canonical_layer_config, check_object, dialect_layer_config, is_model_class
-from .layers import canonical_class
+from .layers import REFUSED, canonical_class
 from .spec import LayerSpec, ModelSpec, TensorRef
 
 MAX_DEPTH = 16
@@ -39,8 +39,10 @@ def _layer(entry: Any, dialect: str, label: str, depth: int) -> LayerSpec:
     if not isinstance(name, str) or not name:
         raise ModelFormatError(f"{label}: a {entry['class_name']} layer has no name")
     where = f"{label}: layer {name!r} ({entry['class_name']})"
-    check_object(entry, where)
     cls = canonical_class(entry["class_name"])
+    if cls in REFUSED:
+        raise UnsupportedLayerError(f"{where}: {cls} is refused: {REFUSED[cls]}")
+    check_object(entry, where)
     if is_model_class(cls):
         inner = parse_model({"class_name": cls, "config": raw}, dialect, where, depth + 1)
         return LayerSpec(name, "Functional" if cls == "Model" else cls, {}, [], [], inner)

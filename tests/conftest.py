@@ -53,3 +53,9 @@ def pytest_generate_tests(metafunc):
     if "keras_case" in metafunc.fixturenames:
         cases = load_cases()
         metafunc.parametrize("keras_case", cases, ids=[c.id for c in cases])
+
+
+@pytest.fixture(scope="session")
+def keras_cases() -> List[KerasCase]:
+    """All fixture cases, for tests that pick a few themselves."""
+    return load_cases()
