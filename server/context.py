@@ -1,0 +1,55 @@
+"""What the routes share: the app's models, metrics and settings, found through ``current_app``."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, List
+
+import numpy as np
+from flask import current_app
+
+from ..errors import InputError
+from .config import ServerConfig
+from .decode import ApiError, bad
+from .models import VERSION, ModelStore, ServedModel
+
+EXTENSION = "keraslite"
+
+
+@dataclass
+class ServerState:
+    """The per-app state stored in ``app.extensions["keraslite"]``."""
+
+    store: ModelStore
+    metrics: Any
+    config: ServerConfig
+
+
+def state() -> ServerState:
+    return current_app.extensions[EXTENSION]
+
+
+def model_or_404(name: str, version=None) -> ServedModel:
+    """The served model ``name`` (and ``version``, when given); 404 naming the served ones otherwise."""
+    store = state().store
+    served = store.get(name)
+    if served is None:
+        raise ApiError(404, f"model {name!r} not found; served models: {store.names()}")
+    if version is not None and str(version) != VERSION:
+        raise ApiError(404, f"version {version!r} of model {name!r} not found; available versions: [{VERSION!r}]")
+    return served
+
+
+def run_predict(served: ServedModel, arrays: List[np.ndarray]) -> List[np.ndarray]:
+    """Predict, timing the inference; the runtime's InputError (a client mistake) becomes a 400."""
+    batches = {int(a.shape[0]) for a in arrays if a.ndim}
+    if len(batches) > 1:
+        sizes = {spec.name: int(a.shape[0]) for spec, a in zip(served.inputs, arrays)}
+        raise bad(f"inputs have different batch sizes (axis 0): {sizes}; expected one batch size for all inputs")
+    start = time.perf_counter()
+    try:
+        outputs = served.predict(arrays)
+    except InputError as exc:
+        raise bad(str(exc)) from None
+    state().metrics.observe_inference(served.name, time.perf_counter() - start)
+    return outputs

@@ -1,0 +1,125 @@
+"""Run the app under gunicorn (``gthread`` workers) through gunicorn's application API, or Flask's dev server.
+
+Threads: each worker answers ``threads`` requests at a time, and inside one predict the numeric libraries (Numba,
+OpenBLAS, OpenMP) could start threads of their own. With W workers on C cores, the launcher gives each worker
+``max(1, C // W)`` numeric threads (OMP_NUM_THREADS, OPENBLAS_NUM_THREADS, MKL_NUM_THREADS, NUMBA_NUM_THREADS, set
+before numpy is imported unless the user set them), so W x numeric threads <= C: the cores are never
+oversubscribed by compute, while the request threads mostly wait on sockets and JSON.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from typing import Dict, Optional
+
+from .config import ServerConfig
+
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
+DEFAULT_THREADS = 4
+GRACEFUL_SECONDS = 30
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (the CPU affinity mask, which containers narrow), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS, Windows
+        return max(1, os.cpu_count() or 1)
+
+
+def default_workers(cores: Optional[int] = None) -> int:
+    """One worker per core, at most 8: a worker is one Python process (one GIL, one copy of the models)."""
+    return min(cores or usable_cores(), 8)
+
+
+def limit_numeric_threads(workers: int, cores: Optional[int] = None) -> int:
+    """Set the numeric libraries' thread counts so ``workers`` x threads fit the cores; returns threads per worker."""
+    per_worker = max(1, (cores or usable_cores()) // max(1, workers))
+    for var in THREAD_VARS:
+        os.environ.setdefault(var, str(per_worker))
+    return int(os.environ.get("NUMBA_NUM_THREADS", per_worker))
+
+
+def _worker_ready(worker) -> None:
+    worker.log.info("keraslite worker %s ready: models loaded and warmed up", worker.pid)
+
+
+def _child_exit(server, worker) -> None:
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def make_gunicorn_app(models: Dict[str, str], config: ServerConfig, options: Dict):
+    """A gunicorn BaseApplication whose workers each build (load, warm up) the Flask app before serving."""
+    from gunicorn.app.base import BaseApplication
+
+    class KerasliteApplication(BaseApplication):
+        def load_config(self):
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            from .app import create_app
+
+            return create_app(models, config)
+
+    return KerasliteApplication()
+
+
+def serve(models: Dict[str, str], host: str = "127.0.0.1", port: int = 8501, workers: Optional[int] = None,
+          threads: Optional[int] = None, max_body_mb: float = 32.0, dev: bool = False,
+          log_level: str = "info") -> int:
+    """Serve ``models`` ({name: path}) until SIGTERM/SIGINT; returns the exit status.
+
+    Example::
+
+        serve({"digits": "digits.h5"}, port=8501, workers=2)
+    """
+    cores = usable_cores()
+    workers = workers or default_workers(cores)
+    threads = threads or DEFAULT_THREADS
+    if workers < 1 or threads < 1:
+        from .config import ServerConfigError
+
+        raise ServerConfigError(f"--workers and --threads must be at least 1, got {workers} and {threads}")
+    if not dev:
+        limit_numeric_threads(workers, cores)
+    config = ServerConfig(max_body_mb=max_body_mb)
+
+    # Load every model once here, before any worker starts: a bad file stops with a clear message (exit 1)
+    # instead of workers failing to boot one after another; it also gives the banner the input shapes.
+    from .banner import banner
+    from .models import ModelStore
+
+    store = ModelStore(models, warmup=dev)
+    how = "Flask development server" if dev else f"gunicorn, {workers} worker(s) x {threads} thread(s)"
+    print(banner(list(store.models.values()), host, port, how), flush=True)
+
+    if dev:
+        from .app import create_app
+
+        create_app({name: m.model for name, m in store.models.items()}, config).run(
+            host=host, port=port, threaded=True)
+        return 0
+    del store
+
+    metrics_dir = tempfile.mkdtemp(prefix="keraslite-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir  # before any worker imports prometheus_client
+    options = {
+        "bind": f"[{host}]:{port}" if ":" in host and not host.startswith("[") else f"{host}:{port}",
+        "workers": workers, "threads": threads, "worker_class": "gthread",
+        "graceful_timeout": GRACEFUL_SECONDS, "timeout": 120, "keepalive": 5,
+        "loglevel": log_level, "errorlog": "-", "accesslog": None,
+        "post_worker_init": _worker_ready, "child_exit": _child_exit,
+        "proc_name": "keraslite-serve",
+    }
+    try:
+        make_gunicorn_app(models, config, options).run()
+    except SystemExit as exc:
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 1
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+    return 0
