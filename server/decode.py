@@ -39,11 +39,11 @@ def read_json(request) -> dict:
     mimetype = (request.mimetype or "").lower()
     if mimetype not in JSON_TYPES + LENIENT_TYPES and not mimetype.endswith("+json"):
         raise ApiError(415, f"expected a JSON body (Content-Type: application/json), got Content-Type {mimetype!r}")
-    raw = request.get_data(cache=False)
+    raw = read_body(request)
     if not raw.strip():
         raise bad("empty request body: expected a JSON object such as {\"instances\": [...]} or {\"inputs\": [...]}")
     try:
-        body = json.loads(raw)
+        body = json.loads(raw.decode("utf-8-sig"))  # RFC 8259: JSON over a network is UTF-8
     except UnicodeDecodeError as exc:
         raise bad(f"malformed JSON: the body is not UTF-8 ({exc.reason} at byte {exc.start})") from None
     except ValueError as exc:
@@ -53,6 +53,21 @@ def read_json(request) -> dict:
     if not isinstance(body, dict):
         raise bad(f"expected a JSON object at the top level, got {json_type(body)}")
     return body
+
+
+def read_body(request) -> bytes:
+    """The whole body, read in chunks from Flask's limited stream.
+
+    ``request.get_data()`` stops silently at MAX_CONTENT_LENGTH for a chunked body; reading on until the stream
+    ends makes the limited stream raise RequestEntityTooLarge (413) instead of handing back a truncated body.
+    """
+    stream = request.stream
+    chunks = []
+    while True:
+        chunk = stream.read(1 << 16)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
 
 
 def json_type(value: Any) -> str:
@@ -72,8 +87,11 @@ def json_type(value: Any) -> str:
     return type(value).__name__
 
 
+ALL_NUMBERS = object()
+
+
 def first_non_number(value: Any) -> Any:
-    """The first leaf of nested lists that is not a JSON number (used only to word an error)."""
+    """The first leaf of nested lists that is not a JSON number, else ALL_NUMBERS (used only to word an error)."""
     stack = [value]
     while stack:
         item = stack.pop()
@@ -81,7 +99,7 @@ def first_non_number(value: Any) -> Any:
             stack.extend(reversed(item))
         elif isinstance(item, bool) or not isinstance(item, (int, float)):
             return item
-    return None
+    return ALL_NUMBERS
 
 
 def to_array(value: Any, what: str) -> np.ndarray:
@@ -98,9 +116,9 @@ def to_array(value: Any, what: str) -> np.ndarray:
         raise bad(f"{what}: ragged array: nested arrays must all have the same length{where}") from None
     if arr.dtype.kind in "iufb":
         return arr
-    if arr.dtype.kind == "O" and isinstance(first_non_number(value), int):
-        raise bad(f"{what}: integer {first_non_number(value)} does not fit in 64 bits")
     odd = first_non_number(value)
+    if odd is ALL_NUMBERS:  # numpy only falls back to objects for integers beyond 64 bits
+        raise bad(f"{what}: an integer does not fit in 64 bits; expected numbers within the int64/float64 range")
     shown = json.dumps(odd) if isinstance(odd, (str, type(None), bool)) else json_type(odd)
     raise bad(f"{what}: expected numbers, got {json_type(odd)} ({shown[:40]})")
 

@@ -60,6 +60,9 @@ def make_gunicorn_app(models: Dict[str, str], config: ServerConfig, options: Dic
         def load_config(self):
             for key, value in options.items():
                 self.cfg.set(key, value)
+            if "control_socket_disable" in self.cfg.settings:
+                # gunicorn >= 25 opens a control socket in $HOME; two servers would fight over it.
+                self.cfg.set("control_socket_disable", True)
 
         def load(self):
             from .app import create_app
