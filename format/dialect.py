@@ -10,8 +10,8 @@ import math
 from typing import Any, Dict, Optional
 
 from ..errors import ModelFormatError, UnsupportedLayerError
-from .layers import (ACTIVATION_ALIASES, ACTIVATIONS, LAYERS, MODEL_CLASSES, REFUSE, REFUSED, REQUIRED,
-                     canonical_class, supported)
+from .layers import (ACTIVATION_ALIASES, ACTIVATIONS, LAYERS, MODEL_CLASSES, NO_TRAINABLE_KEY, REFUSE, REFUSED,
+                     REQUIRED, canonical_class, supported)
 
 TUPLE_KEYS = ("kernel_size", "strides", "dilation_rate", "pool_size", "size", "output_padding")
 RANK = {"1D": 1, "2D": 2}
@@ -235,6 +235,8 @@ def dialect_layer_config(class_name: str, name: str, config: dict, dialect: str,
         if key in ("activation", "recurrent_activation"):
             value = _written_activation(value, dialect, where)
         out[key] = copy.deepcopy(value)
+    if class_name in NO_TRAINABLE_KEY:
+        out.pop("trainable", None)
     if class_name == "InputLayer":
         out["batch_input_shape" if dialect != "keras3" else "batch_shape"] = out.pop("batch_shape")
         out.pop("trainable", None)

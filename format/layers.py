@@ -31,6 +31,9 @@ DENSE_LIKE = {"activation": "linear", "use_bias": True, "kernel_initializer": GL
               "kernel_constraint": None, "bias_constraint": None}
 CONV_BASE = {"filters": REQUIRED, "kernel_size": REQUIRED, "strides": None, "padding": "valid",
              "data_format": "channels_last", "dilation_rate": None, **DENSE_LIKE}
+# Depthwise and separable convolutions have depthwise_/pointwise_ arrays instead of a kernel.
+SPATIAL_BASE = {k: v for k, v in CONV_BASE.items()
+                if k not in ("kernel_initializer", "kernel_regularizer", "kernel_constraint")}
 DEPTHWISE = {"depth_multiplier": 1, "depthwise_initializer": GLOROT, "depthwise_regularizer": None,
              "depthwise_constraint": None}
 POOL = {"pool_size": None, "strides": None, "padding": "valid", "data_format": "channels_last"}
@@ -128,8 +131,8 @@ LAYERS: Dict[str, LayerDef] = {
     "Dense": LayerDef({"units": REQUIRED, **DENSE_LIKE}, _dense_weights),
     "Activation": LayerDef(ACTIVATION_KEY),
     "Dropout": LayerDef({"rate": REQUIRED, "noise_shape": None, "seed": None}),
-    "SpatialDropout1D": LayerDef({"rate": REQUIRED}),
-    "SpatialDropout2D": LayerDef({"rate": REQUIRED, "data_format": "channels_last"}),
+    "SpatialDropout1D": LayerDef({"rate": REQUIRED, "seed": None}),
+    "SpatialDropout2D": LayerDef({"rate": REQUIRED, "seed": None, "data_format": "channels_last"}),
     "GaussianNoise": LayerDef({"stddev": REQUIRED, "seed": None}),
     "GaussianDropout": LayerDef({"rate": REQUIRED, "seed": None}),
     "Flatten": LayerDef({"data_format": "channels_last"}),
@@ -151,11 +154,11 @@ LAYERS: Dict[str, LayerDef] = {
     "Conv1D": LayerDef({**CONV_BASE, "groups": 1}, _conv_weights),
     "Conv2D": LayerDef({**CONV_BASE, "groups": 1}, _conv_weights),
     "Conv2DTranspose": LayerDef({**CONV_BASE, "output_padding": None}, _transpose_weights),
-    "DepthwiseConv2D": LayerDef({**{k: v for k, v in CONV_BASE.items() if k != "filters"}, **DEPTHWISE},
+    "DepthwiseConv2D": LayerDef({**{k: v for k, v in SPATIAL_BASE.items() if k != "filters"}, **DEPTHWISE},
                                 _depthwise_weights),
-    "SeparableConv1D": LayerDef({**CONV_BASE, **DEPTHWISE, "pointwise_initializer": GLOROT,
+    "SeparableConv1D": LayerDef({**SPATIAL_BASE, **DEPTHWISE, "pointwise_initializer": GLOROT,
                                  "pointwise_regularizer": None, "pointwise_constraint": None}, _separable_weights),
-    "SeparableConv2D": LayerDef({**CONV_BASE, **DEPTHWISE, "pointwise_initializer": GLOROT,
+    "SeparableConv2D": LayerDef({**SPATIAL_BASE, **DEPTHWISE, "pointwise_initializer": GLOROT,
                                  "pointwise_regularizer": None, "pointwise_constraint": None}, _separable_weights),
     "MaxPooling1D": LayerDef(POOL),
     "MaxPooling2D": LayerDef(POOL),
@@ -200,6 +203,9 @@ LAYERS: Dict[str, LayerDef] = {
     "Minimum": LayerDef({}),
     "Concatenate": LayerDef({"axis": -1}),
 }
+
+# Keras 3 constructors of these do not take ``trainable``; writers leave it out.
+NO_TRAINABLE_KEY = ("SpatialDropout1D", "SpatialDropout2D")
 
 # Classes that are whole models used as layers; their config is a model config, not a key table.
 MODEL_CLASSES = ("Sequential", "Functional", "Model")

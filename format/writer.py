@@ -67,14 +67,22 @@ def write(spec: ModelSpec, path: str, dialect: str = "portable") -> None:
                     f.attrs["training_config"] = json.dumps(training_config(spec.training_config, dialect)).encode()
                 _write_legacy(f.create_group("model_weights"), spec, dialect)
         return None
+    if ext == ".keras":
+        if dialect == "keras2":
+            raise ModelFormatError(f"{path}: .keras files are Keras 3 only; write a .h5 for Keras 2")
+        from .keras_zip import write_keras_zip
+
+        with h5io.atomic_write(path) as tmp:
+            write_keras_zip(spec, tmp)
+        return None
     if ext in (".json", ".yaml", ".yml"):
         text = to_json(spec, dialect) if ext == ".json" else to_yaml(spec, dialect)
         with h5io.atomic_write(path) as tmp:
             with open(tmp, "w", encoding="utf-8") as fh:
                 fh.write(text)
         return None
-    raise ModelFormatError(f"{path}: cannot write {ext or 'a file without extension'!r}; expected .h5, .json, "
-                           ".yaml, or .weights.h5 with write_weights")
+    raise ModelFormatError(f"{path}: cannot write {ext or 'a file without extension'!r}; expected .h5, .keras, "
+                           ".json, .yaml, or .weights.h5 with write_weights")
 
 
 def to_json(spec: ModelSpec, dialect: str = "portable") -> str:

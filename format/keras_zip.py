@@ -1,0 +1,66 @@
+"""Writing the Keras 3 ``.keras`` zip: ``config.json``, ``metadata.json`` and ``model.weights.h5``."""
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import tempfile
+import zipfile
+
+from .graph import model_config
+from .keras3_store import write_keras3_weights
+from .spec import ModelSpec
+
+KERAS3_VERSION = "3.12.0"
+
+
+def _compile_config(training_config):
+    """The legacy training_config as the ``compile_config`` Keras 3 restores ``compile`` from."""
+    if not training_config:
+        return None
+    optimizer = training_config.get("optimizer_config")
+    if isinstance(optimizer, dict) and "module" not in optimizer:
+        optimizer = {"module": "keras.optimizers", **optimizer, "registered_name": None}
+    return {"optimizer": optimizer, "loss": training_config.get("loss"),
+            "loss_weights": training_config.get("loss_weights"), "metrics": training_config.get("metrics"),
+            "weighted_metrics": training_config.get("weighted_metrics"), "run_eagerly": False,
+            "steps_per_execution": 1, "jit_compile": False}
+
+
+def _module(class_name: str) -> dict:
+    """The ``module``/``registered_name`` pair Keras 3 needs to find a built-in class in a ``.keras`` config."""
+    if class_name == "Functional":
+        return {"module": "keras.src.models.functional", "registered_name": "Functional"}
+    return {"module": "keras" if class_name == "Sequential" else "keras.layers", "registered_name": None}
+
+
+def _with_modules(entry: dict) -> dict:
+    """A serialized layer or model (and every layer inside it) with its module recorded."""
+    config = dict(entry["config"])
+    if isinstance(config.get("layers"), list):
+        config["layers"] = [_with_modules(layer) for layer in config["layers"]]
+    for key in ("layer", "backward_layer"):  # Bidirectional's wrapped RNNs
+        if isinstance(config.get(key), dict) and "class_name" in config[key]:
+            config[key] = _with_modules(config[key])
+    return {**_module(entry["class_name"]), **entry, "config": config}
+
+
+def write_keras_zip(spec: ModelSpec, tmp: str) -> None:
+    """Write ``spec`` as a ``.keras`` archive at ``tmp`` (the caller moves it into place atomically)."""
+    top = _with_modules(model_config(spec, "keras3"))
+    compile_config = _compile_config(spec.training_config)
+    if compile_config:
+        top["compile_config"] = compile_config
+    metadata = {"keras_version": KERAS3_VERSION,
+                "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S")}
+    folder = os.path.dirname(os.path.abspath(tmp))
+    with tempfile.NamedTemporaryFile(dir=folder, suffix=".weights.h5", delete=False) as fh:
+        weights_tmp = fh.name
+    try:
+        write_keras3_weights(spec, weights_tmp)
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr("metadata.json", json.dumps(metadata))
+            zf.writestr("config.json", json.dumps(top))
+            zf.write(weights_tmp, "model.weights.h5", compress_type=zipfile.ZIP_STORED)
+    finally:
+        os.remove(weights_tmp)
