@@ -46,6 +46,10 @@ def _worker_ready(worker) -> None:
     worker.log.info("keraslite worker %s ready: models loaded and warmed up", worker.pid)
 
 
+def _server_ready(server) -> None:
+    server.log.info("keraslite: metrics of all workers are gathered in %s", os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+
+
 def _child_exit(server, worker) -> None:
     from prometheus_client import multiprocess
 
@@ -116,7 +120,7 @@ def serve(models: Dict[str, str], host: str = "127.0.0.1", port: int = 8501, wor
         "workers": workers, "threads": threads, "worker_class": "gthread",
         "graceful_timeout": GRACEFUL_SECONDS, "timeout": 120, "keepalive": 5,
         "loglevel": log_level, "errorlog": "-", "accesslog": None,
-        "post_worker_init": _worker_ready, "child_exit": _child_exit,
+        "post_worker_init": _worker_ready, "when_ready": _server_ready, "child_exit": _child_exit,
         "proc_name": "keraslite-serve",
     }
     try:
