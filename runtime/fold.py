@@ -1,0 +1,78 @@
+"""Plan-time rewrites: BatchNormalization folded into the Dense/Conv before it, and a following activation fused."""
+import numpy as np
+
+from ..format.spec import LayerSpec
+from . import ops
+from .ops.norm import batchnorm_affine
+
+# Layers whose output channel is the last axis of ``kernel``-like weights, by the weight that carries it.
+FOLD_INTO = {"Dense": "kernel", "Conv1D": "kernel", "Conv2D": "kernel", "DepthwiseConv1D": "depthwise_kernel",
+             "DepthwiseConv2D": "depthwise_kernel", "SeparableConv1D": "pointwise_kernel",
+             "SeparableConv2D": "pointwise_kernel"}
+
+
+def _bias(prev, channels):
+    w = prev.weight_dict
+    return np.asarray(w["bias"], np.float32) if prev.config.get("use_bias", True) and "bias" in w \
+        else np.zeros(channels, np.float32)
+
+
+def _fold_bn(prev, bn, shape):
+    """``prev`` with ``bn`` folded in, or None when the BN is not over the last axis."""
+    axis = bn.config.get("axis", -1)
+    axis = axis[0] if isinstance(axis, (list, tuple)) and len(axis) == 1 else axis
+    if not isinstance(axis, int) or axis % len(shape) != len(shape) - 1 or shape[-1] is None:
+        return None
+    channels = shape[-1]
+    scale, shift = batchnorm_affine(bn, channels)
+    key = FOLD_INTO[prev.class_name]
+    weights = []
+    for name, arr in prev.weights:
+        if name == key:
+            arr = np.asarray(arr, np.float32)
+            arr = (arr * scale.reshape(arr.shape[-2], arr.shape[-1]) if key == "depthwise_kernel"
+                   else arr * scale).astype(np.float32)
+        if name != "bias":
+            weights.append((name, arr))
+    weights.append(("bias", (_bias(prev, channels) * scale + shift).astype(np.float32)))
+    return LayerSpec(prev.name, prev.class_name, dict(prev.config, use_bias=True), weights, prev.inbound)
+
+
+def _fused_activation(layer):
+    """The activation name an Activation/ReLU layer applies, or None when it cannot be fused."""
+    cfg = layer.config
+    if layer.class_name == "Activation":
+        return None if cfg.get("approximate") else cfg.get("activation")
+    if cfg.get("negative_slope") or cfg.get("threshold"):
+        return None
+    return {None: "relu", 6.0: "relu6"}.get(None if cfg.get("max_value") is None else float(cfg["max_value"]))
+
+
+def try_fold(layer, call, in_slots, in_shapes, producer, records, steps, consumers, merged):
+    """Fold ``layer`` into the step producing its input when safe; True when done. ``merged``: folded -> host name."""
+    if layer.class_name not in ("BatchNormalization", "Activation", "ReLU") or len(call) != 1:
+        return False
+    if len(layer.inbound) != 1 or consumers[call[0]] != 1:
+        return False
+    idx = producer.get(in_slots[0])
+    if idx is None:
+        return False
+    prev, prev_shapes = records[idx]
+    host = merged.get(call[0].layer, call[0].layer)
+    if (prev.class_name not in FOLD_INTO or host != prev.name or len(prev.inbound) != 1
+            or prev.config.get("activation", "linear") != "linear" or len(steps[idx][2]) != 1):
+        return False
+    if layer.class_name == "BatchNormalization":
+        new = _fold_bn(prev, layer, in_shapes[0])
+    else:
+        name = _fused_activation(layer)
+        new = None if name is None else LayerSpec(prev.name, prev.class_name, dict(prev.config, activation=name),
+                                                  prev.weights, prev.inbound)
+    if new is None:
+        return False
+    fn, _ = ops.get(new.class_name, new.name)(new, prev_shapes)
+    steps[idx] = (fn,) + steps[idx][1:]
+    records[idx] = (new, prev_shapes)
+    merged[layer.name] = prev.name
+    return True
+

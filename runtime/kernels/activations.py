@@ -1,0 +1,90 @@
+"""Activation functions on float32 arrays (numpy, vectorised); ``inplace`` variants overwrite their argument."""
+import numpy as np
+
+SELU_ALPHA = 1.6732632423543772
+SELU_SCALE = 1.0507009873554805
+
+
+def _erf(x):
+    """erf by Abramowitz-Stegun 7.1.26 (|error| < 1.5e-7), vectorised; numpy has no erf."""
+    s = np.sign(x)
+    a = np.abs(x)
+    t = 1.0 / (1.0 + 0.3275911 * a)
+    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
+    return s * (1.0 - poly * np.exp(-a * a))
+
+
+def _softmax(x, axis=-1):
+    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def _log_softmax(x, axis=-1):
+    z = x - np.max(x, axis=axis, keepdims=True)
+    return z - np.log(np.sum(np.exp(z), axis=axis, keepdims=True))
+
+
+def _sigmoid(x):
+    # Split by sign so exp never overflows.
+    out = np.empty_like(x)
+    pos = x >= 0
+    out[pos] = 1.0 / (1.0 + np.exp(-x[pos]))
+    e = np.exp(x[~pos])
+    out[~pos] = e / (1.0 + e)
+    return out
+
+
+def _elu(x, alpha=1.0):
+    return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
+
+
+FUNCTIONS = {
+    "linear": lambda x: x,
+    "relu": lambda x: np.maximum(x, 0),
+    "relu6": lambda x: np.clip(x, 0, 6),
+    "sigmoid": _sigmoid,
+    "hard_sigmoid": lambda x: np.clip(x + 3.0, 0, 6) / 6.0,
+    "hard_sigmoid_keras2": lambda x: np.clip(0.2 * x + 0.5, 0, 1),
+    "tanh": np.tanh,
+    "softmax": _softmax,
+    "log_softmax": _log_softmax,
+    "softplus": lambda x: np.logaddexp(0, x),
+    "softsign": lambda x: x / (1.0 + np.abs(x)),
+    "elu": _elu,
+    "selu": lambda x: SELU_SCALE * _elu(x, SELU_ALPHA),
+    "exponential": np.exp,
+    "swish": lambda x: x * _sigmoid(x),
+    "silu": lambda x: x * _sigmoid(x),
+    "gelu": lambda x: 0.5 * x * (1.0 + _erf(x * np.float32(0.7071067811865476))),
+    "gelu_approximate": lambda x: 0.5 * x * (1.0 + np.tanh(0.7978845608028654 * (x + 0.044715 * x ** 3))),
+    "leaky_relu": lambda x: np.where(x >= 0, x, 0.2 * x),
+    "mish": lambda x: x * np.tanh(np.logaddexp(0, x)),
+}
+
+
+def _relu_(x):
+    return np.maximum(x, 0, out=x)
+
+
+def _relu6_(x):
+    return np.clip(x, 0, 6, out=x)
+
+
+def _tanh_(x):
+    return np.tanh(x, out=x)
+
+
+INPLACE = {"linear": lambda x: x, "relu": _relu_, "relu6": _relu6_, "tanh": _tanh_}
+
+
+def get(name, inplace=False):
+    """The function for activation ``name`` (float32 in, float32 out); raises KeyError when unknown."""
+    if inplace and name in INPLACE:
+        return INPLACE[name]
+    fn = FUNCTIONS[name]
+    if name == "linear":
+        return fn
+
+    def run(x, fn=fn):
+        return np.asarray(fn(x), dtype=np.float32)
+    return run

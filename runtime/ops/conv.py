@@ -1,0 +1,156 @@
+"""Convolution ops: Conv1D/2D, DepthwiseConv1D/2D, SeparableConv1D/2D, Conv2DTranspose (channels_last)."""
+import numpy as np
+
+from ...errors import ModelFormatError
+from ..kernels import conv as K
+from .common import channels_last, check_rank, conv_out, need, pad_amounts, weights
+from .core import activation_fn
+
+
+def _geometry(layer, shape):
+    """Rank (1 or 2), kernel/stride/dilation as 2-D tuples and the padding mode, after checks."""
+    rank = 1 if layer.class_name.endswith("1D") else 2
+    check_rank(layer, shape, (rank + 2,))
+    channels_last(layer)
+    cfg = layer.config
+    ks = [int(k) for k in cfg["kernel_size"]]
+    st = [int(s) for s in (cfg.get("strides") or [1] * rank)]
+    dl = [int(d) for d in (cfg.get("dilation_rate") or [1] * rank)]
+    padding = cfg.get("padding", "valid")
+    need(layer, padding in ("valid", "same", "causal"), f"padding={padding!r}")
+    need(layer, not (any(s > 1 for s in st) and any(d > 1 for d in dl)), "strides > 1 together with dilation_rate > 1")
+    if rank == 1:
+        ks, st, dl = [1] + ks, [1] + st, [1] + dl
+    return rank, ks, st, dl, padding
+
+
+def _spatial(shape, rank):
+    """(H, W) of a channels_last input of the given rank, 1-D as height 1."""
+    return (1, shape[1]) if rank == 1 else (shape[1], shape[2])
+
+
+def _pads(hw, ks, st, dl, padding):
+    return [pad_amounts(n, k, s, d, padding) if n is not None else None for n, k, s, d in zip(hw, ks, st, dl)]
+
+
+def _out_shape(shape, rank, ks, st, dl, padding, filters):
+    hw = _spatial(shape, rank)
+    o = [conv_out(n, k, s, d, padding) for n, k, s, d in zip(hw, ks, st, dl)]
+    return (shape[0], o[1], filters) if rank == 1 else (shape[0], o[0], o[1], filters)
+
+
+def _runner(rank, ks, st, dl, padding, kernel_fn, bias, act):
+    """fn(x) for a conv-like op: pads from the runtime spatial size, then ``kernel_fn``, bias, activation."""
+    (kh, kw), (sh, sw), (dh, dw) = ks, st, dl
+
+    def run(x):
+        x4 = x[:, None] if rank == 1 else x
+        pads = [pad_amounts(n, k, s, d, padding) for n, k, s, d in zip(x4.shape[1:3], ks, st, dl)]
+        y = kernel_fn(x4, kh, kw, sh, sw, dh, dw, pads)
+        if bias is not None:
+            y += bias
+        y = act(y)
+        return y[:, 0] if rank == 1 else y
+    return run
+
+
+def conv(layer, shapes):
+    shape = shapes[0]
+    rank, ks, st, dl, padding = _geometry(layer, shape)
+    cfg = layer.config
+    filters, groups = int(cfg["filters"]), int(cfg.get("groups", 1) or 1)
+    cin = shape[-1]
+    if cin is None or cin % groups or filters % groups:
+        raise ModelFormatError(f"layer {layer.name!r} ({layer.class_name}): input channels {cin} and filters "
+                               f"{filters} must be known and divisible by groups={groups}")
+    kshape = tuple(ks[2 - rank:]) + (cin // groups, filters)
+    names = ["kernel", "bias"] if cfg.get("use_bias", True) else ["kernel"]
+    got = weights(layer, names, [kshape, (filters,)])
+    kernel2d = got[0].reshape(-1, filters)
+    bias = got[1] if len(got) > 1 else None
+
+    def kernel_fn(x4, kh, kw, sh, sw, dh, dw, pads):
+        return K.conv2d(x4, kernel2d, kh, kw, sh, sw, dh, dw, pads, groups)
+    run = _runner(rank, ks, st, dl, padding, kernel_fn, bias, activation_fn(layer, inplace=True))
+    return run, [_out_shape(shape, rank, ks, st, dl, padding, filters)]
+
+
+def _depthwise_kernel_fn(kernel3):
+    from ..kernels.depthwise import depthwise2d  # imports numba only for plans that need it
+
+    def kernel_fn(x4, kh, kw, sh, sw, dh, dw, pads):
+        return depthwise2d(x4, kernel3, sh, sw, dh, dw, pads)
+    return kernel_fn
+
+
+def depthwise(layer, shapes):
+    shape = shapes[0]
+    rank, ks, st, dl, padding = _geometry(layer, shape)
+    cfg = layer.config
+    mult, cin = int(cfg.get("depth_multiplier", 1)), shape[-1]
+    names = ["depthwise_kernel", "bias"] if cfg.get("use_bias", True) else ["depthwise_kernel"]
+    got = weights(layer, names, [tuple(ks[2 - rank:]) + (cin, mult), (cin * mult,)])
+    kernel3 = np.ascontiguousarray(got[0].reshape(ks[0], ks[1], cin * mult))
+    bias = got[1] if len(got) > 1 else None
+    run = _runner(rank, ks, st, dl, padding, _depthwise_kernel_fn(kernel3), bias, activation_fn(layer, inplace=True))
+    return run, [_out_shape(shape, rank, ks, st, dl, padding, cin * mult)]
+
+
+def separable(layer, shapes):
+    shape = shapes[0]
+    rank, ks, st, dl, padding = _geometry(layer, shape)
+    cfg = layer.config
+    mult, cin, filters = int(cfg.get("depth_multiplier", 1)), shape[-1], int(cfg["filters"])
+    names = ["depthwise_kernel", "pointwise_kernel"] + (["bias"] if cfg.get("use_bias", True) else [])
+    got = weights(layer, names, [tuple(ks[2 - rank:]) + (cin, mult), (1,) * rank + (cin * mult, filters),
+                                 (filters,)])
+    kernel3 = np.ascontiguousarray(got[0].reshape(ks[0], ks[1], cin * mult))
+    point = np.ascontiguousarray(got[1].reshape(cin * mult, filters))
+    bias = got[2] if len(got) > 2 else None
+    depth_fn = _depthwise_kernel_fn(kernel3)
+
+    def kernel_fn(x4, kh, kw, sh, sw, dh, dw, pads):
+        d = depth_fn(x4, kh, kw, sh, sw, dh, dw, pads)
+        return np.dot(d.reshape(-1, d.shape[-1]), point).reshape(d.shape[:3] + (filters,))
+    run = _runner(rank, ks, st, dl, padding, kernel_fn, bias, activation_fn(layer, inplace=True))
+    return run, [_out_shape(shape, rank, ks, st, dl, padding, filters)]
+
+
+def conv_transpose(layer, shapes):
+    shape = shapes[0]
+    rank, ks, st, dl, padding = _geometry(layer, shape)
+    cfg = layer.config
+    need(layer, padding in ("valid", "same"), f"padding={padding!r}")
+    need(layer, all(d == 1 for d in dl), "dilation_rate > 1")
+    need(layer, cfg.get("output_padding") in (None, [None, None]), "output_padding")
+    filters, cin = int(cfg["filters"]), shape[-1]
+    names = ["kernel", "bias"] if cfg.get("use_bias", True) else ["kernel"]
+    got = weights(layer, names, [tuple(ks) + (filters, cin), (filters,)])
+    kernel2d = np.ascontiguousarray(got[0].transpose(3, 0, 1, 2).reshape(cin, -1))
+    bias = got[1] if len(got) > 1 else None
+    act = activation_fn(layer, inplace=True)
+    (kh, kw), (sh, sw) = ks, st
+
+    def out_len(n, k, s):
+        return None if n is None else (n * s if padding == "same" else (n - 1) * s + k)
+
+    def run(x):
+        h, w = x.shape[1], x.shape[2]
+        oh, ow = out_len(h, kh, sh), out_len(w, kw, sw)
+        pads = ((max(kh - sh, 0) // 2, max(kw - sw, 0) // 2) if padding == "same" else (0, 0))
+        y = K.conv2d_transpose(x, kernel2d, kh, kw, sh, sw, pads, (oh, ow))
+        if bias is not None:
+            y += bias
+        return act(y)
+    return run, [(shape[0], out_len(shape[1], kh, sh), out_len(shape[2], kw, sw), filters)]
+
+
+OPS = {
+    "Conv1D": conv,
+    "Conv2D": conv,
+    "DepthwiseConv1D": depthwise,
+    "DepthwiseConv2D": depthwise,
+    "SeparableConv1D": separable,
+    "SeparableConv2D": separable,
+    "Conv2DTranspose": conv_transpose,
+}

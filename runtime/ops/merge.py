@@ -1,0 +1,58 @@
+"""Merge ops: Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate."""
+from functools import reduce
+
+import numpy as np
+
+from ...errors import ModelFormatError
+
+
+def _same_shape(layer, shapes):
+    """The broadcast output shape of the inputs, or ModelFormatError when known dims disagree."""
+    rank = max(len(s) for s in shapes)
+    out = []
+    for axis in range(rank):
+        dims = {s[axis - rank + len(s)] for s in shapes if axis - rank + len(s) >= 0} - {None, 1}
+        if len(dims) > 1:
+            raise ModelFormatError(f"layer {layer.name!r} ({layer.class_name}): inputs of shapes {shapes} do not "
+                                   f"match on axis {axis}")
+        known = [s[axis - rank + len(s)] for s in shapes if axis - rank + len(s) >= 0]
+        out.append(dims.pop() if dims else (None if None in known else 1))
+    out[0] = None
+    return tuple(out)
+
+
+def _elementwise(op):
+    def build(layer, shapes):
+        if len(shapes) < 2 and layer.class_name != "Add":
+            raise ModelFormatError(f"layer {layer.name!r} ({layer.class_name}): needs at least 2 inputs, "
+                                   f"got {len(shapes)}")
+        return (lambda *xs: op(xs)), [_same_shape(layer, shapes)]
+    return build
+
+
+def _subtract(layer, shapes):
+    if len(shapes) != 2:
+        raise ModelFormatError(f"layer {layer.name!r} (Subtract): needs exactly 2 inputs, got {len(shapes)}")
+    return (lambda a, b: a - b), [_same_shape(layer, shapes)]
+
+
+def _concatenate(layer, shapes):
+    rank = len(shapes[0])
+    axis = int(layer.config.get("axis", -1)) % rank
+    if any(len(s) != rank for s in shapes):
+        raise ModelFormatError(f"layer {layer.name!r} (Concatenate): inputs of different ranks {shapes}")
+    sizes = [s[axis] for s in shapes]
+    out = list(_same_shape(layer, [s[:axis] + (1,) + s[axis + 1:] for s in shapes]))
+    out[axis] = None if None in sizes else sum(sizes)
+    return (lambda *xs: np.concatenate(xs, axis=axis)), [tuple(out)]
+
+
+OPS = {
+    "Add": _elementwise(lambda xs: reduce(np.add, xs)),
+    "Subtract": _subtract,
+    "Multiply": _elementwise(lambda xs: reduce(np.multiply, xs)),
+    "Average": _elementwise(lambda xs: (reduce(np.add, xs) * np.float32(1.0 / len(xs))).astype(np.float32)),
+    "Maximum": _elementwise(lambda xs: reduce(np.maximum, xs)),
+    "Minimum": _elementwise(lambda xs: reduce(np.minimum, xs)),
+    "Concatenate": _concatenate,
+}

@@ -1,0 +1,124 @@
+"""Pooling, global pooling, padding, cropping and upsampling ops (channels_last)."""
+import numpy as np
+
+from ..kernels import pool as K
+from .common import channels_last, check_rank, conv_out, need, pad_amounts
+
+
+def _pool(layer, shapes, kernel):
+    shape = shapes[0]
+    rank = 1 if layer.class_name.endswith("1D") else 2
+    check_rank(layer, shape, (rank + 2,))
+    channels_last(layer)
+    cfg = layer.config
+    size = [int(p) for p in cfg["pool_size"]]
+    strides = [int(s) for s in (cfg.get("strides") or size)]
+    padding = cfg.get("padding", "valid")
+    need(layer, padding in ("valid", "same"), f"padding={padding!r}")
+    if rank == 1:
+        size, strides = [1] + size, [1] + strides
+    (ph, pw), (sh, sw) = size, strides
+
+    def run(x):
+        x4 = x[:, None] if rank == 1 else x
+        pads = [pad_amounts(n, k, s, 1, padding) for n, k, s in zip(x4.shape[1:3], size, strides)]
+        y = kernel(x4, ph, pw, sh, sw, pads)
+        return y[:, 0] if rank == 1 else y
+    hw = (1, shape[1]) if rank == 1 else shape[1:3]
+    o = [conv_out(n, k, s, 1, padding) for n, k, s in zip(hw, size, strides)]
+    out = (shape[0], o[1], shape[-1]) if rank == 1 else (shape[0], o[0], o[1], shape[-1])
+    return run, [out]
+
+
+def max_pool(layer, shapes):
+    return _pool(layer, shapes, K.max_pool2d)
+
+
+def avg_pool(layer, shapes):
+    return _pool(layer, shapes, K.avg_pool2d)
+
+
+def _global(layer, shapes, reduce):
+    shape = shapes[0]
+    rank = 1 if layer.class_name.endswith("1D") else 2
+    check_rank(layer, shape, (rank + 2,))
+    channels_last(layer)
+    axes = tuple(range(1, rank + 1))
+    keep = bool(layer.config.get("keepdims", False))
+    out = (shape[0],) + ((1,) * rank if keep else ()) + (shape[-1],)
+    return (lambda x: reduce(x, axis=axes, keepdims=keep).astype(np.float32, copy=False)), [out]
+
+
+def global_avg(layer, shapes):
+    return _global(layer, shapes, np.mean)
+
+
+def global_max(layer, shapes):
+    return _global(layer, shapes, np.max)
+
+
+def _pairs(layer, key, rank):
+    """``padding``/``cropping`` as a list of (before, after) per spatial axis."""
+    value = layer.config[key]
+    if rank == 1:
+        return [tuple(int(v) for v in value)]
+    return [tuple(int(v) for v in pair) for pair in value]
+
+
+def zero_padding(layer, shapes):
+    shape = shapes[0]
+    rank = 1 if layer.class_name.endswith("1D") else 2
+    check_rank(layer, shape, (rank + 2,))
+    channels_last(layer)
+    pads = _pairs(layer, "padding", rank)
+    width = [(0, 0)] + pads + [(0, 0)]
+    out = (shape[0],) + tuple(None if n is None else n + a + b for n, (a, b) in zip(shape[1:-1], pads)) + (shape[-1],)
+    return (lambda x: np.pad(x, width)), [out]
+
+
+def cropping(layer, shapes):
+    shape = shapes[0]
+    rank = 1 if layer.class_name.endswith("1D") else 2
+    check_rank(layer, shape, (rank + 2,))
+    channels_last(layer)
+    crops = _pairs(layer, "cropping", rank)
+    index = (slice(None),) + tuple(slice(a, -b if b else None) for a, b in crops)
+    out = (shape[0],) + tuple(None if n is None else n - a - b for n, (a, b) in zip(shape[1:-1], crops)) + (shape[-1],)
+    return (lambda x: np.ascontiguousarray(x[index])), [out]
+
+
+def upsampling(layer, shapes):
+    shape = shapes[0]
+    rank = 1 if layer.class_name.endswith("1D") else 2
+    check_rank(layer, shape, (rank + 2,))
+    channels_last(layer)
+    need(layer, layer.config.get("interpolation", "nearest") == "nearest",
+         f"interpolation={layer.config.get('interpolation')!r} (only 'nearest')")
+    size = layer.config.get("size", [2] * rank)
+    size = [int(size)] if isinstance(size, int) else [int(s) for s in size]
+
+    def run(x):
+        for axis, s in enumerate(size, start=1):
+            if s != 1:
+                x = np.repeat(x, s, axis=axis)
+        return x
+    out = (shape[0],) + tuple(None if n is None else n * s for n, s in zip(shape[1:-1], size)) + (shape[-1],)
+    return run, [out]
+
+
+OPS = {
+    "MaxPooling1D": max_pool,
+    "MaxPooling2D": max_pool,
+    "AveragePooling1D": avg_pool,
+    "AveragePooling2D": avg_pool,
+    "GlobalAveragePooling1D": global_avg,
+    "GlobalAveragePooling2D": global_avg,
+    "GlobalMaxPooling1D": global_max,
+    "GlobalMaxPooling2D": global_max,
+    "ZeroPadding1D": zero_padding,
+    "ZeroPadding2D": zero_padding,
+    "Cropping1D": cropping,
+    "Cropping2D": cropping,
+    "UpSampling1D": upsampling,
+    "UpSampling2D": upsampling,
+}

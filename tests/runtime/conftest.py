@@ -1,0 +1,31 @@
+"""Helpers for runtime tests: ModelSpecs built by hand (chains and small graphs) with random weights."""
+import numpy as np
+import pytest
+
+from keraslite.format.spec import LayerSpec, ModelSpec, TensorRef
+
+
+def input_layer(name, shape, dtype="float32"):
+    """An InputLayer spec with batch_shape (None,) + shape."""
+    return LayerSpec(name, "InputLayer", {"batch_shape": [None] + list(shape), "dtype": dtype})
+
+
+def chain(input_shape, layers, name="chain", dtype="float32"):
+    """A ModelSpec running ``layers`` (list of (class_name, config, weights)) one after the other."""
+    specs = [input_layer("input", input_shape, dtype)]
+    prev = "input"
+    for i, (cls, cfg, weights) in enumerate(layers):
+        lname = f"{cls.lower()}_{i}"
+        specs.append(LayerSpec(lname, cls, dict(cfg), list(weights), [[TensorRef(prev)]]))
+        prev = lname
+    return ModelSpec(name, specs, [TensorRef("input")], [TensorRef(prev)], kind="Sequential")
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
+
+
+def rand(rng, *shape, scale=0.5):
+    """float32 normal noise."""
+    return (rng.standard_normal(shape) * scale).astype(np.float32)
