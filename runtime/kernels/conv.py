@@ -35,11 +35,11 @@ def conv2d(x, kernel2d, kh, kw, sh, sw, dh, dw, pads, groups=1):
         cols = win.reshape(n * oh * ow, kh * kw * c)
         return np.dot(cols, kernel2d).reshape(n, oh, ow, f)
     cg, fg = c // groups, f // groups
-    out = np.empty((n * oh * ow, f), dtype=np.float32)
+    parts = []
     for g in range(groups):  # one GEMM per group
         cols = win[..., g * cg:(g + 1) * cg].reshape(n * oh * ow, kh * kw * cg)
-        np.dot(cols, kernel2d[:, g * fg:(g + 1) * fg], out=out[:, g * fg:(g + 1) * fg])
-    return out.reshape(n, oh, ow, f)
+        parts.append(np.dot(cols, kernel2d[:, g * fg:(g + 1) * fg]))
+    return np.concatenate(parts, axis=1).reshape(n, oh, ow, f)
 
 
 def depthwise2d_numpy(x, kernel, sh, sw, dh, dw, pads):

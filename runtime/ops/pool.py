@@ -92,10 +92,16 @@ def upsampling(layer, shapes):
     rank = 1 if layer.class_name.endswith("1D") else 2
     check_rank(layer, shape, (rank + 2,))
     channels_last(layer)
-    need(layer, layer.config.get("interpolation", "nearest") == "nearest",
-         f"interpolation={layer.config.get('interpolation')!r} (only 'nearest')")
+    mode = layer.config.get("interpolation", "nearest")
+    need(layer, mode in ("nearest", "bilinear"), f"interpolation={mode!r} (only 'nearest' and 'bilinear')")
     size = layer.config.get("size", [2] * rank)
     size = [int(size)] if isinstance(size, int) else [int(s) for s in size]
+
+    def bilinear(x):
+        for axis, s in enumerate(size, start=1):
+            if s != 1:
+                x = _lerp_axis(x, axis, s)
+        return x
 
     def run(x):
         for axis, s in enumerate(size, start=1):
@@ -103,7 +109,18 @@ def upsampling(layer, shapes):
                 x = np.repeat(x, s, axis=axis)
         return x
     out = (shape[0],) + tuple(None if n is None else n * s for n, s in zip(shape[1:-1], size)) + (shape[-1],)
-    return run, [out]
+    return (bilinear if mode == "bilinear" else run), [out]
+
+
+def _lerp_axis(x, axis, s):
+    """``x`` resized by ``s`` along ``axis`` with half-pixel-centred linear interpolation (as tf.image.resize)."""
+    n = x.shape[axis]
+    src = np.clip((np.arange(n * s, dtype=np.float64) + 0.5) / s - 0.5, 0, n - 1)
+    lo = np.floor(src).astype(np.intp)
+    hi = np.minimum(lo + 1, n - 1)
+    w = (src - lo).astype(np.float32).reshape((-1,) + (1,) * (x.ndim - axis - 1))
+    a, b = np.take(x, lo, axis=axis), np.take(x, hi, axis=axis)
+    return a + (b - a) * w
 
 
 OPS = {
