@@ -82,6 +82,10 @@ def build_graph(spec, opset: int) -> onnx.ModelProto:
     g.names.update(out_names)
     inputs, tensors, casts = [], {}, {}
     input_names = {ref.layer for ref in flat.inputs}
+    uses: Dict[tuple, int] = {}
+    for ref in [r for layer in flat.layers for call in layer.inbound for r in call] + list(flat.outputs):
+        key = (ref.layer, ref.node, ref.tensor)
+        uses[key] = uses.get(key, 0) + 1
     for layer in flat.layers:
         if layer.class_name in STRUCTURAL:
             if layer.name in input_names:
@@ -105,6 +109,8 @@ def build_graph(spec, opset: int) -> onnx.ModelProto:
                 args = [_as_float(g, v, casts) for v in args]
             for i, value in enumerate(emit(g, layer, args)):
                 tensors[(layer.name, k, i)] = value
+                if uses.get((layer.name, k, i), 0) == 1:
+                    g.single_use.add(value.name)
     outputs = []
     graph_inputs = {info.name for info in inputs}
     used = set()
@@ -120,6 +126,7 @@ def build_graph(spec, opset: int) -> onnx.ModelProto:
             g.rename(value.name, name)
         used.add(name)
         outputs.append(helper.make_tensor_value_info(name, value.dtype, None))
+    g.prune()
     graph = helper.make_graph(g.nodes, spec.name or "keraslite", inputs, outputs, g.initializers)
     opsets = [helper.make_opsetid("", opset)]
     model = helper.make_model(graph, opset_imports=opsets, producer_name="keraslite",

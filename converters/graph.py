@@ -61,6 +61,7 @@ class GraphBuilder:
         self.names: set = set()
         self.producer: Dict[str, object] = {}
         self.consumers: Dict[str, int] = {}
+        self.single_use: set = set()  # tensors the model reads exactly once (safe to fold into their producer)
         self._transposes: Dict[Tuple[str, Tuple[int, ...]], Value] = {}
         self._consts: Dict[object, str] = {}
 
@@ -85,6 +86,18 @@ class GraphBuilder:
         if key is not None:
             self._consts[key] = name
         return name
+
+    def array(self, name: str) -> np.ndarray:
+        """The value of initializer ``name``."""
+        for tensor in self.initializers:
+            if tensor.name == name:
+                return numpy_helper.to_array(tensor)
+        raise KeyError(name)
+
+    def prune(self) -> None:
+        """Drop initializers no node reads (left behind by folding)."""
+        used = {name for node in self.nodes for name in node.input}
+        self.initializers = [t for t in self.initializers if t.name in used]
 
     def ints(self, values: Sequence[int], hint: str = "const") -> str:
         """An int64 1-D initializer (shapes, axes, pads)."""

@@ -48,6 +48,10 @@ def batch_normalization(g: GraphBuilder, layer, inputs):
     beta = np.asarray(w["beta"], dtype=np.float32) if cfg.get("center", True) else np.zeros_like(mean)
     eps = float(cfg.get("epsilon", 1e-3))
     if x.rank >= 2 and x.axis(axes[0]) == 1:
+        folded = _fold(g, layer, x, gamma / np.sqrt(var + np.float32(eps)), beta - mean * gamma / np.sqrt(
+            var + np.float32(eps)))
+        if folded is not None:
+            return [folded]
         names = [g.const(a, f"{layer.name}/{n}", key=(layer.name, n, "bn"))
                  for n, a in (("gamma", gamma), ("beta", beta), ("moving_mean", mean), ("moving_variance", var))]
         return [g.op("BatchNormalization", [x.name, *names], x, layer.name, epsilon=eps)]
@@ -58,6 +62,28 @@ def batch_normalization(g: GraphBuilder, layer, inputs):
     shift_name = g.const(broadcast(shift, x, axes), f"{layer.name}/shift", key=(layer.name, "shift", tag))
     y = g.op("Mul", [x.name, scale_name], x, layer.name + "/scale")
     return [g.op("Add", [y.name, shift_name], x, layer.name)]
+
+
+def _fold(g: GraphBuilder, layer, x: Value, scale: np.ndarray, shift: np.ndarray):
+    """Fold y = x * scale + shift into the Conv/Gemm producing ``x`` (channels on axis 1); None when not possible."""
+    node = g.producer.get(x.name)
+    if node is None or x.name not in g.single_use or node.op_type not in ("Conv", "Gemm"):
+        return None
+    if any(a.name in ("transA", "transB") and a.i for a in node.attribute):
+        return None
+    kernel = g.array(node.input[1])
+    if node.op_type == "Conv":
+        kernel = kernel * scale.reshape(-1, *[1] * (kernel.ndim - 1))
+    else:
+        kernel = kernel * scale[None, :]
+    bias = g.array(node.input[2]) * scale + shift if len(node.input) > 2 else shift
+    node.input[1] = g.const(kernel.astype(np.float32), f"{layer.name}/folded_kernel")
+    bias_name = g.const(bias.astype(np.float32), f"{layer.name}/folded_bias")
+    if len(node.input) > 2:
+        node.input[2] = bias_name
+    else:
+        node.input.append(bias_name)
+    return x
 
 
 def layer_normalization(g: GraphBuilder, layer, inputs):
