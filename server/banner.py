@@ -38,9 +38,16 @@ def demo_sample(served: ServedModel) -> Optional[np.ndarray]:
     return None
 
 
+def _compact(value):
+    """Nested lists with whole floats written as ints (``0`` rather than ``0.0``) to keep the command short."""
+    if isinstance(value, list):
+        return [_compact(v) for v in value]
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 def _literal(arr: np.ndarray) -> str:
     values = np.round(arr, 4) if arr.dtype.kind == "f" else arr
-    return json.dumps(values.tolist(), separators=(",", ":"))
+    return json.dumps(_compact(values.tolist()), separators=(",", ":"))
 
 
 def curl_example(served: ServedModel, base_url: str) -> str:

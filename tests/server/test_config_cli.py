@@ -109,3 +109,24 @@ def test_banner_builds_large_examples_with_python(app, client):
     out = subprocess.run([sys.executable, "-c", python_part[2]], capture_output=True, text=True, timeout=60)
     r = client.post("/v1/models/mlp:predict", data=out.stdout, content_type="application/json")
     assert r.status_code == 200, r.json
+
+
+def test_no_model_serves_the_bundled_demo_with_a_real_digit_in_the_curl_example(monkeypatch):
+    import numpy as np
+
+    from keraslite.server import create_app
+    from keraslite.server.banner import banner
+
+    monkeypatch.delenv("KERASLITE_MODELS", raising=False)
+    app = create_app()
+    client = app.test_client()
+    assert client.get("/v2/models/digits/ready").json == {"name": "digits", "ready": True}
+    text = banner(list(app.extensions["keraslite"].store.models.values()), "127.0.0.1", 8501, "test")
+    curl = shlex.split(text.splitlines()[-1])
+    body = json.loads(curl[curl.index("-d") + 1])
+    with np.load(config.demo_sample_path()) as npz:
+        sample, keras_probs = npz["x"][:1], npz["probs"][:1]  # a real digit and real Keras' answer for it
+    np.testing.assert_allclose(np.array(body["instances"]), sample, atol=1e-4)
+    r = client.post(curl[-1].replace("http://127.0.0.1:8501", ""), json=body)
+    assert r.status_code == 200
+    np.testing.assert_allclose(np.array(r.json["predictions"]), keras_probs, atol=1e-3)
