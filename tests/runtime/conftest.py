@@ -22,6 +22,14 @@ def chain(input_shape, layers, name="chain", dtype="float32"):
 
 
 @pytest.fixture
+def h():
+    """The helpers above, for test modules (importlib mode cannot import conftest by name)."""
+    import types
+
+    return types.SimpleNamespace(chain=chain, input_layer=input_layer, rand=rand)
+
+
+@pytest.fixture
 def rng():
     return np.random.default_rng(0)
 

@@ -1,0 +1,161 @@
+"""Model behaviour on hand-built specs: folds, input errors, threads, unsupported layers, registry, CLI."""
+import threading
+
+import numpy as np
+import pytest
+
+from keraslite import runtime
+from keraslite.errors import InputError, ModelFormatError, UnsupportedLayerError
+from keraslite.format.spec import LayerSpec, ModelSpec, TensorRef
+from keraslite.runtime import ops
+
+
+def _bn(h, rng, c):
+    return ("BatchNormalization", {"axis": -1, "epsilon": 1e-3, "center": True, "scale": True},
+            [("gamma", h.rand(rng, c)), ("beta", h.rand(rng, c)), ("moving_mean", h.rand(rng, c)),
+             ("moving_variance", np.abs(h.rand(rng, c)) + 0.5)])
+
+
+def _conv_spec(h, rng):
+    return h.chain((8, 8, 3), [
+        ("Conv2D", {"filters": 4, "kernel_size": [3, 3], "strides": [1, 1], "padding": "same",
+                    "dilation_rate": [1, 1], "activation": "linear", "use_bias": False}, [("kernel", h.rand(rng, 3, 3, 3, 4))]),
+        _bn(h, rng, 4),
+        ("ReLU", {"max_value": 6.0, "negative_slope": 0.0, "threshold": 0.0}, []),
+        ("DepthwiseConv2D", {"kernel_size": [3, 3], "strides": [2, 2], "padding": "same", "depth_multiplier": 1,
+                             "activation": "linear", "use_bias": True},
+         [("depthwise_kernel", h.rand(rng, 3, 3, 4, 1)), ("bias", h.rand(rng, 4))]),
+        _bn(h, rng, 4),
+        ("GlobalAveragePooling2D", {"keepdims": False}, []),
+        ("Dense", {"units": 3, "activation": "softmax", "use_bias": True}, [("kernel", h.rand(rng, 4, 3)), ("bias", h.rand(rng, 3))]),
+    ])
+
+
+def test_folding_drops_steps_and_keeps_numbers(h, rng):
+    spec = _conv_spec(h, rng)
+    model = runtime.load_spec(spec)
+    assert len(model.plan.steps) == 4  # conv(+bn+relu6), depthwise(+bn), gap, dense
+    # The same graph with the folds defeated: every BN and ReLU also feeds a second output.
+    extra = ModelSpec("unfolded", spec.layers, spec.inputs,
+                      spec.outputs + [TensorRef(l.name) for l in spec.layers if l.class_name == "Conv2D"]
+                      + [TensorRef(l.name) for l in spec.layers if l.class_name == "DepthwiseConv2D"])
+    unfolded = runtime.load_spec(extra)
+    assert len(unfolded.plan.steps) > 4
+    x = h.rand(rng, 5, 8, 8, 3)
+    np.testing.assert_allclose(model.predict(x), unfolded.predict(x)[0], rtol=1e-5, atol=1e-6)
+
+
+def test_specs_and_input_errors(h, rng):
+    model = runtime.load_spec(_conv_spec(h, rng))
+    assert model.inputs == [runtime.TensorSpec("input", (None, 8, 8, 3), "float32")]
+    assert model.outputs[0].shape == (None, 3)
+    with pytest.raises(InputError, match=r"input 'input': expected rank 4 .* got rank 3"):
+        model.predict(np.zeros((8, 8, 3), np.float32))
+    with pytest.raises(InputError, match=r"input 'input': axis 2 expected size 8, got 7"):
+        model.predict(np.zeros((1, 8, 7, 3), np.float32))
+    with pytest.raises(InputError, match=r"expected a numeric array .* got dtype <U1"):
+        model.predict(np.full((1, 8, 8, 3), "a"))
+    with pytest.raises(InputError, match=r"missing \['input'\], unexpected \['img'\]"):
+        model.predict({"img": np.zeros((1, 8, 8, 3))})
+    # float64 is cast, any batch size works
+    assert model.predict(np.zeros((7, 8, 8, 3))).shape == (7, 3)
+
+
+def _two_input_spec(h, rng):
+    layers = [h.input_layer("a", (4,)), h.input_layer("b", (4,)),
+              LayerSpec("sum", "Add", {}, [], [[TensorRef("a"), TensorRef("b")]]),
+              LayerSpec("head", "Dense", {"units": 2, "activation": "tanh", "use_bias": True},
+                        [("kernel", h.rand(rng, 4, 2)), ("bias", h.rand(rng, 2))], [[TensorRef("sum")]])]
+    return ModelSpec("two", layers, [TensorRef("a"), TensorRef("b")], [TensorRef("head"), TensorRef("sum")])
+
+
+def test_multiple_inputs_and_outputs(h, rng):
+    model = runtime.load_spec(_two_input_spec(h, rng))
+    a, b = h.rand(rng, 3, 4), h.rand(rng, 3, 4)
+    head, total = model.predict([a, b])
+    np.testing.assert_allclose(total, a + b, rtol=1e-6)
+    by_name = model.predict({"b": b, "a": a})
+    np.testing.assert_allclose(by_name[0], head)
+    with pytest.raises(InputError, match=r"has 2 inputs \['a', 'b'\]: pass a list or a dict"):
+        model.predict(a)
+    with pytest.raises(InputError, match=r"different batch sizes \[3, 2\]"):
+        model.predict([a, b[:2]])
+
+
+def test_predict_from_many_threads(h, rng):
+    model = runtime.load_spec(_conv_spec(h, rng))
+    xs = [h.rand(rng, n, 8, 8, 3) for n in (1, 2, 3, 5)] * 4
+    want = [model.predict(x) for x in xs]
+    got, errors = [None] * len(xs), []
+
+    def work(i):
+        try:
+            for _ in range(20):
+                got[i] = model.predict(xs[i])
+                np.testing.assert_array_equal(got[i], want[i])
+        except Exception as exc:  # collected and reported below
+            errors.append(exc)
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(xs))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors[:3]
+
+
+def test_unsupported_and_bad_weights(h, rng):
+    spec = h.chain((4,), [("Lambda", {}, [])])
+    with pytest.raises(UnsupportedLayerError, match=r"class 'Lambda' is not supported .* supported: .*Dense"):
+        runtime.load_spec(spec)
+    spec = h.chain((5,), [("Embedding", {"input_dim": 3, "output_dim": 2, "mask_zero": True},
+                         [("embeddings", h.rand(rng, 3, 2))])])
+    with pytest.raises(UnsupportedLayerError, match=r"mask_zero=True \(masking\)"):
+        runtime.load_spec(spec)
+    spec = h.chain((4,), [("Dense", {"units": 2, "activation": "linear", "use_bias": True},
+                         [("kernel", h.rand(rng, 3, 2)), ("bias", h.rand(rng, 2))])])
+    with pytest.raises(ModelFormatError, match=r"weight 'kernel' has shape \(3, 2\), expected \(4, 2\)"):
+        runtime.load_spec(spec)
+    spec = h.chain((4,), [("LSTM", {"units": 2, "stateful": True}, [])])
+    with pytest.raises(UnsupportedLayerError, match="stateful=True"):
+        runtime.load_spec(spec)
+
+
+def test_embedding_index_error(h, rng):
+    spec = h.chain((5,), [("Embedding", {"input_dim": 3, "output_dim": 2, "mask_zero": False},
+                         [("embeddings", h.rand(rng, 3, 2))])], dtype="int32")
+    model = runtime.load_spec(spec)
+    assert model.predict(np.array([[0, 1, 2, 1, 0]])).shape == (1, 5, 2)
+    with pytest.raises(InputError, match=r"index out of range: got values in \[0, 3\]"):
+        model.predict(np.array([[0, 1, 2, 3, 0]]))
+
+
+def test_registry_covers_format_table(h):
+    from keraslite.format import layers as table
+
+    # Classes format knows but that are not layers the runtime runs: none today.
+    not_runtime = set()
+    missing = set(table.LAYERS) - set(ops.REGISTRY) - not_runtime
+    assert not missing, f"runtime has no op for {sorted(missing)}"
+    # Runtime-only extras (accepted if format ever canonicalises them): identities of inference.
+    extra = set(ops.REGISTRY) - set(table.LAYERS)
+    assert extra <= {"DepthwiseConv1D", "SpatialDropout3D", "AlphaDropout", "RandomBrightness",
+                     "ActivityRegularization"}, sorted(extra)
+
+
+def test_cli_summary_and_predict(h, tmp_path, capsys, rng):
+    from keraslite import format as kformat
+    from keraslite.cli import main
+
+    spec = _two_input_spec(h, rng)
+    path = str(tmp_path / "two.h5")
+    kformat.write(spec, path)
+    assert main(["summary", path]) == 0
+    out = capsys.readouterr().out
+    assert "head" in out and "Dense" in out and "(None, 2)" in out and "Total params: 10" in out
+    a, b = h.rand(rng, 2, 4), h.rand(rng, 2, 4)
+    np.savez(tmp_path / "in.npz", a=a, b=b)
+    assert main(["predict", path, str(tmp_path / "in.npz"), "--output", str(tmp_path / "out.npz")]) == 0
+    with np.load(tmp_path / "out.npz") as got:
+        np.testing.assert_allclose(got["sum_1"], a + b, rtol=1e-6)
+    assert main(["predict", path, str(tmp_path / "in.txt")]) == 1
+    assert "expected a .npy, .npz or .json file" in capsys.readouterr().err
