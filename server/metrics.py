@@ -36,12 +36,23 @@ class Metrics:
             "keraslite_inference_duration_seconds", "Time spent in the model's predict.",
             ["model"], buckets=BUCKETS, registry=self.registry)
 
+        # labels() costs a lock and a dict build per call; the label sets are few, so keep their children.
+        self._children = {}
+
+    def _child(self, key, make):
+        child = self._children.get(key)
+        if child is None:
+            child = self._children.setdefault(key, make())
+        return child
+
     def observe_request(self, model: str, endpoint: str, status: int, seconds: float) -> None:
-        self.requests.labels(model, endpoint, str(status)).inc()
-        self.request_latency.labels(model, endpoint).observe(seconds)
+        count, latency = self._child(("request", model, endpoint, status), lambda: (
+            self.requests.labels(model, endpoint, str(status)), self.request_latency.labels(model, endpoint)))
+        count.inc()
+        latency.observe(seconds)
 
     def observe_inference(self, model: str, seconds: float) -> None:
-        self.inference_latency.labels(model).observe(seconds)
+        self._child(("inference", model), lambda: self.inference_latency.labels(model)).observe(seconds)
 
     def exposition(self):
         """``(body, content type)`` of the Prometheus text format, summed over all workers when multiprocess."""
