@@ -41,3 +41,18 @@ def test_fixture_signature(keras_case, onnx_helpers):
     assert proto.producer_name == "keraslite"
     assert props["source_file"] == os.path.basename(h.model_file(keras_case))
     assert props["keras_version"].split(".")[0] == str(keras_case.keras)
+
+
+def test_other_file_forms_match_keras(keras_case, onnx_helpers):
+    """The .keras zip (Keras 3) or architecture JSON + weights (Keras 2) exports to the same numbers."""
+    from keraslite import format as kformat
+
+    h = onnx_helpers
+    if keras_case.path("keras"):
+        spec = kformat.read(keras_case.path("keras"))
+    else:
+        spec = kformat.read(keras_case.path("json"), weights=keras_case.path("weights"))
+    proto, session = h.exported(spec, 17, key=(keras_case.id, "other-form"))
+    xs, ys = keras_case.arrays()
+    for name, got, y in zip(keras_case.outputs, session.run(None, h.feed(session, xs)), ys):
+        h.assert_close(got, y, f"{keras_case.id} ({'keras' if keras_case.path('keras') else 'json'}) output {name}")
