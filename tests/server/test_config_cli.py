@@ -61,9 +61,10 @@ def test_serve_parser_and_cheap_import():
 
 
 def test_serve_rejects_a_missing_file_with_exit_1(tmp_path):
-    from keraslite.cli import main
+    from keraslite.cli import main, serve_main
 
     assert main(["serve", str(tmp_path / "nope.h5"), "--port", "1"]) == 1
+    assert serve_main([str(tmp_path / "nope.h5")]) == 1  # the short `serve MODEL` console script
 
 
 def test_numeric_threads_fit_the_cores(monkeypatch):
