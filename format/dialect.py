@@ -16,7 +16,8 @@ from .layers import (ACTIVATION_ALIASES, ACTIVATIONS, LAYERS, MODEL_CLASSES, NO_
 TUPLE_KEYS = ("kernel_size", "strides", "dilation_rate", "pool_size", "size", "output_padding")
 RANK = {"1D": 1, "2D": 2}
 MAX_DIM = 1 << 31
-KERAS_MODULES = ("keras", "tf_keras")  # the module roots built-in objects are recorded under
+KERAS_MODULES = ("keras", "tf_keras")
+KERAS3_ONLY_INITIALIZER_KEYS = ("input_axes", "output_axes")  # Keras 3.12+ initializers; tf_keras rejects them  # the module roots built-in objects are recorded under
 
 
 def layer_rank(class_name: str) -> int:
@@ -234,6 +235,9 @@ def dialect_layer_config(class_name: str, name: str, config: dict, dialect: str,
     for key, value in config.items():
         if key in ("activation", "recurrent_activation"):
             value = _written_activation(value, dialect, where)
+        elif dialect != "keras3" and key.endswith("_initializer") and isinstance(value, dict):
+            value = {**value, "config": {k: v for k, v in (value.get("config") or {}).items()
+                                         if k not in KERAS3_ONLY_INITIALIZER_KEYS}}
         out[key] = copy.deepcopy(value)
     if class_name in NO_TRAINABLE_KEY:
         out.pop("trainable", None)
@@ -254,8 +258,9 @@ def dialect_layer_config(class_name: str, name: str, config: dict, dialect: str,
                 continue
             icfg = dict(inner["config"])
             iname = icfg.pop("name")
-            out[key] = {"class_name": inner["class_name"],
-                        "config": dialect_layer_config(inner["class_name"], iname, icfg, dialect, where)}
+            out[key] = {"module": "keras.layers", "class_name": inner["class_name"],
+                        "config": dialect_layer_config(inner["class_name"], iname, icfg, dialect, where),
+                        "registered_name": None}
     if dialect == "keras3":
         out["dtype"] = {"module": "keras", "class_name": "DTypePolicy", "config": {"name": config.get("dtype",
                                                                                                        "float32")},

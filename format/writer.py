@@ -38,6 +38,32 @@ def _check_dialect(dialect: str) -> None:
         raise ModelFormatError(f"unknown dialect {dialect!r}; expected one of {', '.join(DIALECTS)}")
 
 
+def portable_blockers(spec: ModelSpec) -> List[str]:
+    """Why ``spec`` cannot be one .h5 that both tf_keras 2.x and Keras 3 load the same way (empty when it can)."""
+    reasons = []
+    nested = {l.name for l in spec.layers if l.model is not None}
+    if spec.kind == "Functional" and any(r.layer in nested for l in spec.layers for c in l.inbound for r in c) \
+            or any(r.layer in nested for r in spec.outputs):
+        reasons.append(f"nested models {sorted(nested)} are used as layers of a Functional model, and tf_keras and "
+                       "Keras 3 number their calls differently in .h5 configs")
+    for layer in spec.layers:
+        axis = layer.config.get("axis")
+        if layer.class_name in ("LayerNormalization", "BatchNormalization") and isinstance(axis, list):
+            reasons.append(f"layer {layer.name!r} normalizes over axis={axis}, which Keras 3 drops when it loads "
+                           ".h5 configs")
+        if layer.model is not None:
+            reasons += portable_blockers(layer.model)
+    return reasons
+
+
+def _check_portable(spec: ModelSpec, path: str) -> None:
+    reasons = portable_blockers(spec)
+    if reasons:
+        raise ModelFormatError(f"{path}: cannot write one file both Keras versions load: {'; '.join(reasons)}. "
+                               "Write dialect='keras2' for tf_keras, or a .keras file (or dialect='keras3') for "
+                               "Keras 3")
+
+
 def write(spec: ModelSpec, path: str, dialect: str = "portable") -> None:
     """Write ``spec`` to ``path``; the extension picks the form.
 
@@ -57,6 +83,8 @@ def write(spec: ModelSpec, path: str, dialect: str = "portable") -> None:
     if path.lower().endswith(".weights.h5"):
         return write_weights(spec, path, dialect)
     if ext in (".h5", ".hdf5"):
+        if dialect == "portable":
+            _check_portable(spec, path)
         config = model_config(spec, dialect)
         with h5io.atomic_write(path) as tmp:
             with h5py.File(tmp, "w") as f:
@@ -76,6 +104,8 @@ def write(spec: ModelSpec, path: str, dialect: str = "portable") -> None:
             write_keras_zip(spec, tmp)
         return None
     if ext in (".json", ".yaml", ".yml"):
+        if dialect == "portable":
+            _check_portable(spec, path)
         text = to_json(spec, dialect) if ext == ".json" else to_yaml(spec, dialect)
         with h5io.atomic_write(path) as tmp:
             with open(tmp, "w", encoding="utf-8") as fh:
@@ -163,17 +193,59 @@ def _write_legacy(group: h5py.Group, spec: ModelSpec, dialect: str) -> None:
         _names_attr(g, "weight_names", names)
 
 
+# Short loss/metric names Keras 3 cannot resolve when it compiles a model from an .h5 (it can't even load its own
+# file with loss="mse"); the full function names work in every version.
+SHORT_NAMES = {"mse": "mean_squared_error", "mae": "mean_absolute_error", "mape": "mean_absolute_percentage_error",
+               "msle": "mean_squared_logarithmic_error", "MSE": "mean_squared_error", "MAE": "mean_absolute_error",
+               "MAPE": "mean_absolute_percentage_error", "MSLE": "mean_squared_logarithmic_error"}
+
+
+def _long_names(obj: Any) -> Any:
+    if isinstance(obj, str):
+        return SHORT_NAMES.get(obj, obj)
+    if isinstance(obj, list):
+        return [_long_names(v) for v in obj]
+    if isinstance(obj, dict) and "class_name" not in obj:
+        return {k: _long_names(v) for k, v in obj.items()}
+    return obj
+
+
 def training_config(config: Dict[str, Any], dialect: str) -> Dict[str, Any]:
-    """A training config both target Keras versions can compile from (optimizer keys intersected, objects bare)."""
+    """A training config the target Keras versions can compile from (optimizer keys intersected, objects bare)."""
+    config = {**config, **{k: _long_names(config[k]) for k in ("loss", "metrics", "weighted_metrics")
+                           if k in config}}
     if dialect == "keras3":
         return config
     out = _strip_modules(dict(config))
     opt = out.get("optimizer_config")
     if isinstance(opt, dict) and isinstance(opt.get("config"), dict):
-        out["optimizer_config"] = {"class_name": opt.get("class_name"),
-                                   "config": {k: v for k, v in opt["config"].items() if k in OPTIMIZER_KEYS}}
+        # tf_keras registers its (non-legacy) optimizers as "Custom>Name"; a bare name selects the legacy ones.
+        name = str(opt.get("class_name", "")).split(">")[-1]
+        # Keras 3 looks an optimizer up by its config "name" when the class name is not its own ("rm_sprop" fails).
+        out["optimizer_config"] = {"class_name": f"Custom>{name}",
+                                   "config": {**{k: v for k, v in opt["config"].items() if k in OPTIMIZER_KEYS},
+                                              "name": name}}
     out.setdefault("loss_weights", None)
+    if out.get("metrics") is not None:
+        out["metrics"] = _portable_metrics(out["metrics"])
+    if out.get("weighted_metrics") is not None:
+        out["weighted_metrics"] = _portable_metrics(out["weighted_metrics"])
     return out
+
+
+def _portable_metrics(metrics: Any) -> Any:
+    """Metrics as names where Keras 2 wrapped a function (``MeanMetricWrapper``); Keras 3 cannot rebuild those."""
+    if isinstance(metrics, dict) and metrics.get("class_name") == "MeanMetricWrapper":
+        fn = (metrics.get("config") or {}).get("fn")
+        return fn if isinstance(fn, str) else metrics
+    if isinstance(metrics, list):
+        flat = [_portable_metrics(m) for m in metrics]
+        if len(flat) == 1 and isinstance(flat[0], list):  # one output: [[...]] -> [...]
+            return flat[0]
+        return flat
+    if isinstance(metrics, dict) and all(isinstance(k, str) for k in metrics) and "class_name" not in metrics:
+        return {k: _portable_metrics(v) for k, v in metrics.items()}
+    return metrics
 
 
 def _strip_modules(obj: Any) -> Any:
