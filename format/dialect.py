@@ -144,8 +144,24 @@ def canonical_layer_config(class_name: str, raw: dict, dialect: str, where: str)
     return config
 
 
+def _plain_object(obj: Any) -> Any:
+    """A serialized initializer/regularizer/constraint as ``{"class_name", "config"}``, without Keras 3's module
+    bookkeeping or its initializer-only keys, so both dialects read to the same canonical config."""
+    if isinstance(obj, dict) and "class_name" in obj:
+        config = {k: _plain_object(v) for k, v in (obj.get("config") or {}).items()
+                  if k not in KERAS3_ONLY_INITIALIZER_KEYS}
+        return {"class_name": obj["class_name"], "config": config}
+    return obj
+
+
+OBJECT_SUFFIXES = ("_initializer", "_regularizer", "_constraint")
+
+
 def _normalize_values(class_name: str, config: dict, dialect: str, where: str) -> None:
     rank = layer_rank(class_name)
+    for key in config:
+        if key.endswith(OBJECT_SUFFIXES):
+            config[key] = _plain_object(config[key])
     for key in ("activation", "recurrent_activation"):
         if key in config:
             config[key] = activation_name(config[key], dialect, where)
@@ -235,9 +251,6 @@ def dialect_layer_config(class_name: str, name: str, config: dict, dialect: str,
     for key, value in config.items():
         if key in ("activation", "recurrent_activation"):
             value = _written_activation(value, dialect, where)
-        elif dialect != "keras3" and key.endswith("_initializer") and isinstance(value, dict):
-            value = {**value, "config": {k: v for k, v in (value.get("config") or {}).items()
-                                         if k not in KERAS3_ONLY_INITIALIZER_KEYS}}
         out[key] = copy.deepcopy(value)
     if class_name in NO_TRAINABLE_KEY:
         out.pop("trainable", None)

@@ -11,6 +11,7 @@ from .weights import _keras3_var_paths, keras3_paths
 def write_keras3_weights(spec: ModelSpec, path: str) -> None:
     """Write ``spec``'s weights to ``path`` in the layout Keras 3's ``load_weights`` reads."""
     with h5py.File(path, "w") as f:
+        f.create_group("layers")  # present even for a model without weights, as Keras 3 writes it
         for layer, base in keras3_paths(spec):
             for (name, array), var_path in zip(layer.weights, _keras3_var_paths(layer, base)):
                 f.create_dataset(var_path, data=np.asarray(array))

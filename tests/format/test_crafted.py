@@ -205,7 +205,7 @@ def test_weights_only_file_given_as_model(tmp_path, mlp):
 def test_weights_of_another_model(tmp_path, mlp):
     arch = tmp_path / "arch.json"
     kf.write(kf.read(mlp), str(arch))
-    other = os.path.join(FIXTURES, "keras2", "cnn_basic.weights.h5")
+    other = os.path.join(FIXTURES, "keras2", "cnn_basic_weights.h5")
     _refused(str(arch), "layers with weights|expects|has shape", weights=other)
 
 

@@ -35,7 +35,7 @@ def test_mutated_files_raise_only_keraslite_errors(case, tmp_path):
     path = os.path.join(str(tmp_path), os.path.basename(name))
     with open(path, "wb") as fh:
         fh.write(_mutate(SEEDS[name], edits, keep))
-    weights = os.path.join(FIXTURES, name.replace(".json", ".weights.h5")) if name.endswith(".json") else None
+    weights = os.path.join(FIXTURES, name.replace(".json", "_weights.h5")) if name.endswith(".json") else None
     try:
         kf.read(path, weights=weights)
     except KerasliteError:

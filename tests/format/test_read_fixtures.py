@@ -50,10 +50,13 @@ def test_graph_matches_manifest(keras_case):
     flat = spec.flatten()
     assert [r.layer.split("/")[-1] for r in flat.outputs] == [o.split("/")[-1] for o in keras_case.outputs] or \
         [r.layer for r in spec.outputs] == keras_case.outputs
-    classes = {l.class_name for l in flat.layers} | {l.class_name for l in spec.layers}
+    classes = {l.class_name for l in flat.layers} | {l.class_name for l in spec.layers} | {spec.kind}
     for layer in spec.layers:
         if layer.model is not None:
             classes.add(layer.model.kind)
+    for layer in flat.layers:
+        if layer.class_name == "Bidirectional":
+            classes.add(layer.config["layer"]["class_name"])
     missing = set(keras_case.layers) - classes - {"Functional", "Model"}
     assert not missing, f"{keras_case.id}: manifest lists {sorted(missing)} not found in the spec"
     assert spec.source["dialect"] == f"keras{keras_case.keras}"
