@@ -51,9 +51,11 @@ def warn_no_numba():
                       "Install numba (`pip install numba`) for full speed.", RuntimeWarning, stacklevel=3)
 
 
-def njit(fn):
-    """``numba.njit(cache=True, nogil=True, fastmath=False)`` of ``fn``, or None without numba."""
+def njit(fn, fastmath=False, inline=False):
+    """``numba.njit(cache=True, nogil=True, error_model="numpy")`` of ``fn`` (``fastmath``, ``inline="always"`` on request), or None."""
     numba = numba_module()
     if numba is None:
         return None
-    return numba.njit(cache=True, nogil=True)(fn)
+    if inline:
+        return numba.njit(cache=True, inline="always", fastmath=fastmath, error_model="numpy")(fn)
+    return numba.njit(cache=True, nogil=True, fastmath=fastmath, error_model="numpy")(fn)

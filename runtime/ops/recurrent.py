@@ -7,6 +7,7 @@ from ..spec_utils import inner_layer
 from .common import check_rank, need, weights
 
 GATES = {"SimpleRNN": 1, "LSTM": 4, "GRU": 3}
+BLAS_MIN_BATCH = 4  # from this batch size on, LSTM steps use one BLAS GEMM each (measured on AVX-512)
 
 
 def _cell(layer, shape):
@@ -49,8 +50,12 @@ def _cell(layer, shape):
         if kind == "SimpleRNN":
             (K.simple_jit(xw, rkernel, codes[0], h, seq) if use_jit else K.simple_numpy(xw, rkernel, act, h, seq))
         elif kind == "LSTM":
-            (K.lstm_jit(xw, rkernel, codes[0], codes[1], h, c, seq) if use_jit
-             else K.lstm_numpy(xw, rkernel, act, ract, h, c, seq))
+            if not use_jit:
+                K.lstm_numpy(xw, rkernel, act, ract, h, c, seq)
+            elif n >= BLAS_MIN_BATCH:  # h @ U by BLAS per step beats the fused loop from a few rows on
+                K.lstm_blas(xw, rkernel, codes[0], codes[1], h, c, seq)
+            else:
+                K.lstm_jit(xw, rkernel, codes[0], codes[1], h, c, seq)
         else:
             (K.gru_jit(xw, rkernel, rbias, codes[0], codes[1], reset_after, h, seq) if use_jit
              else K.gru_numpy(xw, rkernel, rbias, act, ract, reset_after, h, seq))

@@ -105,7 +105,7 @@ def test_gru_numba_and_numpy_match_formula(rng, reset_after):
 
 
 def test_lstm_numba_and_numpy_match_formula(rng):
-    n, t, u = 2, 6, 3
+    n, t, u = 5, 6, 3
     xw = rng.standard_normal((n, t, 4 * u)).astype(np.float32)
     U = rng.standard_normal((u, 4 * u)).astype(np.float32) * 0.5
     h, c, ref = np.zeros((n, u)), np.zeros((n, u)), np.zeros((n, t, u))
@@ -114,7 +114,19 @@ def test_lstm_numba_and_numpy_match_formula(rng):
         c = _sig(z[:, u:2 * u]) * c + _sig(z[:, :u]) * np.tanh(z[:, 2 * u:3 * u])
         h = _sig(z[:, 3 * u:]) * np.tanh(c)
         ref[:, k] = h
-    for fn, args in ((R.lstm_jit, (1, 2)), (R.lstm_numpy, ("tanh", "sigmoid"))):
+    for fn, args in ((R.lstm_jit, (1, 2)), (R.lstm_blas, (1, 2)), (R.lstm_numpy, ("tanh", "sigmoid"))):
         hh, cc, seq = np.zeros((n, u), np.float32), np.zeros((n, u), np.float32), np.empty((n, t, u), np.float32)
         fn(xw, U, *args, hh, cc, seq)
         np.testing.assert_allclose(seq, ref, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", sorted(R.CODES))
+def test_jitted_activations_match_numpy(name):
+    """The vectorised activations of the recurrent kernels (rational tanh, tanh-based sigmoid) vs numpy formulas."""
+    v = np.linspace(-30, 30, 6001, dtype=np.float32).reshape(1, -1, 1)
+    ref = {"linear": v, "tanh": np.tanh(v.astype(np.float64)), "sigmoid": 1 / (1 + np.exp(-v.astype(np.float64))),
+           "hard_sigmoid": np.clip(v + 3, 0, 6) / 6, "hard_sigmoid_keras2": np.clip(0.2 * v + 0.5, 0, 1),
+           "relu": np.maximum(v, 0)}[name]
+    h, seq = np.zeros((1, 1), np.float32), np.empty_like(v)
+    R.simple_jit(v, np.zeros((1, 1), np.float32), R.CODES[name], h, seq)  # zero recurrent kernel: seq = act(x)
+    np.testing.assert_allclose(seq, ref, rtol=0, atol=1e-6)
