@@ -264,6 +264,13 @@ def dialect_layer_config(class_name: str, name: str, config: dict, dialect: str,
     if class_name == "UpSampling1D":
         out["size"] = config["size"][0]
     if class_name == "Bidirectional":
+        config = dict(config)
+        if dialect == "keras3" and config.get("backward_layer") is None:
+            # Keras 3 always records the backward RNN (and .keras loading needs it): the forward one, reversed.
+            forward = config["layer"]
+            backward = {**forward["config"], "go_backwards": not forward["config"].get("go_backwards", False),
+                        "name": "backward_" + forward["config"]["name"].replace("forward_", "", 1)}
+            config["backward_layer"] = {"class_name": forward["class_name"], "config": backward}
         for key in ("layer", "backward_layer"):
             inner = config.get(key)
             if inner is None:

@@ -7,20 +7,26 @@ import os
 import tempfile
 import zipfile
 
+from . import writer
 from .graph import model_config
 from .keras3_store import write_keras3_weights
 from .spec import ModelSpec
 
 KERAS3_VERSION = "3.12.0"
+KERAS2_ONLY_OPTIMIZER_KEYS = ("jit_compile", "is_legacy_optimizer", "decay")  # Keras 3 optimizers reject them
 
 
-def _compile_config(training_config):
+def _compile_config(config):
     """The legacy training_config as the ``compile_config`` Keras 3 restores ``compile`` from."""
-    if not training_config:
+    if not config:
         return None
+    training_config = writer.training_config(config, "keras3")
     optimizer = training_config.get("optimizer_config")
-    if isinstance(optimizer, dict) and "module" not in optimizer:
-        optimizer = {"module": "keras.optimizers", **optimizer, "registered_name": None}
+    if isinstance(optimizer, dict):
+        name = str(optimizer.get("class_name", "")).split(">")[-1]  # tf_keras writes "Custom>Adam"
+        config = {k: v for k, v in (optimizer.get("config") or {}).items() if k not in KERAS2_ONLY_OPTIMIZER_KEYS}
+        optimizer = {"module": "keras.optimizers", "class_name": name, "config": {**config, "name": name},
+                     "registered_name": None}
     return {"optimizer": optimizer, "loss": training_config.get("loss"),
             "loss_weights": training_config.get("loss_weights"), "metrics": training_config.get("metrics"),
             "weighted_metrics": training_config.get("weighted_metrics"), "run_eagerly": False,
@@ -34,20 +40,20 @@ def _module(class_name: str) -> dict:
     return {"module": "keras" if class_name == "Sequential" else "keras.layers", "registered_name": None}
 
 
-def _with_modules(entry: dict) -> dict:
+def with_modules(entry: dict) -> dict:
     """A serialized layer or model (and every layer inside it) with its module recorded."""
     config = dict(entry["config"])
     if isinstance(config.get("layers"), list):
-        config["layers"] = [_with_modules(layer) for layer in config["layers"]]
+        config["layers"] = [with_modules(layer) for layer in config["layers"]]
     for key in ("layer", "backward_layer"):  # Bidirectional's wrapped RNNs
         if isinstance(config.get(key), dict) and "class_name" in config[key]:
-            config[key] = _with_modules(config[key])
+            config[key] = with_modules(config[key])
     return {**_module(entry["class_name"]), **entry, "config": config}
 
 
 def write_keras_zip(spec: ModelSpec, tmp: str) -> None:
     """Write ``spec`` as a ``.keras`` archive at ``tmp`` (the caller moves it into place atomically)."""
-    top = _with_modules(model_config(spec, "keras3"))
+    top = with_modules(model_config(spec, "keras3"))
     compile_config = _compile_config(spec.training_config)
     if compile_config:
         top["compile_config"] = compile_config

@@ -118,7 +118,10 @@ def write(spec: ModelSpec, path: str, dialect: str = "portable") -> None:
 def to_json(spec: ModelSpec, dialect: str = "portable") -> str:
     """The architecture as Keras' ``model.to_json()`` gives it (loadable with ``model_from_json``)."""
     _check_dialect(dialect)
-    return json.dumps({**model_config(spec, dialect), "keras_version": KERAS_VERSION[dialect],
+    from .keras_zip import with_modules
+
+    # Keras 3 finds classes by the module recorded beside them; tf_keras writes (and ignores) the same keys.
+    return json.dumps({**with_modules(model_config(spec, dialect)), "keras_version": KERAS_VERSION[dialect],
                        "backend": "tensorflow"})
 
 
@@ -212,8 +215,8 @@ def _long_names(obj: Any) -> Any:
 
 def training_config(config: Dict[str, Any], dialect: str) -> Dict[str, Any]:
     """A training config the target Keras versions can compile from (optimizer keys intersected, objects bare)."""
-    config = {**config, **{k: _long_names(config[k]) for k in ("loss", "metrics", "weighted_metrics")
-                           if k in config}}
+    config = {**config, **{k: _long_names(_portable_metrics(config[k]))
+                           for k in ("loss", "metrics", "weighted_metrics") if config.get(k) is not None}}
     if dialect == "keras3":
         return config
     out = _strip_modules(dict(config))
@@ -226,15 +229,12 @@ def training_config(config: Dict[str, Any], dialect: str) -> Dict[str, Any]:
                                    "config": {**{k: v for k, v in opt["config"].items() if k in OPTIMIZER_KEYS},
                                               "name": name}}
     out.setdefault("loss_weights", None)
-    if out.get("metrics") is not None:
-        out["metrics"] = _portable_metrics(out["metrics"])
-    if out.get("weighted_metrics") is not None:
-        out["weighted_metrics"] = _portable_metrics(out["weighted_metrics"])
     return out
 
 
 def _portable_metrics(metrics: Any) -> Any:
-    """Metrics as names where Keras 2 wrapped a function (``MeanMetricWrapper``); Keras 3 cannot rebuild those."""
+    """Metrics (and losses) as names where Keras 2 wrapped a function (``MeanMetricWrapper``), which Keras 3
+    cannot rebuild."""
     if isinstance(metrics, dict) and metrics.get("class_name") == "MeanMetricWrapper":
         fn = (metrics.get("config") or {}).get("fn")
         return fn if isinstance(fn, str) else metrics
