@@ -4,7 +4,7 @@ import numpy as np
 from ...errors import ModelFormatError
 from ..kernels import conv as K
 from .common import channels_last, check_rank, conv_out, need, pad_amounts, weights
-from .core import activation_fn
+from .core import activation_fn, epilogue_fn
 
 
 def _geometry(layer, shape):
@@ -39,17 +39,18 @@ def _out_shape(shape, rank, ks, st, dl, padding, filters):
     return (shape[0], o[1], filters) if rank == 1 else (shape[0], o[0], o[1], filters)
 
 
-def _runner(rank, ks, st, dl, padding, kernel_fn, bias, act):
-    """fn(x) for a conv-like op: pads from the runtime spatial size, then ``kernel_fn``, bias, activation."""
+def _runner(rank, ks, st, dl, padding, kernel_fn, finish):
+    """fn(x) for a conv-like op: pads from the runtime spatial size, then ``kernel_fn``, then ``finish`` (epilogue)."""
     (kh, kw), (sh, sw), (dh, dw) = ks, st, dl
+    cache = {}  # input (H, W) -> pads; dict reads and writes are atomic, so threads may share it
 
     def run(x):
         x4 = x[:, None] if rank == 1 else x
-        pads = [pad_amounts(n, k, s, d, padding) for n, k, s, d in zip(x4.shape[1:3], ks, st, dl)]
-        y = kernel_fn(x4, kh, kw, sh, sw, dh, dw, pads)
-        if bias is not None:
-            y += bias
-        y = act(y)
+        hw = x4.shape[1:3]
+        pads = cache.get(hw)
+        if pads is None:
+            pads = cache[hw] = [pad_amounts(n, k, s, d, padding) for n, k, s, d in zip(hw, ks, st, dl)]
+        y = finish(kernel_fn(x4, kh, kw, sh, sw, dh, dw, pads))
         return y[:, 0] if rank == 1 else y
     return run
 
@@ -71,19 +72,21 @@ def conv(layer, shapes):
 
     def kernel_fn(x4, kh, kw, sh, sw, dh, dw, pads):
         return K.conv2d(x4, kernel2d, kh, kw, sh, sw, dh, dw, pads, groups)
-    run = _runner(rank, ks, st, dl, padding, kernel_fn, bias, activation_fn(layer, inplace=True))
+    run = _runner(rank, ks, st, dl, padding, kernel_fn, epilogue_fn(layer, bias))
     return run, [_out_shape(shape, rank, ks, st, dl, padding, filters)]
 
 
-def _depthwise_kernel_fn(kernel3):
+def _depthwise_kernel_fn(kernel3, bias=None, act=0):
     from ..kernels.depthwise import depthwise2d  # imports numba only for plans that need it
 
     def kernel_fn(x4, kh, kw, sh, sw, dh, dw, pads):
-        return depthwise2d(x4, kernel3, sh, sw, dh, dw, pads)
+        return depthwise2d(x4, kernel3, sh, sw, dh, dw, pads, bias, act)
     return kernel_fn
 
 
 def depthwise(layer, shapes):
+    from ..kernels.depthwise import ACT_CODES
+
     shape = shapes[0]
     rank, ks, st, dl, padding = _geometry(layer, shape)
     cfg = layer.config
@@ -92,7 +95,12 @@ def depthwise(layer, shapes):
     got = weights(layer, names, [tuple(ks[2 - rank:]) + (cin, mult), (cin * mult,)])
     kernel3 = np.ascontiguousarray(got[0].reshape(ks[0], ks[1], cin * mult))
     bias = got[1] if len(got) > 1 else None
-    run = _runner(rank, ks, st, dl, padding, _depthwise_kernel_fn(kernel3), bias, activation_fn(layer, inplace=True))
+    act_name = cfg.get("activation", "linear")
+    if act_name in ACT_CODES:  # bias and activation fused into the kernel's pass
+        fn = _depthwise_kernel_fn(kernel3, bias, ACT_CODES[act_name])
+        run = _runner(rank, ks, st, dl, padding, fn, activation_fn(layer, "linear"))
+    else:
+        run = _runner(rank, ks, st, dl, padding, _depthwise_kernel_fn(kernel3), epilogue_fn(layer, bias))
     return run, [_out_shape(shape, rank, ks, st, dl, padding, cin * mult)]
 
 
@@ -112,7 +120,7 @@ def separable(layer, shapes):
     def kernel_fn(x4, kh, kw, sh, sw, dh, dw, pads):
         d = depth_fn(x4, kh, kw, sh, sw, dh, dw, pads)
         return np.dot(d.reshape(-1, d.shape[-1]), point).reshape(d.shape[:3] + (filters,))
-    run = _runner(rank, ks, st, dl, padding, kernel_fn, bias, activation_fn(layer, inplace=True))
+    run = _runner(rank, ks, st, dl, padding, kernel_fn, epilogue_fn(layer, bias))
     return run, [_out_shape(shape, rank, ks, st, dl, padding, filters)]
 
 
@@ -128,7 +136,7 @@ def conv_transpose(layer, shapes):
     got = weights(layer, names, [tuple(ks) + (filters, cin), (filters,)])
     kernel2d = np.ascontiguousarray(got[0].transpose(3, 0, 1, 2).reshape(cin, -1))
     bias = got[1] if len(got) > 1 else None
-    act = activation_fn(layer, inplace=True)
+    finish = epilogue_fn(layer, bias)
     (kh, kw), (sh, sw) = ks, st
 
     def out_len(n, k, s):
@@ -138,10 +146,7 @@ def conv_transpose(layer, shapes):
         h, w = x.shape[1], x.shape[2]
         oh, ow = out_len(h, kh, sh), out_len(w, kw, sw)
         pads = ((max(kh - sh, 0) // 2, max(kw - sw, 0) // 2) if padding == "same" else (0, 0))
-        y = K.conv2d_transpose(x, kernel2d, kh, kw, sh, sw, pads, (oh, ow))
-        if bias is not None:
-            y += bias
-        return act(y)
+        return finish(K.conv2d_transpose(x, kernel2d, kh, kw, sh, sw, pads, (oh, ow)))
     return run, [(shape[0], out_len(shape[1], kh, sh), out_len(shape[2], kw, sw), filters)]
 
 

@@ -17,6 +17,15 @@ def activation_fn(layer, name=None, inplace=False):
     return activations.get(name, inplace=inplace)
 
 
+def epilogue_fn(layer, bias):
+    """In-place ``y += bias`` then the layer's activation, fused chunk by chunk (see ``activations.epilogue``)."""
+    name = layer.config.get("activation", "linear")
+    if name == "gelu" and layer.config.get("approximate"):
+        name = "gelu_approximate"
+    need(layer, name in activations.FUNCTIONS, f"activation {name!r}")
+    return activations.epilogue(bias, name)
+
+
 def identity(layer, shapes):
     return IDENTITY, [shapes[0]]
 
@@ -32,16 +41,13 @@ def dense(layer, shapes):
     names = ["kernel", "bias"] if layer.config.get("use_bias", True) else ["kernel"]
     got = weights(layer, names, [(shape[-1], units), (units,)])
     kernel, bias = got[0], (got[1] if len(got) > 1 else None)
-    act = activation_fn(layer, inplace=True)
+    activation_fn(layer)  # checks the name
+    finish = epilogue_fn(layer, bias)
 
     def run(x):
         if x.ndim == 2:
-            y = np.dot(x, kernel)
-        else:
-            y = np.dot(x.reshape(-1, x.shape[-1]), kernel).reshape(x.shape[:-1] + (units,))
-        if bias is not None:
-            y += bias
-        return act(y)
+            return finish(np.dot(x, kernel))
+        return finish(np.dot(x.reshape(-1, x.shape[-1]), kernel)).reshape(x.shape[:-1] + (units,))
     return run, [shape[:-1] + (units,)]
 
 
