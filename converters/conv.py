@@ -1,4 +1,4 @@
-"""Emitters for convolutions: Conv1D/2D/3D, DepthwiseConv1D/2D, SeparableConv1D/2D, Conv1D/2D/3DTranspose.
+"""Emitters for convolutions: Conv1D/2D, DepthwiseConv2D, SeparableConv1D/2D, Conv2DTranspose (rank-generic code).
 
 All of them run channels-first inside the graph; the tensor they return stays channels-first so the next
 convolution, pooling or normalization needs no transpose.
@@ -151,12 +151,8 @@ def conv_transpose(g: GraphBuilder, layer, inputs):
 EMITTERS = {
     "Conv1D": conv,
     "Conv2D": conv,
-    "Conv3D": conv,
-    "DepthwiseConv1D": depthwise_conv,
     "DepthwiseConv2D": depthwise_conv,
     "SeparableConv1D": separable_conv,
     "SeparableConv2D": separable_conv,
-    "Conv1DTranspose": conv_transpose,
     "Conv2DTranspose": conv_transpose,
-    "Conv3DTranspose": conv_transpose,
 }

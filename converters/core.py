@@ -104,21 +104,16 @@ EMITTERS = {
     "Dropout": passthrough,
     "SpatialDropout1D": passthrough,
     "SpatialDropout2D": passthrough,
-    "SpatialDropout3D": passthrough,
     "GaussianNoise": passthrough,
     "GaussianDropout": passthrough,
-    "AlphaDropout": passthrough,
-    "ActivityRegularization": passthrough,
     "RandomFlip": passthrough,
     "RandomRotation": passthrough,
     "RandomZoom": passthrough,
     "RandomTranslation": passthrough,
     "RandomContrast": passthrough,
-    "RandomCrop": None,  # not the identity at inference (center crop); not exported
     "Flatten": flatten,
     "Reshape": reshape,
     "Permute": permute,
     "RepeatVector": repeat_vector,
     "Embedding": embedding,
 }
-EMITTERS = {k: v for k, v in EMITTERS.items() if v is not None}

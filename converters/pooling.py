@@ -1,4 +1,4 @@
-"""Emitters for pooling: Max/AveragePooling1D/2D/3D and the Global* poolings."""
+"""Emitters for pooling: Max/AveragePooling1D/2D and the Global* poolings (rank-generic code)."""
 from __future__ import annotations
 
 from .graph import GraphBuilder, fail
@@ -45,14 +45,10 @@ def global_pool(op: str):
 EMITTERS = {
     "MaxPooling1D": pool("MaxPool"),
     "MaxPooling2D": pool("MaxPool"),
-    "MaxPooling3D": pool("MaxPool"),
     "AveragePooling1D": pool("AveragePool"),
     "AveragePooling2D": pool("AveragePool"),
-    "AveragePooling3D": pool("AveragePool"),
     "GlobalAveragePooling1D": global_pool("ReduceMean"),
     "GlobalAveragePooling2D": global_pool("ReduceMean"),
-    "GlobalAveragePooling3D": global_pool("ReduceMean"),
     "GlobalMaxPooling1D": global_pool("ReduceMax"),
     "GlobalMaxPooling2D": global_pool("ReduceMax"),
-    "GlobalMaxPooling3D": global_pool("ReduceMax"),
 }

@@ -1,4 +1,4 @@
-"""Emitters for spatial reshaping: ZeroPadding, Cropping, UpSampling (1D/2D/3D), in whatever layout the input has."""
+"""Emitters for spatial reshaping: ZeroPadding, Cropping, UpSampling (1D/2D), in whatever layout the input has."""
 from __future__ import annotations
 
 from typing import List
@@ -77,11 +77,8 @@ def up_sampling(g: GraphBuilder, layer, inputs):
 EMITTERS = {
     "ZeroPadding1D": zero_padding,
     "ZeroPadding2D": zero_padding,
-    "ZeroPadding3D": zero_padding,
     "Cropping1D": cropping,
     "Cropping2D": cropping,
-    "Cropping3D": cropping,
     "UpSampling1D": up_sampling,
     "UpSampling2D": up_sampling,
-    "UpSampling3D": up_sampling,
 }
