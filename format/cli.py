@@ -39,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
         write_weights(spec, weights_out, dialect=args.dialect)
         written.append(weights_out)
     src = spec.source
+    target = "keras3" if ext == ".keras" else args.dialect
     print(f"{args.model} (Keras {src.get('keras_version') or '?'}, {src.get('format')}) -> "
-          f"{' + '.join(written)} ({args.dialect})")
+          f"{' + '.join(written)} ({target})")
     return 0
