@@ -17,6 +17,22 @@ class TensorSpec:
     dtype: str
 
 
+CACHE_BUDGET = 2 << 20  # bytes of the largest intermediate per internal pass (about one core's L2)
+
+
+def _auto_chunk(shapes):
+    """Rows per internal pass so the largest intermediate of one pass fits ``CACHE_BUDGET`` (no limit if unknown)."""
+    largest = 0
+    for shape in shapes:
+        if any(d is None for d in shape[1:]):
+            return 1 << 62
+        size = 4
+        for d in shape[1:]:
+            size *= d
+        largest = max(largest, size)
+    return max(1, CACHE_BUDGET // max(largest, 1))
+
+
 class Model:
     """A model ready to predict. Build it with ``keraslite.runtime.load`` or ``load_spec``.
 
@@ -35,6 +51,7 @@ class Model:
             for layer, s in zip(in_layers, p.input_slots)]
         self.outputs: List[TensorSpec] = [TensorSpec(ref.layer, p.shapes[s], "float32")
                                           for ref, s in zip(spec.outputs, p.output_slots)]
+        self._chunk = _auto_chunk(p.shapes)
         self._casts = [np.int64 if spec.dtype.startswith(("int", "uint")) else np.float32 for spec in self.inputs]
         # Steps specialised once so the predict loop does no per-call inspection.
         self._steps = [(fn, ins[0] if len(ins) == 1 else ins, outs[0] if len(outs) == 1 else outs,
@@ -61,6 +78,8 @@ class Model:
         """
         arrays = self._arrange(x)
         n = arrays[0].shape[0] if arrays[0].ndim else 1
+        if batch_size is None and n > self._chunk:
+            batch_size = self._chunk  # cache-sized passes: intermediates stay in L2 between layers
         if batch_size is None or batch_size >= n:
             outs = self._run(arrays)
         else:
@@ -120,9 +139,10 @@ class Model:
     @staticmethod
     def _check(spec, item, cast):
         """``item`` as a C-contiguous array of the input's dtype, after rank, shape and dtype checks."""
-        if type(item) is np.ndarray and item.dtype == cast and item.flags.c_contiguous \
-                and item.ndim == len(spec.shape):
-            a = item  # fast path: shape checks below still run
+        fast = type(item) is np.ndarray and item.flags.c_contiguous and (
+            item.dtype == cast or (cast is np.int64 and item.dtype == np.int32))
+        if fast:
+            a = item  # no copy: shape checks below still run
         else:
             try:
                 a = np.asarray(item)
@@ -137,9 +157,7 @@ class Model:
             if want is not None and want != got:
                 raise InputError(f"input {spec.name!r}: axis {axis} expected size {want}, got {got} "
                                  f"(expected shape {spec.shape}, got {a.shape})")
-        if a is not item or a.dtype != cast:
-            a = np.ascontiguousarray(a, dtype=cast)
-        return np.ascontiguousarray(a)
+        return a if fast else np.ascontiguousarray(a, dtype=cast)
 
     def summary(self) -> str:
         """A Keras-like table: layer name, class, output shape, params; then the totals."""

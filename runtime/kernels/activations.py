@@ -25,13 +25,12 @@ def _log_softmax(x, axis=-1):
 
 
 def _sigmoid(x):
-    # Split by sign so exp never overflows.
-    out = np.empty_like(x)
-    pos = x >= 0
-    out[pos] = 1.0 / (1.0 + np.exp(-x[pos]))
-    e = np.exp(x[~pos])
-    out[~pos] = e / (1.0 + e)
-    return out
+    # 1 / (1 + exp(-x)) with -x capped at 88 so exp never overflows float32 (sigmoid(-88) ~ 6e-39 is already 0).
+    out = np.maximum(x, np.float32(-88.0) if x.dtype == np.float32 else -88.0)
+    np.negative(out, out=out)
+    np.exp(out, out=out)
+    out += 1
+    return np.reciprocal(out, out=out)
 
 
 def _elu(x, alpha=1.0):

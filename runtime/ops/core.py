@@ -140,12 +140,18 @@ def embedding(layer, shapes):
     (table,) = weights(layer, ["embeddings"], [(int(layer.config["input_dim"]), int(layer.config["output_dim"]))])
     vocab = table.shape[0]
 
+    def fail(idx):
+        raise InputError(f"layer {layer.name!r} (Embedding): index out of range: got values in "
+                         f"[{idx.min()}, {idx.max()}], expected 0 <= index < input_dim={vocab}")
+
     def run(x):
         idx = x if x.dtype.kind in "iu" else x.astype(np.int64)
-        if idx.size and (idx.min() < 0 or idx.max() >= vocab):
-            raise InputError(f"layer {layer.name!r} (Embedding): index out of range: got values in "
-                             f"[{idx.min()}, {idx.max()}], expected 0 <= index < input_dim={vocab}")
-        return table[idx]
+        if idx.size and idx.min() < 0:
+            fail(idx)
+        try:
+            return np.take(table, idx, axis=0)  # raises on index >= vocab
+        except IndexError:
+            fail(idx)
     return run, [tuple(shape) + (table.shape[1],)]
 
 
