@@ -25,6 +25,18 @@ class ServerState:
     config: ServerConfig
 
 
+def versioned_routes(bp, prefix: str):
+    """A decorator registering a view under ``{prefix}/<name>{rule}`` and ``.../versions/<version>{rule}``."""
+    def routes(rule: str, **options):
+        def register(view):
+            bp.add_url_rule(f"{prefix}/<name>" + rule, view_func=view, **options)
+            bp.add_url_rule(f"{prefix}/<name>/versions/<version>" + rule, view_func=view,
+                            endpoint=view.__name__ + "_version", **options)
+            return view
+        return register
+    return routes
+
+
 def state() -> ServerState:
     return current_app.extensions[EXTENSION]
 

@@ -7,7 +7,7 @@ import numpy as np
 from flask import Blueprint, jsonify, request
 from werkzeug.exceptions import MethodNotAllowed
 
-from .context import model_or_404, run_predict, state
+from .context import model_or_404, run_predict, state, versioned_routes
 from .decode import as_input, bad, json_type, read_json
 from .dtypes import tf_name
 from .models import VERSION, ServedModel
@@ -16,14 +16,7 @@ SIGNATURE = "serving_default"
 bp = Blueprint("tfserving", __name__)
 
 
-def _routes(rule: str, **options):
-    """Register a view under ``/v1/models/<name>`` and ``/v1/models/<name>/versions/<version>``."""
-    def register(view):
-        bp.add_url_rule("/v1/models/<name>" + rule, view_func=view, **options)
-        bp.add_url_rule("/v1/models/<name>/versions/<version>" + rule, view_func=view,
-                        endpoint=view.__name__ + "_version", **options)
-        return view
-    return register
+_routes = versioned_routes(bp, "/v1/models")
 
 
 @_routes("", methods=["GET"])

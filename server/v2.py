@@ -8,7 +8,7 @@ import numpy as np
 from flask import Blueprint, jsonify, request
 
 from .. import __version__
-from .context import model_or_404, run_predict, state
+from .context import model_or_404, run_predict, state, versioned_routes
 from .decode import bad, cast, check_shape, json_type, read_json, show_shape, to_array
 from .dtypes import numpy_for_v2, signature_shape, v2_name
 from .models import VERSION, ServedModel
@@ -16,14 +16,7 @@ from .models import VERSION, ServedModel
 bp = Blueprint("v2", __name__)
 
 
-def _routes(rule: str, **options):
-    """Register a view under ``/v2/models/<name>`` and ``/v2/models/<name>/versions/<version>``."""
-    def register(view):
-        bp.add_url_rule("/v2/models/<name>" + rule, view_func=view, **options)
-        bp.add_url_rule("/v2/models/<name>/versions/<version>" + rule, view_func=view,
-                        endpoint=view.__name__ + "_version", **options)
-        return view
-    return register
+_routes = versioned_routes(bp, "/v2/models")
 
 
 @bp.get("/v2")
