@@ -125,7 +125,23 @@ def _tanh_(x):
     return np.tanh(x, out=x)
 
 
-INPLACE = {"linear": lambda x: x, "relu": _relu_, "relu6": _relu6_, "tanh": _tanh_}
+def _softmax_(x):
+    """Softmax over the last axis, in place (array methods: np.max/np.sum wrappers cost a few us each)."""
+    np.subtract(x, x.max(axis=-1, keepdims=True), out=x)
+    np.exp(x, out=x)
+    return np.divide(x, x.sum(axis=-1, keepdims=True), out=x)
+
+
+def _sigmoid_(x):
+    np.maximum(x, np.float32(-88.0), out=x)
+    np.negative(x, out=x)
+    np.exp(x, out=x)
+    x += 1
+    return np.reciprocal(x, out=x)
+
+
+INPLACE = {"linear": lambda x: x, "relu": _relu_, "relu6": _relu6_, "tanh": _tanh_, "softmax": _softmax_,
+           "sigmoid": _sigmoid_}
 
 
 def get(name, inplace=False):

@@ -130,3 +130,15 @@ def test_jitted_activations_match_numpy(name):
     h, seq = np.zeros((1, 1), np.float32), np.empty_like(v)
     R.simple_jit(v, np.zeros((1, 1), np.float32), R.CODES[name], h, seq)  # zero recurrent kernel: seq = act(x)
     np.testing.assert_allclose(seq, ref, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("size", [(2, 2), (3, 3), (1, 2), (2, 1)])
+def test_tiled_max_pooling_matches_loops(rng, size):
+    """The slab path (stride = pool size, dims divisible) against a direct window loop."""
+    ph, pw = size
+    x = rng.standard_normal((2, 6, 6, 5)).astype(np.float32)
+    got = P.max_pool2d(x, ph, pw, ph, pw, ((0, 0), (0, 0)))
+    assert got.shape == (2, 6 // ph, 6 // pw, 5)
+    for y in range(got.shape[1]):
+        for z in range(got.shape[2]):
+            np.testing.assert_array_equal(got[:, y, z], x[:, y * ph:(y + 1) * ph, z * pw:(z + 1) * pw].max(axis=(1, 2)))
