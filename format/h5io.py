@@ -18,15 +18,6 @@ MAX_ARRAY_BYTES = 4 << 30          # no single weight above 4 GiB
 MAX_DECLARED_OVER_STORED = 64      # a dataset may not declare 64x more bytes than it stores (beyond 1 MiB)
 
 
-def is_hdf5(path: str) -> bool:
-    """True when the file starts with the HDF5 signature (at offset 0; user blocks are not supported)."""
-    try:
-        with open(path, "rb") as fh:
-            return fh.read(8) == HDF5_SIGNATURE
-    except OSError:
-        return False
-
-
 @contextlib.contextmanager
 def open_h5(path_or_file: Any, label: str) -> Iterator[h5py.File]:
     """Open an HDF5 file read-only; a damaged or non-HDF5 file raises ModelFormatError naming ``label``."""

@@ -28,18 +28,9 @@ def expected_weights(layer: LayerSpec, trainable: bool = True) -> List[Expected]
     trainable = trainable and layer.config.get("trainable", True) if layer.model is None else trainable
     if layer.model is not None:
         inner = [w for l in layer.model.layers for w in expected_weights(l, trainable)]
-        inner = [(f"{path}", n, t, s) for path, n, t, s in inner]
         return [w for w in inner if w[2]] + [w for w in inner if not w[2]]
     return [(layer.name, name, trainable and t, shape) for name, t, shape in LAYERS[layer.class_name].weights(
         layer.config)]
-
-
-def _leaf(spec_layer: LayerSpec, path: str) -> LayerSpec:
-    """The leaf layer at ``path`` (``inner`` or ``nested/inner``) below ``spec_layer``."""
-    if spec_layer.model is None:
-        return spec_layer
-    head, _, rest = path.partition("/")
-    return _leaf(spec_layer.model.layer(head), rest or head)
 
 
 def _place(layer: LayerSpec, expected: List[Expected], arrays: List[np.ndarray], label: str) -> None:
