@@ -5,7 +5,7 @@ from typing import List, Optional, Tuple
 import numpy as np
 
 from ..errors import InputError
-from . import plan as plan_mod
+from . import _alloc, plan as plan_mod
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,7 @@ class Model:
     def __init__(self, spec):
         self.spec = spec
         self.name = spec.name
+        _alloc.tune()
         self.plan = plan_mod.build(spec)
         p = self.plan
         in_layers = spec.input_layers

@@ -159,3 +159,24 @@ def test_cli_summary_and_predict(h, tmp_path, capsys, rng):
         np.testing.assert_allclose(got["sum_1"], a + b, rtol=1e-6)
     assert main(["predict", path, str(tmp_path / "in.txt")]) == 1
     assert "expected a .npy, .npz or .json file" in capsys.readouterr().err
+
+
+def test_cache_sized_internal_batches_match_one_pass(h, rng):
+    """A batch larger than the automatic pass size gives the same numbers as one pass over the whole batch."""
+    model = runtime.load_spec(_conv_spec(h, rng))
+    model._chunk = 3  # force several internal passes (the automatic size for this small model exceeds the batch)
+    x = rng.random((10, 8, 8, 3)).astype(np.float32)
+    np.testing.assert_array_equal(model.predict(x), model.predict(x, batch_size=10))
+
+
+def test_malloc_tuning_is_applied_once_and_can_be_disabled():
+    import subprocess
+    import sys
+
+    from keraslite.runtime import _alloc
+
+    assert _alloc.tune() is _alloc.tune()
+    code = "from keraslite.runtime import _alloc; print(_alloc.tune())"
+    env = dict(__import__("os").environ, KERASLITE_MALLOC_TUNE="0")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
