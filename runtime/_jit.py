@@ -52,7 +52,11 @@ def warn_no_numba():
 
 
 def njit(fn, fastmath=False, inline=False):
-    """``numba.njit(cache=True, nogil=True, error_model="numpy")`` of ``fn`` (``fastmath``, ``inline="always"`` on request), or None."""
+    """``numba.njit(cache=True, nogil=True, error_model="numpy")`` of ``fn``, or None without numba.
+
+    ``error_model="numpy"`` drops the division-by-zero checks that stop LLVM from vectorising loops with divisions;
+    ``fastmath`` and ``inline="always"`` on request.
+    """
     numba = numba_module()
     if numba is None:
         return None
