@@ -1,4 +1,5 @@
-"""Plan-time rewrites: BatchNormalization folded into the Dense/Conv before it, and a following activation fused."""
+"""Plan-time rewrites: BatchNormalization folded into the Dense/Conv before it, a following activation fused, and a
+ZeroPadding2D absorbed by the valid-padded convolution after it (its borders handled without a padded copy)."""
 import numpy as np
 
 from ..format.spec import LayerSpec
@@ -76,3 +77,30 @@ def try_fold(layer, call, in_slots, in_shapes, producer, records, steps, consume
     merged[layer.name] = prev.name
     return True
 
+
+
+PAD_ABSORBERS = ("Conv2D", "DepthwiseConv2D")
+
+
+def absorb_padding(layer, call, in_slots, producer, records, steps, consumers):
+    """``(layer with extra pads, input slots)`` when ``layer`` can take over the ZeroPadding2D feeding it, else None.
+
+    The ZeroPadding2D step is set to None (the plan drops it); its input becomes ``layer``'s input.
+    """
+    if layer.class_name not in PAD_ABSORBERS or len(call) != 1 or layer.config.get("padding") != "valid":
+        return None
+    if layer.config.get("data_format", "channels_last") != "channels_last" or "_extra_pads" in layer.config:
+        return None
+    idx = producer.get(in_slots[0])
+    if idx is None or steps[idx] is None or consumers[call[0]] != 1:
+        return None
+    pad_layer, _ = records[idx]
+    if pad_layer.class_name != "ZeroPadding2D" or pad_layer.name != call[0].layer or len(steps[idx][1]) != 1:
+        return None
+    if pad_layer.config.get("data_format", "channels_last") != "channels_last":
+        return None
+    pads = [[int(a), int(b)] for a, b in pad_layer.config["padding"]]
+    source = steps[idx][1][0]
+    steps[idx] = None
+    return LayerSpec(layer.name, layer.class_name, dict(layer.config, _extra_pads=pads), layer.weights,
+                     layer.inbound), [source]

@@ -92,6 +92,9 @@ def build(spec) -> Plan:
             progress = True
             in_slots = [slot[(r.layer, r.node, r.tensor)] for r in call]
             in_shapes = [shapes[s] for s in in_slots]
+            absorbed = fold.absorb_padding(layer, call, in_slots, producer, records, steps, consumers)
+            if absorbed is not None:
+                layer, in_slots = absorbed  # in_shapes stay the padded ones: the builder infers shapes from them
             folded = fold.try_fold(layer, call, in_slots, in_shapes, producer, records, steps, consumers,
                                    merged)
             if folded:
@@ -124,4 +127,5 @@ def build(spec) -> Plan:
                                    f"{ref.tensor}) is not produced by the graph")
         output_slots.append(slot[key])
     order = [layer.name for layer in flat.layers if layer.name in rows]
+    steps = [step for step in steps if step is not None]  # absorbed ZeroPadding2D steps
     return Plan(steps, input_slots, output_slots, shapes, [rows[n] for n in order])

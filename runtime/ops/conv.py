@@ -39,8 +39,9 @@ def _out_shape(shape, rank, ks, st, dl, padding, filters):
     return (shape[0], o[1], filters) if rank == 1 else (shape[0], o[0], o[1], filters)
 
 
-def _runner(rank, ks, st, dl, padding, kernel_fn, finish):
-    """fn(x) for a conv-like op: pads from the runtime spatial size, then ``kernel_fn``, then ``finish`` (epilogue)."""
+def _runner(rank, ks, st, dl, padding, kernel_fn, finish, extra=((0, 0), (0, 0))):
+    """fn(x) for a conv-like op: pads from the runtime spatial size (plus ``extra``, an absorbed ZeroPadding2D),
+    then ``kernel_fn``, then ``finish`` (epilogue)."""
     (kh, kw), (sh, sw), (dh, dw) = ks, st, dl
     cache = {}  # input (H, W) -> pads; dict reads and writes are atomic, so threads may share it
 
@@ -49,7 +50,9 @@ def _runner(rank, ks, st, dl, padding, kernel_fn, finish):
         hw = x4.shape[1:3]
         pads = cache.get(hw)
         if pads is None:
-            pads = cache[hw] = [pad_amounts(n, k, s, d, padding) for n, k, s, d in zip(hw, ks, st, dl)]
+            pads = cache[hw] = [(a + ea, b + eb) for (a, b), (ea, eb) in zip(
+                (pad_amounts(n + ea + eb, k, s, d, padding) for n, k, s, d, (ea, eb) in zip(hw, ks, st, dl, extra)),
+                extra)]
         y = finish(kernel_fn(x4, kh, kw, sh, sw, dh, dw, pads))
         return y[:, 0] if rank == 1 else y
     return run
@@ -72,8 +75,13 @@ def conv(layer, shapes):
 
     def kernel_fn(x4, kh, kw, sh, sw, dh, dw, pads):
         return K.conv2d(x4, kernel2d, kh, kw, sh, sw, dh, dw, pads, groups)
-    run = _runner(rank, ks, st, dl, padding, kernel_fn, epilogue_fn(layer, bias))
+    run = _runner(rank, ks, st, dl, padding, kernel_fn, epilogue_fn(layer, bias), _extra(layer))
     return run, [_out_shape(shape, rank, ks, st, dl, padding, filters)]
+
+
+def _extra(layer):
+    """Padding absorbed from a ZeroPadding2D before the layer (see fold.absorb_padding), per spatial axis."""
+    return tuple(tuple(p) for p in layer.config.get("_extra_pads", ((0, 0), (0, 0))))
 
 
 def _depthwise_kernel_fn(kernel3, bias=None, act=0):
@@ -98,9 +106,10 @@ def depthwise(layer, shapes):
     act_name = cfg.get("activation", "linear")
     if act_name in ACT_CODES:  # bias and activation fused into the kernel's pass
         fn = _depthwise_kernel_fn(kernel3, bias, ACT_CODES[act_name])
-        run = _runner(rank, ks, st, dl, padding, fn, activation_fn(layer, "linear"))
+        run = _runner(rank, ks, st, dl, padding, fn, activation_fn(layer, "linear"), _extra(layer))
     else:
-        run = _runner(rank, ks, st, dl, padding, _depthwise_kernel_fn(kernel3), epilogue_fn(layer, bias))
+        run = _runner(rank, ks, st, dl, padding, _depthwise_kernel_fn(kernel3), epilogue_fn(layer, bias),
+                      _extra(layer))
     return run, [_out_shape(shape, rank, ks, st, dl, padding, cin * mult)]
 
 

@@ -180,3 +180,25 @@ def test_malloc_tuning_is_applied_once_and_can_be_disabled():
     env = dict(__import__("os").environ, KERASLITE_MALLOC_TUNE="0")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("cls", ["Conv2D", "DepthwiseConv2D"])
+def test_zero_padding_absorbed_by_valid_conv(h, rng, cls):
+    """ZeroPadding2D before a valid conv disappears from the plan; numbers equal the explicit padded copy."""
+    conv_cfg = {"kernel_size": [3, 3], "strides": [2, 2], "padding": "valid", "dilation_rate": [1, 1],
+                "activation": "relu6", "use_bias": True}
+    if cls == "Conv2D":
+        conv_cfg["filters"] = 5
+        weights = [("kernel", h.rand(rng, 3, 3, 4, 5)), ("bias", h.rand(rng, 5))]
+    else:
+        conv_cfg["depth_multiplier"] = 1
+        weights = [("depthwise_kernel", h.rand(rng, 3, 3, 4, 1)), ("bias", h.rand(rng, 4))]
+    spec = h.chain((9, 8, 4), [("ZeroPadding2D", {"padding": [[0, 1], [1, 2]]}, []), (cls, conv_cfg, weights)])
+    model = runtime.load_spec(spec)
+    assert len(model.plan.steps) == 1
+    pad_ref = TensorRef(spec.layers[1].name)
+    unfolded = runtime.load_spec(ModelSpec("unfolded", spec.layers, spec.inputs, spec.outputs + [pad_ref]))
+    assert len(unfolded.plan.steps) == 2
+    x = rng.standard_normal((3, 9, 8, 4)).astype(np.float32)
+    np.testing.assert_allclose(model.predict(x), unfolded.predict(x)[0], rtol=1e-5, atol=1e-6)
+    assert model.outputs[0].shape == unfolded.outputs[0].shape
