@@ -1,5 +1,7 @@
-"""Plan-time rewrites: BatchNormalization folded into the Dense/Conv before it, a following activation fused, and a
-ZeroPadding2D absorbed by the valid-padded convolution after it (its borders handled without a padded copy)."""
+"""Plan-time rewrites: BatchNormalization folded into the Dense/Conv before it, a following activation fused, a
+ZeroPadding2D absorbed by the valid-padded convolution after it (its borders handled without a padded copy), and a
+convolution's bias + relu/relu6 moved after the MaxPooling that follows it (max commutes with adding a per-channel
+constant and with monotone activations, exactly in floating point, and the pooled tensor is smaller)."""
 import numpy as np
 
 from ..format.spec import LayerSpec
@@ -104,3 +106,29 @@ def absorb_padding(layer, call, in_slots, producer, records, steps, consumers):
     steps[idx] = None
     return LayerSpec(layer.name, layer.class_name, dict(layer.config, _extra_pads=pads), layer.weights,
                      layer.inbound), [source]
+
+
+DEFERRABLE = ("linear", "relu", "relu6")  # monotone activations with exact in-place epilogues
+
+
+def defer_epilogue(layer, call, in_slots, producer, records, steps, consumers, merged):
+    """For a MaxPooling after a Conv: strip the conv's bias/activation and return them as an epilogue for the pool."""
+    if layer.class_name not in ("MaxPooling1D", "MaxPooling2D") or len(call) != 1 or consumers[call[0]] != 1:
+        return None
+    idx = producer.get(in_slots[0])
+    if idx is None or steps[idx] is None or len(steps[idx][2]) != 1:
+        return None
+    prev, prev_shapes = records[idx]
+    act = prev.config.get("activation", "linear")
+    if prev.class_name not in ("Conv1D", "Conv2D") or merged.get(call[0].layer, call[0].layer) != prev.name \
+            or act not in DEFERRABLE or (act == "linear" and not prev.config.get("use_bias", True)):
+        return None
+    bias = prev.weight_dict.get("bias") if prev.config.get("use_bias", True) else None
+    bare = LayerSpec(prev.name, prev.class_name, dict(prev.config, use_bias=False, activation="linear"),
+                     [(n, w) for n, w in prev.weights if n != "bias"], prev.inbound)
+    fn, _ = ops.get(bare.class_name, bare.name)(bare, prev_shapes)
+    steps[idx] = (fn,) + steps[idx][1:]
+    records[idx] = (bare, prev_shapes)
+    from .kernels.activations import epilogue
+
+    return epilogue(None if bias is None else np.ascontiguousarray(bias, np.float32), act)

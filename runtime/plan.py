@@ -47,6 +47,13 @@ def _needed(spec, by_name) -> set:
     return seen
 
 
+def _then(fn, after):
+    """``after(fn(x))`` (a pooling step followed by the epilogue moved from the convolution before it)."""
+    def run(x):
+        return after(fn(x))
+    return run
+
+
 def build(spec) -> Plan:
     """Compile ``spec`` (nested models allowed) into a Plan: order, shapes, weights checked, folds applied."""
     flat = spec.flatten()
@@ -101,6 +108,9 @@ def build(spec) -> Plan:
                 fn, out_shapes = ops.IDENTITY, [in_shapes[0]]
             else:
                 fn, out_shapes = ops.get(layer.class_name, layer.name)(layer, in_shapes)
+                after = fold.defer_epilogue(layer, call, in_slots, producer, records, steps, consumers, merged)
+                if after is not None:
+                    fn = _then(fn, after)
             if fn is ops.IDENTITY:
                 out_slots = [in_slots[0]]
             else:

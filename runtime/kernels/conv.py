@@ -8,7 +8,8 @@ def pad2d(x, pads, value=0.0):
     (t, b), (l, r) = pads
     if not (t or b or l or r):
         return x
-    out = np.full((x.shape[0], x.shape[1] + t + b, x.shape[2] + l + r, x.shape[3]), value, dtype=x.dtype)
+    shape = (x.shape[0], x.shape[1] + t + b, x.shape[2] + l + r, x.shape[3])
+    out = np.zeros(shape, dtype=x.dtype) if value == 0 else np.full(shape, value, dtype=x.dtype)
     out[:, t:t + x.shape[1], l:l + x.shape[2], :] = x
     return out
 
@@ -17,7 +18,10 @@ def windows(xp, kh, kw, sh, sw, dh, dw, oh, ow):
     """A read-only view (N, oh, ow, kh, kw, C) of the sliding windows of padded ``xp`` (N, H, W, C)."""
     n, _, _, c = xp.shape
     s0, s1, s2, s3 = xp.strides
-    return as_strided(xp, (n, oh, ow, kh, kw, c), (s0, s1 * sh, s2 * sw, s1 * dh, s2 * dw, s3), writeable=False)
+    shape, strides = (n, oh, ow, kh, kw, c), (s0, s1 * sh, s2 * sw, s1 * dh, s2 * dw, s3)
+    if xp.flags.c_contiguous:  # the ndarray constructor is ~8x cheaper than as_strided (matters at batch 1)
+        return np.ndarray(shape, xp.dtype, xp, 0, strides)
+    return as_strided(xp, shape, strides, writeable=False)
 
 
 def conv2d(x, kernel2d, kh, kw, sh, sw, dh, dw, pads, groups=1):

@@ -202,3 +202,21 @@ def test_zero_padding_absorbed_by_valid_conv(h, rng, cls):
     x = rng.standard_normal((3, 9, 8, 4)).astype(np.float32)
     np.testing.assert_allclose(model.predict(x), unfolded.predict(x)[0], rtol=1e-5, atol=1e-6)
     assert model.outputs[0].shape == unfolded.outputs[0].shape
+
+
+@pytest.mark.parametrize("act, padding", [("relu", "same"), ("relu6", "valid"), ("linear", "same")])
+def test_conv_epilogue_moved_after_max_pooling_is_exact(h, rng, act, padding):
+    """bias + relu/relu6 run after MaxPooling2D instead of before it: bit-identical results."""
+    spec = h.chain((9, 9, 3), [
+        ("Conv2D", {"filters": 4, "kernel_size": [3, 3], "strides": [1, 1], "padding": "same", "dilation_rate": [1, 1],
+                    "activation": act, "use_bias": True}, [("kernel", h.rand(rng, 3, 3, 3, 4)), ("bias", h.rand(rng, 4))]),
+        ("MaxPooling2D", {"pool_size": [2, 2], "strides": [2, 2], "padding": padding}, []),
+    ])
+    model = runtime.load_spec(spec)
+    conv_ref = TensorRef(spec.layers[1].name)
+    plain = runtime.load_spec(ModelSpec("plain", spec.layers, spec.inputs, spec.outputs + [conv_ref]))
+    x = rng.standard_normal((2, 9, 9, 3)).astype(np.float32)
+    got, (want, conv_out) = model.predict(x), plain.predict(x)
+    np.testing.assert_array_equal(got, want)
+    if act != "linear":
+        assert conv_out.min() >= 0  # the unfolded conv still applies its activation
