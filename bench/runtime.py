@@ -1,6 +1,6 @@
 """Runtime benchmark: keraslite.runtime against onnxruntime on the same models, plus cold start.
 
-    /work/venvs/dev/bin/python bench/runtime.py [--rounds 15] [--out DIR]
+    /work/venvs/dev/bin/python bench/runtime.py [--rounds 15] [--out DIR] [--default-threads] [--no-cold]
 
 Builds five models in code (random weights, keraslite.format.write), exports each with
 keraslite.converters.export_onnx, and measures, interleaved in one run, the median predict latency at batch 1 and
@@ -18,7 +18,10 @@ import tempfile
 import time
 
 # One core each, for both peers: on a shared 2-core machine multi-threaded BLAS/ORT pools mostly measure contention.
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+# ``--default-threads`` leaves both at their defaults (OpenBLAS and onnxruntime use every core).
+DEFAULT_THREADS = "--default-threads" in sys.argv
+if not DEFAULT_THREADS:
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
@@ -179,7 +182,8 @@ def latency(models, rounds):
     for label, (h5, onnx_path, make_x) in models.items():
         m = runtime.load(h5)
         opts = ort.SessionOptions()
-        opts.intra_op_num_threads = opts.inter_op_num_threads = 1
+        if not DEFAULT_THREADS:
+            opts.intra_op_num_threads = opts.inter_op_num_threads = 1
         sess = ort.InferenceSession(onnx_path, opts, providers=["CPUExecutionProvider"])
         in_name = sess.get_inputs()[0].name
         for batch in (1, 32):
@@ -246,6 +250,9 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--cold-repeats", type=int, default=5)
     parser.add_argument("--out", default=None, help="folder for the model files (default: a temporary one)")
+    parser.add_argument("--default-threads", action="store_true",
+                        help="leave OpenBLAS and onnxruntime thread pools at their defaults (read before numpy loads)")
+    parser.add_argument("--no-cold", action="store_true", help="skip the cold-start measurements")
     args = parser.parse_args(argv)
     from keraslite.converters import export_onnx
     from keraslite.format import write
@@ -264,7 +271,7 @@ def main(argv=None):
     geo = math.exp(statistics.mean(math.log(r[4]) for r in rows))
     print(f"geometric-mean ratio keraslite/onnxruntime: {geo:.2f} (target <= 2.0)")
     cnn_h5, cnn_onnx, _ = models["CNN (3 Conv2D + pool + Dense)"]
-    cold = cold_start(cnn_h5, cnn_onnx, args.cold_repeats)
+    cold = [] if args.no_cold else cold_start(cnn_h5, cnn_onnx, args.cold_repeats)
     print("\n--- Markdown for bench/RESULTS.md ---\n")
     print("| model | batch | keraslite (us) | onnxruntime (us) | ratio | max abs diff |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")

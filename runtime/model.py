@@ -66,7 +66,7 @@ class Model:
 
         Args:
             x: an array (one input), a list of arrays in model input order, or a dict ``{input name: array}``.
-            batch_size: rows per internal pass; None runs the whole batch at once.
+            batch_size: rows per internal pass; None picks a pass size that keeps intermediates cache-sized.
         Returns:
             An array for a one-output model, else a list of arrays in model output order.
         Raises:
@@ -77,7 +77,10 @@ class Model:
             m = keraslite.runtime.load("model.h5")
             y = m.predict(np.zeros((1, 28, 28), np.float32))
         """
-        arrays = self._arrange(x)
+        if type(x) is np.ndarray and len(self.inputs) == 1:  # the common case, without the list/dict handling
+            arrays = [self._check(self.inputs[0], x, self._casts[0])]
+        else:
+            arrays = self._arrange(x)
         n = arrays[0].shape[0] if arrays[0].ndim else 1
         if batch_size is None and n > self._chunk:
             batch_size = self._chunk  # cache-sized passes: intermediates stay in L2 between layers
