@@ -33,3 +33,15 @@ def test_fixture_by_name_and_in_small_batches(keras_case):
                          for name, x in zip(keras_case.inputs, xs)}, batch_size=2)
     for ours, keras in zip(out if isinstance(out, list) else [out], ys):
         _close(ours, keras)
+
+
+def test_fixture_in_a_large_batch(keras_case):
+    """The batch repeated to 40 rows: exercises the large-batch paths (LSTM steps on BLAS, cache-sized passes)."""
+    xs, ys = keras_case.arrays()
+    model = runtime.load(keras_case.path("h5") or keras_case.path("keras"))
+    reps = -(-40 // xs[0].shape[0])
+    big = [np.concatenate([x] * reps) for x in xs]
+    model._chunk = min(model._chunk, 16)  # at least three internal passes whatever the model's size
+    out = model.predict(big if len(big) > 1 else big[0])
+    for ours, keras in zip(out if isinstance(out, list) else [out], ys):
+        _close(ours, np.concatenate([keras] * reps))
