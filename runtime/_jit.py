@@ -33,6 +33,11 @@ def numba_module():
     return _state["numba"]
 
 
+def numba_loaded() -> bool:
+    """Whether a plan in this process has already imported Numba (never imports it)."""
+    return _state["checked"] and _state["numba"] is not None
+
+
 def numba_installed() -> bool:
     """Whether numba looks importable, without importing it (cheap)."""
     if os.environ.get("KERASLITE_DISABLE_NUMBA") == "1":

@@ -1,6 +1,8 @@
 """Activation functions on float32 arrays (numpy, vectorised); ``inplace`` variants overwrite their argument."""
 import numpy as np
 
+from .. import _jit
+
 SELU_ALPHA = 1.6732632423543772
 SELU_SCALE = 1.0507009873554805
 
@@ -92,10 +94,23 @@ def epilogue(bias, name):
     tile = np.tile(bias, reps) if bias is not None else None
     step = tile.shape[0] if tile is not None else _CHUNK
     lo, hi = clamp or (False, False)
+    code = {"linear": 0, "relu": 1, "relu6": 2}.get(name)
+    jit_bias = bias if bias is not None else (np.zeros(0, np.float32) if code is not None else None)
+    jitted = []  # the Numba kernel once this process has Numba loaded (a plan needed it); never imports it
 
     def run(y):
         if not y.flags.c_contiguous:
             y = np.ascontiguousarray(y)
+        if code is not None and y.dtype == np.float32 and y.size >= 4096:
+            if not jitted and _jit.numba_loaded():
+                from .epilogue import bias_act
+
+                jitted.append(bias_act)
+            if jitted and jitted[0] is not None:
+                f = y.shape[-1] if y.ndim else 1
+                b = jit_bias if jit_bias.shape[0] else np.zeros(f, np.float32)
+                jitted[0](y.reshape(-1, f), b, code)
+                return y
         flat = y.reshape(-1)
         for i in range(0, flat.shape[0], step):
             seg = flat[i:i + step]

@@ -142,3 +142,21 @@ def test_tiled_max_pooling_matches_loops(rng, size):
     for y in range(got.shape[1]):
         for z in range(got.shape[2]):
             np.testing.assert_array_equal(got[:, y, z], x[:, y * ph:(y + 1) * ph, z * pw:(z + 1) * pw].max(axis=(1, 2)))
+
+
+@pytest.mark.parametrize("name", ["linear", "relu", "relu6"])
+def test_epilogue_numba_and_numpy_match_formula(rng, name):
+    from keraslite.runtime.kernels import activations as A
+    from keraslite.runtime.kernels import epilogue as E
+
+    y = (rng.standard_normal((300, 24)) * 8).astype(np.float32)
+    bias = rng.standard_normal(24).astype(np.float32)
+    want = {"linear": lambda v: v, "relu": lambda v: np.maximum(v, 0),
+            "relu6": lambda v: np.clip(v, 0, 6)}[name](y + bias)
+    got = y.copy()
+    E.bias_act(got, bias, E.CODES[name])
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+    flat = y.copy()
+    for i in range(0, 300, 7):  # the numpy chunked path (small arrays never take the jitted one)
+        part = np.ascontiguousarray(flat[i:i + 7])
+        np.testing.assert_allclose(A.epilogue(bias, name)(part), want[i:i + 7], rtol=1e-6, atol=1e-6)
