@@ -208,8 +208,9 @@ def test_zero_padding_absorbed_by_valid_conv(h, rng, cls):
 def test_conv_epilogue_moved_after_max_pooling_is_exact(h, rng, act, padding):
     """bias + relu/relu6 run after MaxPooling2D instead of before it: bit-identical results."""
     spec = h.chain((9, 9, 3), [
-        ("Conv2D", {"filters": 4, "kernel_size": [3, 3], "strides": [1, 1], "padding": "same", "dilation_rate": [1, 1],
-                    "activation": act, "use_bias": True}, [("kernel", h.rand(rng, 3, 3, 3, 4)), ("bias", h.rand(rng, 4))]),
+        ("Conv2D", {"filters": 4, "kernel_size": [3, 3], "strides": [1, 1], "padding": "same",
+                    "dilation_rate": [1, 1], "activation": act, "use_bias": True},
+         [("kernel", h.rand(rng, 3, 3, 3, 4)), ("bias", h.rand(rng, 4))]),
         ("MaxPooling2D", {"pool_size": [2, 2], "strides": [2, 2], "padding": padding}, []),
     ])
     model = runtime.load_spec(spec)
