@@ -9,7 +9,7 @@ from . import ops
 from .ops.norm import batchnorm_affine
 
 # Layers whose output channel is the last axis of ``kernel``-like weights, by the weight that carries it.
-FOLD_INTO = {"Dense": "kernel", "Conv1D": "kernel", "Conv2D": "kernel", "DepthwiseConv1D": "depthwise_kernel",
+FOLD_INTO = {"Dense": "kernel", "Conv1D": "kernel", "Conv2D": "kernel",
              "DepthwiseConv2D": "depthwise_kernel", "SeparableConv1D": "pointwise_kernel",
              "SeparableConv2D": "pointwise_kernel"}
 

@@ -1,4 +1,4 @@
-"""Convolution ops: Conv1D/2D, DepthwiseConv1D/2D, SeparableConv1D/2D, Conv2DTranspose (channels_last)."""
+"""Convolution ops: Conv1D/2D, DepthwiseConv2D, SeparableConv1D/2D, Conv2DTranspose (channels_last)."""
 import numpy as np
 
 from ...errors import ModelFormatError
@@ -162,7 +162,6 @@ def conv_transpose(layer, shapes):
 OPS = {
     "Conv1D": conv,
     "Conv2D": conv,
-    "DepthwiseConv1D": depthwise,
     "DepthwiseConv2D": depthwise,
     "SeparableConv1D": separable,
     "SeparableConv2D": separable,

@@ -212,7 +212,6 @@ OPS = {
     "Rescaling": rescaling,
     "Normalization": normalization,
 }
-for _name in ("Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise",
-              "GaussianDropout", "AlphaDropout", "RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation",
-              "RandomContrast", "RandomBrightness", "ActivityRegularization"):
+for _name in ("Dropout", "SpatialDropout1D", "SpatialDropout2D", "GaussianNoise", "GaussianDropout", "RandomFlip",
+              "RandomRotation", "RandomZoom", "RandomTranslation", "RandomContrast"):
     OPS[_name] = identity

@@ -129,19 +129,6 @@ def test_embedding_index_error(h, rng):
         model.predict(np.array([[0, 1, 2, 3, 0]]))
 
 
-def test_registry_covers_format_table(h):
-    from keraslite.format import layers as table
-
-    # Classes format knows but that are not layers the runtime runs: none today.
-    not_runtime = set()
-    missing = set(table.LAYERS) - set(ops.REGISTRY) - not_runtime
-    assert not missing, f"runtime has no op for {sorted(missing)}"
-    # Runtime-only extras (accepted if format ever canonicalises them): identities of inference.
-    extra = set(ops.REGISTRY) - set(table.LAYERS)
-    assert extra <= {"DepthwiseConv1D", "SpatialDropout3D", "AlphaDropout", "RandomBrightness",
-                     "ActivityRegularization"}, sorted(extra)
-
-
 def test_cli_summary_and_predict(h, tmp_path, capsys, rng):
     from keraslite import format as kformat
     from keraslite.cli import main
