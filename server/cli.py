@@ -26,7 +26,7 @@ def register(subparsers) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     p.add_argument("--port", type=int, default=8501, help="port (default: 8501, as TF Serving's REST port)")
     p.add_argument("--workers", type=int, default=None, help="gunicorn worker processes (default: one per core)")
-    p.add_argument("--threads", type=int, default=None, help="request threads per worker (default: 4)")
+    p.add_argument("--threads", type=int, default=None, help="request threads per worker (default: 2)")
     p.add_argument("--max-body-mb", type=float, default=32.0, help="largest request body in MB (default: 32)")
     p.add_argument("--dev", action="store_true", help="use Flask's development server instead of gunicorn")
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
