@@ -16,6 +16,8 @@ from ..errors import ModelFormatError
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 MAX_ARRAY_BYTES = 4 << 30          # no single weight above 4 GiB
 MAX_DECLARED_OVER_STORED = 64      # a dataset may not declare 64x more bytes than it stores (beyond 1 MiB)
+MAX_ATTR_ITEMS = 1 << 20           # names in one attribute (a million layers or weights)
+MAX_ATTR_BYTES = 64 << 20          # an attribute's storage (a model_config of 64 MiB)
 
 
 @contextlib.contextmanager
@@ -37,6 +39,14 @@ def open_h5(path_or_file: Any, label: str) -> Iterator[h5py.File]:
 
 def _short(exc: BaseException) -> str:
     return str(exc).split("\n")[0][:200]
+
+
+def has(group: h5py.Group, name: str, label: str) -> bool:
+    """``name in group`` for a damaged file too: h5py raises RuntimeError when a link table is corrupt."""
+    try:
+        return name in group
+    except Exception as exc:
+        raise ModelFormatError(f"{label}: cannot read {group.name!r} ({_short(exc)}); is the file damaged?") from None
 
 
 def child(group: h5py.Group, name: str, label: str) -> Any:
@@ -64,7 +74,17 @@ def attr(obj: Any, name: str, label: str) -> Any:
     try:
         if name not in obj.attrs:
             return None
+        # A damaged or hostile header can declare billions of elements; h5py would allocate and convert them all
+        # (minutes of CPU for variable-length strings) before anything could look at the value.
+        aid = h5py.h5a.open(obj.id, name.encode())
+        items = aid.get_space().get_simple_extent_npoints()
+        stored = items * aid.get_type().get_size()
+        if items > MAX_ATTR_ITEMS or stored > MAX_ATTR_BYTES:
+            raise ModelFormatError(f"{label}: attribute {name!r} declares {items} values ({stored} bytes); refused "
+                                   "as damaged or hostile")
         value = obj.attrs[name]
+    except ModelFormatError:
+        raise
     except Exception as exc:
         raise ModelFormatError(f"{label}: cannot read attribute {name!r} ({_short(exc)})") from None
     return _decode(value)

@@ -94,14 +94,14 @@ def _read_h5(path: str) -> ModelSpec:
     with h5io.open_h5(path, path) as f:
         config = h5io.json_attr(f, "model_config", path)
         if config is None:
-            if h5io.name_list(f, "layer_names", path) is not None or "layers" in f:
+            if h5io.name_list(f, "layer_names", path) is not None or h5io.has(f, "layers", path):
                 raise ModelFormatError(f"{path}: is a weights-only file (save_weights); load it with its "
                                        "architecture: read('model.json', weights=" + repr(path) + ")")
             raise ModelFormatError(f"{path}: HDF5 file without 'model_config'; expected a Keras model saved with "
                                    "model.save('model.h5')")
         spec = _from_config(config, path, "h5", h5io.attr(f, "keras_version", path), h5io.attr(f, "backend", path),
                             h5io.json_attr(f, "training_config", path))
-        if "model_weights" not in f:
+        if not h5io.has(f, "model_weights", path):
             raise ModelFormatError(f"{path}: has no 'model_weights' group; the file holds no weights")
         read_legacy(spec, h5io.child(f, "model_weights", path), path)
     return spec
@@ -113,11 +113,11 @@ def load_weights(spec: ModelSpec, path: str) -> None:
     if not os.path.exists(path):
         raise FileNotFoundError(f"{path}: no such weights file")
     with h5io.open_h5(path, path) as f:
-        if "model_weights" in f:
+        if h5io.has(f, "model_weights", path):
             read_legacy(spec, h5io.child(f, "model_weights", path), path)
         elif h5io.name_list(f, "layer_names", path) is not None:
             read_legacy(spec, f, path)
-        elif "layers" in f or "vars" in f:
+        elif h5io.has(f, "layers", path) or h5io.has(f, "vars", path):
             read_keras3(spec, f, path)
         else:
             raise ModelFormatError(f"{path}: no weights found: expected 'layer_names' (Keras 2 save_weights) or a "

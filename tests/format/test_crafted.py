@@ -258,3 +258,12 @@ def test_truncated_zip(tmp_path):
     path = tmp_path / "t.keras"
     path.write_bytes(data[: len(data) // 2])
     _refused(str(path), "t.keras")
+
+
+def test_attribute_declaring_too_many_values(mlp, monkeypatch):
+    # A damaged header can declare billions of names; h5py would convert them all before we could look.
+    # The real limit is a million names; lowered here so a small real file crosses it.
+    from keraslite.format import h5io
+
+    monkeypatch.setattr(h5io, "MAX_ATTR_ITEMS", 4)
+    _refused(mlp, "attribute 'layer_names' declares 8 values .* refused as damaged or hostile")
