@@ -215,19 +215,13 @@ def export_onnx(model_or_path, output_path=None, opset: int = DEFAULT_OPSET) -> 
 
 
 def _save(model: onnx.ModelProto, path: str) -> None:
-    """Write atomically: a temporary file in the destination folder, then rename."""
+    """Write atomically (the old file survives a failed write)."""
+    from ..format.atomic import atomic_write
+
     data = model.SerializeToString()
-    folder = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(folder, f".{os.path.basename(path)}.{os.getpid()}.tmp")
-    try:
+    with atomic_write(path) as tmp:
         with open(tmp, "wb") as fh:
             fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 __all__ = ["export_onnx", "build_graph", "check_opset", "to_spec", "MIN_OPSET", "MAX_OPSET", "DEFAULT_OPSET"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 from typing import Any, Iterator, List, Optional
 
 import h5py
@@ -156,33 +155,3 @@ def array(group: h5py.Group, name: str, label: str) -> np.ndarray:
         raise
     except Exception as exc:
         raise ModelFormatError(f"{where} cannot be read ({_short(exc)}); is the file truncated?") from None
-
-
-@contextlib.contextmanager
-def atomic_write(path: str) -> Iterator[str]:
-    """Yield a temporary path beside ``path``; on success fsync it and ``os.replace`` it over ``path``.
-
-    On any error the temporary file is removed and ``path`` keeps its old content.
-    """
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise ModelFormatError(f"{path}: folder {folder!r} does not exist")
-    tmp = os.path.join(folder, f".{os.path.basename(path)}.{os.getpid()}.tmp")
-    try:
-        yield tmp
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(tmp)
-        raise
-    with contextlib.suppress(OSError):
-        dfd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)

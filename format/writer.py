@@ -1,5 +1,5 @@
 """ModelSpec -> Keras files. Every write goes to a temporary file beside the target, is fsynced, then replaces
-the target (``h5io.atomic_write``): an error or a crash mid-write leaves the old file as it was.
+the target (``atomic.atomic_write``): an error or a crash mid-write leaves the old file as it was.
 
 Dialects:
 - ``portable`` (default): the Keras 2 ``.h5`` envelope with only the config keys that both tf_keras 2.x and
@@ -17,7 +17,7 @@ import h5py
 import numpy as np
 
 from ..errors import ModelFormatError
-from . import h5io
+from .atomic import atomic_write
 from .graph import model_config
 from .spec import LayerSpec, ModelSpec
 from .weights import expected_weights
@@ -86,7 +86,7 @@ def write(spec: ModelSpec, path: str, dialect: str = "portable") -> None:
         if dialect == "portable":
             _check_portable(spec, path)
         config = model_config(spec, dialect)
-        with h5io.atomic_write(path) as tmp:
+        with atomic_write(path) as tmp:
             with h5py.File(tmp, "w") as f:
                 f.attrs["keras_version"] = KERAS_VERSION[dialect].encode()
                 f.attrs["backend"] = b"tensorflow"
@@ -100,14 +100,14 @@ def write(spec: ModelSpec, path: str, dialect: str = "portable") -> None:
             raise ModelFormatError(f"{path}: .keras files are Keras 3 only; write a .h5 for Keras 2")
         from .keras_zip import write_keras_zip
 
-        with h5io.atomic_write(path) as tmp:
+        with atomic_write(path) as tmp:
             write_keras_zip(spec, tmp)
         return None
     if ext in (".json", ".yaml", ".yml"):
         if dialect == "portable":
             _check_portable(spec, path)
         text = to_json(spec, dialect) if ext == ".json" else to_yaml(spec, dialect)
-        with h5io.atomic_write(path) as tmp:
+        with atomic_write(path) as tmp:
             with open(tmp, "w", encoding="utf-8") as fh:
                 fh.write(text)
         return None
@@ -147,10 +147,10 @@ def write_weights(spec: ModelSpec, path: str, dialect: str = "portable") -> None
                                    "or pass dialect='keras3'")
         from .keras3_store import write_keras3_weights
 
-        with h5io.atomic_write(path) as tmp:
+        with atomic_write(path) as tmp:
             write_keras3_weights(spec, tmp)
         return
-    with h5io.atomic_write(path) as tmp:
+    with atomic_write(path) as tmp:
         with h5py.File(tmp, "w") as f:
             _write_legacy(f, spec, dialect)
 
