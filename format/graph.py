@@ -1,7 +1,7 @@
 """Model configs (Sequential / Functional / Model, Keras 2 or Keras 3 dialect) -> ModelSpec graphs, and back."""
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List
 
 from ..errors import ModelFormatError, UnsupportedLayerError
 from .dialect import canonical_layer_config, check_object, dialect_layer_config, is_model_class

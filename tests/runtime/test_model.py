@@ -7,7 +7,6 @@ import pytest
 from keraslite import runtime
 from keraslite.errors import InputError, ModelFormatError, UnsupportedLayerError
 from keraslite.format.spec import LayerSpec, ModelSpec, TensorRef
-from keraslite.runtime import ops
 
 
 def _bn(h, rng, c):
