@@ -9,6 +9,7 @@ from typing import Dict, List, Tuple
 
 import numpy as np
 
+from ..format.layers import bidirectional_halves
 from .activations import RNN_ACTIVATIONS
 from .graph import GraphBuilder, Value, fail
 from .reshaping import INT64_MAX
@@ -140,21 +141,17 @@ def bidirectional(g: GraphBuilder, layer, inputs):
     if class_name not in OPS:
         raise fail(layer, f"wrapped layer {class_name!r} is not supported; expected one of {sorted(OPS)}")
     _check(layer, inner_cfg, inputs)
-    backward = (cfg.get("backward_layer") or {}).get("config")
-    if backward is not None:
-        keys = ("units", "activation", "recurrent_activation", "reset_after", "use_bias", "return_sequences")
-        differing = [k for k in keys if backward.get(k) != inner_cfg.get(k)]
-        if differing:
-            raise fail(layer, f"the backward layer differs from the forward one in {differing}")
+    forward, backward = bidirectional_halves(layer)
+    keys = ("units", "activation", "recurrent_activation", "reset_after", "use_bias", "return_sequences")
+    differing = [k for k in keys if backward.config.get(k) != inner_cfg.get(k)]
+    if differing:
+        raise fail(layer, f"the backward layer differs from the forward one in {differing}")
     if inner_cfg.get("go_backwards"):
         raise fail(layer, "a wrapped layer with go_backwards=True is not supported")
     merge = cfg.get("merge_mode", "concat")
     if merge is None:
         raise fail(layer, "merge_mode=None (two separate outputs) is not supported; use concat, sum, mul or ave")
-    w = layer.weight_dict
-    per_dir = [_direction_weights(class_name, inner_cfg, {k.split("/", 1)[1]: v for k, v in w.items()
-                                                          if k.startswith(prefix + "/")}, layer)
-               for prefix in ("forward", "backward")]
+    per_dir = [_direction_weights(class_name, inner_cfg, half.weight_dict, layer) for half in (forward, backward)]
     return [_run(g, layer, inputs[0], class_name, inner_cfg, per_dir, "bidirectional", merge,
                  bool(inner_cfg.get("return_sequences")))]
 

@@ -11,7 +11,7 @@ from typing import Any, Dict, Optional
 
 from ..errors import ModelFormatError, UnsupportedLayerError
 from .layers import (ACTIVATION_ALIASES, ACTIVATIONS, LAYERS, MODEL_CLASSES, NO_TRAINABLE_KEY, REFUSE, REFUSED,
-                     REQUIRED, canonical_class, supported)
+                     REQUIRED, canonical_class, reversed_rnn, supported)
 
 TUPLE_KEYS = ("kernel_size", "strides", "dilation_rate", "pool_size", "size", "output_padding")
 RANK = {"1D": 1, "2D": 2}
@@ -207,7 +207,7 @@ def _normalize_values(class_name: str, config: dict, dialect: str, where: str) -
         config["layer"] = _inner_layer(config["layer"], dialect, f"{where}.layer")
         if config["backward_layer"] is not None:
             config["backward_layer"] = _inner_layer(config["backward_layer"], dialect, f"{where}.backward_layer")
-            if config["backward_layer"] == _reversed(config["layer"]):
+            if config["backward_layer"] == reversed_rnn(config["layer"]):
                 config["backward_layer"] = None  # the one Keras derives itself: one canonical form for both
         if config["merge_mode"] not in ("concat", "sum", "mul", "ave", None):
             raise UnsupportedLayerError(f"{where}: merge_mode {config['merge_mode']!r} is not supported")
@@ -217,13 +217,6 @@ def _normalize_values(class_name: str, config: dict, dialect: str, where: str) -
         if not isinstance(value, (list, tuple)) or not all(isinstance(v, int) and v >= -1 for v in value):
             raise ModelFormatError(f"{where}: {key} must be a list of ints, got {value!r}")
         config[key] = list(value)
-
-
-def _reversed(forward: dict) -> dict:
-    """The backward RNN Keras builds from a Bidirectional's forward layer when none is given."""
-    config = {**forward["config"], "go_backwards": not forward["config"].get("go_backwards", False),
-              "name": "backward_" + forward["config"]["name"].replace("forward_", "", 1)}
-    return {"class_name": forward["class_name"], "config": config}
 
 
 def _inner_layer(obj: Any, dialect: str, where: str) -> dict:
@@ -276,7 +269,7 @@ def dialect_layer_config(class_name: str, name: str, config: dict, dialect: str,
         config = dict(config)
         if dialect == "keras3" and config.get("backward_layer") is None:
             # Keras 3 always records the backward RNN (and .keras loading needs it): the forward one, reversed.
-            config["backward_layer"] = _reversed(config["layer"])
+            config["backward_layer"] = reversed_rnn(config["layer"])
         for key in ("layer", "backward_layer"):
             inner = config.get(key)
             if inner is None:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Callable, Dict, List, Optional, Tuple
 
+from .spec import LayerSpec
+
 REQUIRED = object()  # marks a config key without a default
 
 WeightList = List[Tuple[str, bool, Tuple[Optional[int], ...]]]
@@ -94,6 +96,26 @@ def _rnn_weights(gates: int) -> Callable[[dict], WeightList]:
         return [("kernel", True, (None, gates * u)), ("recurrent_kernel", True, (u, gates * u))] + (
             [("bias", True, bias_shape)] if c["use_bias"] else [])
     return weights
+
+
+def reversed_rnn(forward: dict) -> dict:
+    """The backward RNN Keras builds from a Bidirectional's forward layer when none is given."""
+    config = {**forward["config"], "go_backwards": not forward["config"].get("go_backwards", False),
+              "name": "backward_" + forward["config"]["name"].replace("forward_", "", 1)}
+    return {"class_name": forward["class_name"], "config": config}
+
+
+def bidirectional_halves(layer: LayerSpec) -> Tuple[LayerSpec, LayerSpec]:
+    """A Bidirectional layer's forward and backward RNNs as LayerSpecs holding their own (``forward/...``,
+    ``backward/...``) weights; a missing ``backward_layer`` is the forward one reversed, as in Keras."""
+    forward = layer.config["layer"]
+    backward = layer.config.get("backward_layer") or reversed_rnn(forward)
+    halves = []
+    for prefix, inner in (("forward", forward), ("backward", backward)):
+        cut = prefix + "/"
+        own = [(name[len(cut):], array) for name, array in layer.weights if name.startswith(cut)]
+        halves.append(LayerSpec(f"{layer.name}/{prefix}", inner["class_name"], inner["config"], own))
+    return halves[0], halves[1]
 
 
 def _bidirectional_weights(c: dict) -> WeightList:

@@ -3,7 +3,7 @@ import numpy as np
 
 from ...errors import ModelFormatError
 from ..kernels.activations import FUNCTIONS
-from ..spec_utils import inner_layer
+from ...format.layers import bidirectional_halves
 from .common import check_rank, need, weights
 
 GATES = {"SimpleRNN": 1, "LSTM": 4, "GRU": 3}
@@ -84,12 +84,7 @@ def bidirectional(layer, shapes):
     inner = cfg["layer"]
     need(layer, inner["class_name"] in GATES, f"wrapped layer {inner['class_name']!r}")
     need(layer, not inner["config"].get("return_state"), "return_state=True inside Bidirectional")
-    back_cfg = cfg.get("backward_layer")
-    if back_cfg is None:
-        back_cfg = {"class_name": inner["class_name"],
-                    "config": dict(inner["config"], go_backwards=not inner["config"].get("go_backwards", False))}
-    fwd = inner_layer(layer, inner, "forward")
-    bwd = inner_layer(layer, back_cfg, "backward")
+    fwd, bwd = bidirectional_halves(layer)
     if not fwd.weights or not bwd.weights:
         raise ModelFormatError(f"layer {layer.name!r} (Bidirectional): weights 'forward/...' and 'backward/...' "
                                f"expected, found {[n for n, _ in layer.weights]}")
