@@ -173,7 +173,7 @@ def apply(prim: Primitive, args, params):
         arrays = ans[0] if prim.saves else ans
         outs = out = tuple(Tensor(a) for a in arrays)
     tapes = getattr(_local, "tapes", None)
-    if tapes:
+    if tapes and (prim.vjps or prim.joint is not None):  # non-differentiable outputs stay untracked
         active = [t for t in tapes if t._recording]
         if active:
             parents = [(i, a) for i, a in enumerate(args) if isinstance(a, Tensor) and _tracked(a, active)]
