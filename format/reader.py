@@ -178,6 +178,23 @@ def _read_arch(path: str, kind: str) -> ModelSpec:
         raise ModelFormatError(f"{path}: architecture file larger than {MAX_CONFIG_BYTES >> 20} MiB; refused")
     with open(path, "rb") as fh:
         data = fh.read()
+    return _parse_arch(data, kind, path)
+
+
+def parse_architecture(text, kind: str = "json", label: str = "<string>") -> ModelSpec:
+    """A ModelSpec without weights from ``model.to_json()`` / ``to_yaml()`` text (``kind`` "json" or "yaml").
+
+    Example::
+
+        spec = parse_architecture(open("model.json").read())
+    """
+    data = text.encode("utf-8") if isinstance(text, str) else bytes(text)
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ModelFormatError(f"{label}: architecture larger than {MAX_CONFIG_BYTES >> 20} MiB; refused")
+    return _parse_arch(data, kind, label)
+
+
+def _parse_arch(data: bytes, kind: str, path: str) -> ModelSpec:
     if kind == "json":
         obj = _json(data, path)
     else:

@@ -62,6 +62,8 @@ class ModelSpec:
     ``kind`` is ``"Sequential"`` or ``"Functional"`` (what a writer emits); the graph is explicit in both cases.
     ``source`` records the file it came from: ``{"path", "format", "keras_version", "backend", "dialect"}``.
     ``training_config`` is the dict Keras stores when a model was compiled, or None.
+    ``optimizer_weights`` is the optimizer's state ``[(name, array)]`` in the optimizer's own variable order
+    (iterations first), or None; files keep it so training can resume.
     """
 
     name: str
@@ -71,6 +73,7 @@ class ModelSpec:
     kind: str = "Functional"
     training_config: Optional[Dict] = None
     source: Dict = field(default_factory=dict)
+    optimizer_weights: Optional[List[Tuple[str, np.ndarray]]] = None
 
     def layer(self, name: str) -> LayerSpec:
         """The layer called ``name``; raises KeyError listing the names when there is none."""

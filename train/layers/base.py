@@ -32,7 +32,7 @@ BASE_KWARGS = ("trainable", "name", "dtype", "autocast", "input_dim", "input_sha
 def snake_case(name: str) -> str:
     """``BatchNormalization`` -> ``batch_normalization`` (Keras' default layer names)."""
     name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def unique_name(base: str) -> str:
@@ -117,18 +117,26 @@ class Layer:
 
     # -------------------------------------------------------------------------------- attribute tracking
     def __setattr__(self, name, value):
-        if getattr(self, "_tracking", False) and name == "trainable":
-            type(self).trainable.fset(self, value)
-            return
+        if getattr(self, "_tracking", False):
+            if name == "trainable":
+                type(self).trainable.fset(self, value)
+                return
+            if not name.startswith("_") and isinstance(value, (Layer, Variable, list, tuple, dict)):
+                self.__dict__.setdefault("_tracked_names", {})[name] = None
         object.__setattr__(self, name, value)
+
+    def _tracked_values(self):
+        names = self.__dict__.get("_tracked_names")
+        if not names:
+            return []
+        d = self.__dict__
+        return [d[n] for n in names if n in d]
 
     def _sublayers(self) -> List["Layer"]:
         """Layers assigned as attributes (directly, or in lists, tuples and dicts), in assignment order."""
         out: List[Layer] = []
         seen = set()
-        for key, value in vars(self).items():
-            if key.startswith("_") and key not in ("_layers",):
-                continue
+        for value in self._tracked_values():
             for item in _tracked_items(value):
                 if isinstance(item, Layer) and id(item) not in seen and item is not self:
                     seen.add(id(item))
@@ -137,9 +145,11 @@ class Layer:
 
     def _attribute_variables(self) -> List[Variable]:
         """Variables assigned directly as attributes (a subclass's ``self.w = Variable(...)``)."""
+        values = self._tracked_values()
+        if not values:
+            return []
         own = {id(v) for v in self._trainable_variables + self._non_trainable_variables}
-        return [v for key, value in vars(self).items() if not key.startswith("_")
-                for v in _tracked_items(value) if isinstance(v, Variable) and id(v) not in own]
+        return [v for value in values for v in _tracked_items(value) if isinstance(v, Variable) and id(v) not in own]
 
     # -------------------------------------------------------------------------------- weights
     def add_weight(self, *args, shape=None, initializer=None, dtype=None, trainable=True, autocast=True,

@@ -34,6 +34,23 @@ def _same_rank(values, weights):
     return values, wv
 
 
+def same_rank(y_true, y_pred):
+    """Keras' rule for targets one axis short of (or longer than) the predictions, when that axis is 1:
+    a 1-D target gains the axis, otherwise the size-1 axis is dropped."""
+    t_rank, p_rank = _ndim(y_true), _ndim(y_pred)
+    if p_rank == t_rank + 1 and y_pred.shape[-1] == 1:
+        if t_rank == 1:
+            y_true = y_true[..., None] if not isinstance(y_true, Tensor) else S.expand_dims(y_true, -1)
+        else:
+            y_pred = S.squeeze(y_pred, -1) if isinstance(y_pred, Tensor) else np.squeeze(y_pred, -1)
+    elif t_rank == p_rank + 1 and np.shape(y_true)[-1] == 1:
+        if p_rank == 1:
+            y_pred = S.expand_dims(y_pred, -1) if isinstance(y_pred, Tensor) else y_pred[..., None]
+        else:
+            y_true = np.squeeze(y_true, -1) if not isinstance(y_true, Tensor) else S.squeeze(y_true, -1)
+    return y_true, y_pred
+
+
 def reduce_weighted(values, sample_weight=None, mask=None, reduction="sum_over_batch_size"):
     """Weight, mask and reduce per-sample loss values."""
     if mask is not None:
@@ -122,6 +139,7 @@ class LossFunctionWrapper(Loss):
         self._fn_kwargs = kwargs
 
     def call(self, y_true, y_pred):
+        y_true, y_pred = same_rank(y_true, y_pred)
         return self.fn(y_true, y_pred, **self._fn_kwargs)
 
     def get_config(self):
