@@ -63,7 +63,7 @@ def write_keras_zip(spec: ModelSpec, tmp: str) -> None:
     with tempfile.NamedTemporaryFile(dir=folder, suffix=".weights.h5", delete=False) as fh:
         weights_tmp = fh.name
     try:
-        write_keras3_weights(spec, weights_tmp)
+        write_keras3_weights(spec, weights_tmp, optimizer=True)
         with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
             zf.writestr("metadata.json", json.dumps(metadata))
             zf.writestr("config.json", json.dumps(top))

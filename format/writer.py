@@ -94,6 +94,8 @@ def write(spec: ModelSpec, path: str, dialect: str = "portable") -> None:
                 if spec.training_config:
                     f.attrs["training_config"] = json.dumps(training_config(spec.training_config, dialect)).encode()
                 _write_legacy(f.create_group("model_weights"), spec, dialect)
+                if spec.training_config and spec.optimizer_weights:
+                    write_optimizer_legacy(f, spec.optimizer_weights)
         return None
     if ext == ".keras":
         if dialect == "keras2":
@@ -153,6 +155,14 @@ def write_weights(spec: ModelSpec, path: str, dialect: str = "portable") -> None
     with atomic_write(path) as tmp:
         with h5py.File(tmp, "w") as f:
             _write_legacy(f, spec, dialect)
+
+
+def write_optimizer_legacy(f: h5py.Group, state) -> None:
+    """The optimizer's variables under ``optimizer_weights``, named and ordered as ``weight_names`` lists them."""
+    group = f.create_group("optimizer_weights")
+    _names_attr(group, "weight_names", [name for name, _ in state])
+    for name, array in state:
+        group.create_dataset(name, data=np.asarray(array))
 
 
 def _names_attr(obj: Any, key: str, names: List[str]) -> None:

@@ -295,25 +295,34 @@ class Layer:
             self._initial_weights = None
 
     def __call__(self, *args, **kwargs):
-        if any_symbolic(args, kwargs):
-            return self._symbolic_call(args, kwargs)
-        args = tuple(map_structure(self._convert_input, a) for a in args)
-        first = args[0] if args else kwargs.get("inputs")
-        self._maybe_build(map_structure(lambda t: tuple(t.shape), first))
+        if len(args) == 1 and isinstance(args[0], Tensor) and (not kwargs or kwargs.keys() == {"training"}):
+            first = self._convert_input(args[0])  # the common case, without walking structures
+            args = (first,)
+            if not self.built:
+                self._maybe_build(tuple(first.shape))
+            previous_mask = first._keras_mask
+        else:
+            if any_symbolic(args, kwargs):
+                return self._symbolic_call(args, kwargs)
+            args = tuple(map_structure(self._convert_input, a) for a in args)
+            first = args[0] if args else kwargs.get("inputs")
+            if not self.built:
+                self._maybe_build(map_structure(lambda t: tuple(t.shape), first))
+            previous_mask = map_structure(lambda t: getattr(t, "_keras_mask", None), first)
+            if not any(m is not None for m in flatten(previous_mask)):
+                previous_mask = None
         training = kwargs.get("training") if self._call_takes_training else kwargs.pop("training", None)
-        if training is None:
-            training = call_training()
-        if training is None and self._call_takes_training:
-            training = self._training_default
-        if self._call_takes_training:
-            kwargs["training"] = training
-        previous_mask = map_structure(lambda t: getattr(t, "_keras_mask", None), first)
-        if self._call_takes_mask and kwargs.get("mask") is None and any(
-                m is not None for m in flatten(previous_mask)):
-            kwargs["mask"] = previous_mask
         stack = getattr(_context, "training", None)
         if stack is None:
             stack = _context.training = []
+        if training is None:
+            training = stack[-1] if stack else None
+            if training is None and self._call_takes_training:
+                training = self._training_default
+        if self._call_takes_training:
+            kwargs["training"] = training
+        if previous_mask is not None and self._call_takes_mask and kwargs.get("mask") is None:
+            kwargs["mask"] = previous_mask
         stack.append(training)
         if len(stack) == 1:
             self._clear_losses()
@@ -327,13 +336,11 @@ class Layer:
                 if out.ndim > 0:
                     penalty = penalty / np.float32(out.shape[0])
                 self.add_loss(penalty)
-        self._set_mask(first, outputs, kwargs.get("mask", previous_mask))
+        if self.supports_masking or type(self).compute_mask is not Layer.compute_mask:
+            self._set_mask(first, outputs, kwargs.get("mask", previous_mask))
         return outputs
 
     def _set_mask(self, inputs, outputs, mask) -> None:
-        overrides = type(self).compute_mask is not Layer.compute_mask
-        if not self.supports_masking and not overrides:
-            return
         out_mask = self.compute_mask(inputs, mask)
         if out_mask is None:
             return
@@ -344,7 +351,8 @@ class Layer:
 
     def _convert_input(self, x):
         if isinstance(x, Tensor):
-            if self.autocast and x.dtype.kind == "f" and x.dtype != np.dtype(self.dtype) and "float" in self.dtype:
+            kind = x._v.dtype.kind
+            if kind == "f" and self.autocast and x._v.dtype != self.dtype and "float" in self.dtype:
                 mask = x._keras_mask
                 from ..autodiff import elementwise
 

@@ -297,6 +297,11 @@ def restore_optimizer(model, state):
     opt.build(model.trainable_variables)
     arrays = [a for _, a in state]
     variables = opt.variables
+    names = [n for n, _ in state]
+    if len(arrays) == len(variables) - 1 and names and names[0].split("/")[-1].startswith("iteration") and \
+            len(variables) > 1 and "learning_rate" in variables[1].name:
+        # tf_keras keeps the learning rate out of its variables; Keras 3 stores it second
+        arrays.insert(1, variables[1].numpy())
     if len(arrays) != len(variables):
         import warnings
 

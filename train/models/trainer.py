@@ -125,7 +125,7 @@ class Trainer:
             weights = as_list(sample_weight, names, "sample_weight")
             total, parts = self._compiled_loss(y_true, flat_pred, weights)
             self._last_output_losses = parts
-        for extra in self.losses:
+        for extra in self._extra_losses():
             total = extra if total is None else E.add(total, extra)
         if total is None:
             raise KerasliteError("No loss to compute. Provide a `loss` argument in `compile()`.")
@@ -154,14 +154,50 @@ class Trainer:
         return self.get_metrics_result()
 
     def _variables_to_train(self):
-        return self.trainable_weights
+        cache = getattr(self, "_fit_cache", None)
+        if cache is None:
+            return self.trainable_weights
+        if cache.get("variables") is None:
+            self._start_fit_cache()
+            cache = self._fit_cache
+        return cache["variables"]
+
+    def _extra_losses(self):
+        """The model's ``losses`` (regularization, ``add_loss``), from only the layers that can have any."""
+        cache = getattr(self, "_fit_cache", None)
+        if not cache:
+            return self.losses
+        out = []
+        for layer in cache["loss_layers"]:
+            out.extend(layer._call_losses)
+            for v in layer._trainable_variables + layer._non_trainable_variables:
+                if v.regularizer is not None:
+                    out.append(v.regularizer(v))
+        return out
+
+    def _start_fit_cache(self):
+        """Per-fit constants: the variables to train and the layers that can add losses (Keras also fixes these
+        when it builds its train function; change ``trainable`` between fits, not during one)."""
+        from ..layers import LAYERS
+
+        layers, stack = [], [self]
+        while stack:
+            layer = stack.pop()
+            layers.append(layer)
+            stack.extend(reversed(layer._sublayers()))
+        loss_layers = [l for l in layers if type(l).__name__ not in LAYERS or l.activity_regularizer is not None
+                       or any(v.regularizer is not None for v in l._trainable_variables)]
+        self._fit_cache = {"variables": self.trainable_weights if self.built else None, "loss_layers": loss_layers}
+
+    def _end_fit_cache(self):
+        self._fit_cache = None
 
     def train_step(self, data):
         """One optimization step on a batch ``(x, y, sample_weight)``; returns the logs."""
         x, y, sample_weight = adapters.unpack(data)
-        variables = self._variables_to_train()
         with GradientTape() as tape:
             y_pred = self(x, training=True)
+            variables = self._variables_to_train()  # after the forward pass, which builds a lazy model
             loss = self.compute_loss(x, y, y_pred, sample_weight, training=True)
         self._update_loss_trackers(loss, _batch_size(x))
         if variables:
@@ -222,6 +258,7 @@ class Trainer:
             callbacks, add_history=True, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=epochs,
             steps=len(data))
         self.stop_training = False
+        self._start_fit_cache()
         self._on_fit_begin()
         cbs.on_train_begin()
         epoch_logs: Dict[str, float] = {}
@@ -249,6 +286,7 @@ class Trainer:
                 break
         cbs.on_train_end(epoch_logs)
         self._on_fit_end()
+        self._end_fit_cache()
         return cbs.history if hasattr(cbs, "history") else self.history
 
     def _on_fit_begin(self):

@@ -87,6 +87,8 @@ def get(identifier):
     if isinstance(identifier, Optimizer):
         return identifier
     table = {"sgd": SGD, "adam": Adam, "rmsprop": RMSprop}
+    if isinstance(identifier, dict):
+        return table[identifier["class_name"].lower()](**identifier.get("config", {}))
     if isinstance(identifier, str) and identifier.lower() in table:
         return table[identifier.lower()]()
     raise KerasliteError(f"Could not interpret optimizer identifier: {identifier!r}")
