@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from . import kernels
 from .core import primitive
 
 
@@ -73,10 +74,14 @@ def _conv_joint(g, ans, needs, x, kernel, bias, strides=(1, 1), padding="valid",
         gcols = (g2 @ kernel.reshape(-1, f).T).reshape(n, oh, ow, kh, kw, cin)
         gxp = np.zeros(padded_shape, g.dtype)
         sh, sw = strides
-        for i in range(kh):
-            for j in range(kw):
-                r, c = i * dilation[0], j * dilation[1]
-                gxp[:, r:r + sh * (oh - 1) + 1:sh, c:c + sw * (ow - 1) + 1:sw, :] += gcols[:, :, :, i, j, :]
+        col2im = kernels.get("col2im")
+        if col2im is not None:
+            col2im(gcols, sh, sw, dilation[0], dilation[1], gxp)
+        else:
+            for i in range(kh):
+                for j in range(kw):
+                    r, c = i * dilation[0], j * dilation[1]
+                    gxp[:, r:r + sh * (oh - 1) + 1:sh, c:c + sw * (ow - 1) + 1:sw, :] += gcols[:, :, :, i, j, :]
         (t, _), (l, _) = pads
         gx = gxp[:, t:t + x.shape[1], l:l + x.shape[2], :]
     return gx, gk, gb
@@ -95,15 +100,25 @@ def _pool_geometry(x, pool, strides, padding):
 
 def _max_pool_fwd(x, pool=(2, 2), strides=(2, 2), padding="valid"):
     ph, pw, oh, ow, pads = _pool_geometry(x, pool, strides, padding)
+    kernel = kernels.get("max_pool")
+    if kernel is not None:
+        out = np.empty((x.shape[0], oh, ow, x.shape[3]), x.dtype)
+        arg = np.empty(out.shape, np.int64)  # flat (row, column) of the winning input pixel
+        kernel(np.ascontiguousarray(x), ph, pw, strides[0], strides[1], pads[0][0], pads[1][0], out, arg)
+        return out, ("kernel", arg)
     xp = _pad(x, pads, -np.inf)
     win = _windows(xp, ph, pw, strides, (1, 1), oh, ow).reshape(x.shape[0], oh, ow, ph * pw, x.shape[3])
     arg = np.argmax(win, axis=3)  # the first maximum in row-major window order receives the gradient
     y = np.take_along_axis(win, arg[:, :, :, None, :], axis=3)[:, :, :, 0, :]
-    return y, (arg, pads, xp.shape)
+    return y, ("numpy", arg, pads, xp.shape)
 
 
 def _max_pool_vjp(g, ans, x, pool=(2, 2), strides=(2, 2), padding="valid"):
-    _, (arg, pads, padded_shape) = ans
+    if ans[1][0] == "kernel":
+        gx = np.zeros(x.shape, g.dtype)
+        kernels.get("max_pool_grad")(np.ascontiguousarray(g), ans[1][1], gx)
+        return gx
+    _, (_, arg, pads, padded_shape) = ans
     ph, pw = pool
     n, oh, ow, c = g.shape
     gxp = np.zeros(padded_shape, g.dtype)

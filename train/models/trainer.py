@@ -20,6 +20,7 @@ from ..callbacks.base import CallbackList
 from ..data import adapters
 from ..layers.keras_tensor import flatten, map_structure
 from .compile_utils import CompiledLoss, CompiledMetrics, as_list
+from .threads import blas_threads
 
 FIT_ARGUMENTS = ("x", "y", "batch_size", "epochs", "verbose", "callbacks", "validation_split", "validation_data",
                  "shuffle", "class_weight", "sample_weight", "initial_epoch", "steps_per_epoch",
@@ -257,6 +258,10 @@ class Trainer:
         cbs = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
             callbacks, add_history=True, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=epochs,
             steps=len(data))
+        with blas_threads(self, getattr(data, "batch_size", batch_size)):
+            return self._fit_loop(data, val, cbs, epochs, initial_epoch, validation_freq)
+
+    def _fit_loop(self, data, val, cbs, epochs, initial_epoch, validation_freq):
         self.stop_training = False
         self._start_fit_cache()
         self._on_fit_begin()
