@@ -27,10 +27,23 @@ def _compile_config(config):
         config = {k: v for k, v in (optimizer.get("config") or {}).items() if k not in KERAS2_ONLY_OPTIMIZER_KEYS}
         optimizer = {"module": "keras.optimizers", "class_name": name, "config": {**config, "name": name},
                      "registered_name": None}
-    return {"optimizer": optimizer, "loss": training_config.get("loss"),
-            "loss_weights": training_config.get("loss_weights"), "metrics": training_config.get("metrics"),
-            "weighted_metrics": training_config.get("weighted_metrics"), "run_eagerly": False,
+    return {"optimizer": optimizer, "loss": _with_module(training_config.get("loss"), "keras.losses"),
+            "loss_weights": training_config.get("loss_weights"),
+            "metrics": _with_module(training_config.get("metrics"), "keras.metrics"),
+            "weighted_metrics": _with_module(training_config.get("weighted_metrics"), "keras.metrics"),
+            "run_eagerly": False,
             "steps_per_execution": 1, "jit_compile": False}
+
+
+def _with_module(value, module: str):
+    """Loss and metric objects (``{"class_name", "config"}``) with the module Keras 3 finds them in."""
+    if isinstance(value, list):
+        return [_with_module(v, module) for v in value]
+    if isinstance(value, dict) and "class_name" in value:
+        return {"module": module, "registered_name": None, **value}
+    if isinstance(value, dict):
+        return {k: _with_module(v, module) for k, v in value.items()}
+    return value
 
 
 def _module(class_name: str) -> dict:

@@ -239,7 +239,24 @@ def training_config(config: Dict[str, Any], dialect: str) -> Dict[str, Any]:
                                    "config": {**{k: v for k, v in opt["config"].items() if k in OPTIMIZER_KEYS},
                                               "name": name}}
     out.setdefault("loss_weights", None)
+    out["loss"] = _keras2_losses(out.get("loss"))
     return out
+
+
+# Loss constructor keys Keras 3 added that tf_keras's classes reject: dropped when they hold the default.
+KERAS3_ONLY_LOSS_KEYS = {"SparseCategoricalCrossentropy": {"axis": -1}}
+
+
+def _keras2_losses(loss: Any) -> Any:
+    if isinstance(loss, list):
+        return [_keras2_losses(v) for v in loss]
+    if isinstance(loss, dict) and "class_name" not in loss:
+        return {k: _keras2_losses(v) for k, v in loss.items()}
+    if isinstance(loss, dict) and isinstance(loss.get("config"), dict):
+        extra = KERAS3_ONLY_LOSS_KEYS.get(loss["class_name"], {})
+        config = {k: v for k, v in loss["config"].items() if not (k in extra and v == extra[k])}
+        return {**loss, "config": config}
+    return loss
 
 
 def _portable_metrics(metrics: Any) -> Any:

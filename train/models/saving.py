@@ -275,19 +275,27 @@ def compile_from_config(model, config, custom_objects):
         optimizer = optimizers_module.get({"class_name": name, "config": {
             k: v for k, v in (opt.get("config") or {}).items() if k not in ("name", "is_legacy_optimizer", "decay",
                                                                              "jit_compile")}})
-    model.compile(optimizer=optimizer, loss=_objects(config.get("loss"), custom_objects),
-                  metrics=_objects(config.get("metrics"), custom_objects),
-                  weighted_metrics=_objects(config.get("weighted_metrics"), custom_objects),
+    from .. import losses as losses_module
+    from .. import metrics as metrics_module
+
+    model.compile(optimizer=optimizer, loss=_objects(config.get("loss"), custom_objects, losses_module.get),
+                  metrics=_objects(config.get("metrics"), custom_objects, metrics_module.get),
+                  weighted_metrics=_objects(config.get("weighted_metrics"), custom_objects, metrics_module.get),
                   loss_weights=config.get("loss_weights"))
 
 
-def _objects(value, custom_objects):
+def _objects(value, custom_objects, get):
+    """Names stay names (compile resolves them per output); serialized objects become objects."""
     if isinstance(value, str):
         return custom_objects.get(value, value)
     if isinstance(value, list):
-        return [_objects(v, custom_objects) for v in value]
-    if isinstance(value, dict) and "class_name" not in value:
-        return {k: _objects(v, custom_objects) for k, v in value.items()}
+        return [_objects(v, custom_objects, get) for v in value]
+    if isinstance(value, dict) and "class_name" in value:
+        cls = custom_objects.get(value["class_name"])
+        config = {k: v for k, v in value.get("config", {}).items()}
+        return cls(**config) if cls is not None else get({"class_name": value["class_name"], "config": config})
+    if isinstance(value, dict):
+        return {k: _objects(v, custom_objects, get) for k, v in value.items()}
     return value
 
 
