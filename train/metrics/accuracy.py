@@ -6,8 +6,8 @@ import numpy as np
 from ...errors import KerasliteError
 from ..autodiff import Tensor
 from ..autodiff.core import FLOATX
-from .base import check_same_shape, to_numpy, same_rank
-from .reduction import MeanMetricWrapper
+from .base import same_rank, to_numpy
+from .reduction import FunctionMean, MeanMetricWrapper
 
 
 def _pred(y_pred) -> np.ndarray:
@@ -129,14 +129,11 @@ def _mismatch(owner, y_true, y_pred):
                          "labels of y_pred's shape")
 
 
-class Accuracy(MeanMetricWrapper):
+class Accuracy(FunctionMean):
     """How often ``y_pred`` equals ``y_true`` exactly."""
 
-    def __init__(self, name="accuracy", dtype=None):
-        super().__init__(fn=accuracy, name=name, dtype=dtype)
-
-    def get_config(self):
-        return {"name": self.name, "dtype": self.dtype}
+    fn = staticmethod(accuracy)
+    default_name = "accuracy"
 
 
 class BinaryAccuracy(MeanMetricWrapper):
@@ -150,24 +147,18 @@ class BinaryAccuracy(MeanMetricWrapper):
         return {"name": self.name, "dtype": self.dtype, "threshold": self.threshold}
 
 
-class CategoricalAccuracy(MeanMetricWrapper):
+class CategoricalAccuracy(FunctionMean):
     """How often the argmax of ``y_pred`` matches the argmax of the one-hot label."""
 
-    def __init__(self, name="categorical_accuracy", dtype=None):
-        super().__init__(fn=categorical_accuracy, name=name, dtype=dtype)
-
-    def get_config(self):
-        return {"name": self.name, "dtype": self.dtype}
+    fn = staticmethod(categorical_accuracy)
+    default_name = "categorical_accuracy"
 
 
-class SparseCategoricalAccuracy(MeanMetricWrapper):
+class SparseCategoricalAccuracy(FunctionMean):
     """How often the argmax of ``y_pred`` matches the integer label."""
 
-    def __init__(self, name="sparse_categorical_accuracy", dtype=None):
-        super().__init__(fn=sparse_categorical_accuracy, name=name, dtype=dtype)
-
-    def get_config(self):
-        return {"name": self.name, "dtype": self.dtype}
+    fn = staticmethod(sparse_categorical_accuracy)
+    default_name = "sparse_categorical_accuracy"
 
 
 class TopKCategoricalAccuracy(MeanMetricWrapper):

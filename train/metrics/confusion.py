@@ -133,6 +133,7 @@ class _AtPoint(Metric):
     """All four cells on an even grid of ``num_thresholds``; subclasses pick one rate under a constraint."""
 
     _value_name = ""
+    _rates_used = ("", "")
 
     def __init__(self, value, num_thresholds=200, class_id=None, name=None, dtype=None):
         owner = type(self).__name__
@@ -175,8 +176,10 @@ class _AtPoint(Metric):
         return {"sensitivity": divide_no_nan(tp, tp + fn), "specificity": divide_no_nan(tn, tn + fp),
                 "precision": divide_no_nan(tp, tp + fp)}
 
-    def _best(self, constrained, dependent):
-        """The largest ``dependent`` rate where ``constrained >= value`` (0 when no threshold qualifies)."""
+    def result(self):
+        """The largest maximised rate over thresholds where the constrained rate is ``>= value`` (else 0)."""
+        rates = self._rates()
+        constrained, dependent = (rates[k] for k in self._rates_used)
         feasible = constrained >= np.asarray(self.value, constrained.dtype)
         return Tensor(np.max(np.where(feasible, dependent, 0), initial=0).astype(self.dtype))
 
@@ -195,54 +198,42 @@ class SensitivityAtSpecificity(_AtPoint):
         name, dtype: as every metric.
     """
 
+    _rates_used = ("specificity", "sensitivity")  # (constrained, maximised)
     _value_name = "specificity"
 
     def __init__(self, specificity, num_thresholds=200, class_id=None, name=None, dtype=None):
         super().__init__(specificity, num_thresholds, class_id, name, dtype)
-
-    def result(self):
-        r = self._rates()
-        return self._best(r["specificity"], r["sensitivity"])
 
 
 class SpecificityAtSensitivity(_AtPoint):
     """The best specificity over thresholds whose sensitivity is at least ``sensitivity`` (arguments as
     ``SensitivityAtSpecificity``)."""
 
+    _rates_used = ("sensitivity", "specificity")  # (constrained, maximised)
     _value_name = "sensitivity"
 
     def __init__(self, sensitivity, num_thresholds=200, class_id=None, name=None, dtype=None):
         super().__init__(sensitivity, num_thresholds, class_id, name, dtype)
 
-    def result(self):
-        r = self._rates()
-        return self._best(r["sensitivity"], r["specificity"])
-
 
 class PrecisionAtRecall(_AtPoint):
     """The best precision over thresholds whose recall is at least ``recall``."""
 
+    _rates_used = ("sensitivity", "precision")  # (constrained, maximised)
     _value_name = "recall"
 
     def __init__(self, recall, num_thresholds=200, class_id=None, name=None, dtype=None):
         super().__init__(recall, num_thresholds, class_id, name, dtype)
 
-    def result(self):
-        r = self._rates()
-        return self._best(r["sensitivity"], r["precision"])
-
 
 class RecallAtPrecision(_AtPoint):
     """The best recall over thresholds whose precision is at least ``precision``."""
 
+    _rates_used = ("precision", "sensitivity")  # (constrained, maximised)
     _value_name = "precision"
 
     def __init__(self, precision, num_thresholds=200, class_id=None, name=None, dtype=None):
         super().__init__(precision, num_thresholds, class_id, name, dtype)
-
-    def result(self):
-        r = self._rates()
-        return self._best(r["precision"], r["sensitivity"])
 
 
 CLASSES = {c.__name__: c for c in (TruePositives, FalsePositives, TrueNegatives, FalseNegatives, Precision, Recall,

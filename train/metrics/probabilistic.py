@@ -3,27 +3,21 @@ CategoricalCrossentropy, SparseCategoricalCrossentropy, KLDivergence and Poisson
 from __future__ import annotations
 
 from ..losses import functions as losses
-from .reduction import MeanMetricWrapper
+from .reduction import FunctionMean, MeanMetricWrapper
 
 
-class KLDivergence(MeanMetricWrapper):
+class KLDivergence(FunctionMean):
     """The mean Kullback-Leibler divergence ``sum(y_true * log(y_true / y_pred), axis=-1)``."""
 
-    def __init__(self, name="kl_divergence", dtype=None):
-        super().__init__(fn=losses.kl_divergence, name=name, dtype=dtype)
-
-    def get_config(self):
-        return {"name": self.name, "dtype": self.dtype}
+    fn = staticmethod(losses.kl_divergence)
+    default_name = "kl_divergence"
 
 
-class Poisson(MeanMetricWrapper):
+class Poisson(FunctionMean):
     """The mean Poisson deviance ``mean(y_pred - y_true * log(y_pred + epsilon), axis=-1)``."""
 
-    def __init__(self, name="poisson", dtype=None):
-        super().__init__(fn=losses.poisson, name=name, dtype=dtype)
-
-    def get_config(self):
-        return {"name": self.name, "dtype": self.dtype}
+    fn = staticmethod(losses.poisson)
+    default_name = "poisson"
 
 
 class BinaryCrossentropy(MeanMetricWrapper):

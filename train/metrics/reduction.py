@@ -136,4 +136,21 @@ class MeanMetricWrapper(Mean):
         return cls(**config)
 
 
-__all__ = ["Sum", "Mean", "MeanMetricWrapper", "samplewise"]
+_DEFAULT = object()  # "name not given": Keras' default names are plain ("mse"), an explicit None is made unique
+
+
+class FunctionMean(MeanMetricWrapper):
+    """The mean of one fixed per-sample function (``fn`` and ``default_name`` are class attributes), configured
+    only by ``name`` and ``dtype``: the shape of most Keras metric classes (MeanSquaredError, Hinge, ...)."""
+
+    fn = None
+    default_name = ""
+
+    def __init__(self, name=_DEFAULT, dtype=None):
+        super().__init__(fn=type(self).fn, name=self.default_name if name is _DEFAULT else name, dtype=dtype)
+
+    def get_config(self):
+        return {"name": self.name, "dtype": self.dtype}
+
+
+__all__ = ["Sum", "Mean", "MeanMetricWrapper", "FunctionMean", "samplewise"]

@@ -12,7 +12,7 @@ from ..autodiff import Tensor
 from ..autodiff.core import FLOATX
 from ..losses import functions as losses
 from .base import EPSILON, Metric, accumulate, broadcast, same_rank, to_numpy
-from .reduction import Mean, MeanMetricWrapper
+from .reduction import FunctionMean, Mean, MeanMetricWrapper
 
 
 def aligned(fn):
@@ -50,44 +50,32 @@ def _l2_normalize(x, axis):
     return x * inv
 
 
-class MeanSquaredError(MeanMetricWrapper):
+class MeanSquaredError(FunctionMean):
     """The mean of ``mean(square(y_true - y_pred), axis=-1)`` over samples."""
 
-    def __init__(self, name="mean_squared_error", dtype=None):
-        super().__init__(fn=mean_squared_error, name=name, dtype=dtype)
-
-    def get_config(self):
-        return {"name": self.name, "dtype": self.dtype}
+    fn = staticmethod(mean_squared_error)
+    default_name = "mean_squared_error"
 
 
-class MeanAbsoluteError(MeanMetricWrapper):
+class MeanAbsoluteError(FunctionMean):
     """The mean of ``mean(abs(y_true - y_pred), axis=-1)`` over samples."""
 
-    def __init__(self, name="mean_absolute_error", dtype=None):
-        super().__init__(fn=mean_absolute_error, name=name, dtype=dtype)
-
-    def get_config(self):
-        return {"name": self.name, "dtype": self.dtype}
+    fn = staticmethod(mean_absolute_error)
+    default_name = "mean_absolute_error"
 
 
-class MeanAbsolutePercentageError(MeanMetricWrapper):
+class MeanAbsolutePercentageError(FunctionMean):
     """The mean of ``100 * mean(abs((y_true - y_pred) / max(abs(y_true), epsilon)), axis=-1)``."""
 
-    def __init__(self, name="mean_absolute_percentage_error", dtype=None):
-        super().__init__(fn=mean_absolute_percentage_error, name=name, dtype=dtype)
-
-    def get_config(self):
-        return {"name": self.name, "dtype": self.dtype}
+    fn = staticmethod(mean_absolute_percentage_error)
+    default_name = "mean_absolute_percentage_error"
 
 
-class MeanSquaredLogarithmicError(MeanMetricWrapper):
+class MeanSquaredLogarithmicError(FunctionMean):
     """The mean of ``mean(square(log(y_true + 1) - log(y_pred + 1)), axis=-1)`` (values floored at epsilon)."""
 
-    def __init__(self, name="mean_squared_logarithmic_error", dtype=None):
-        super().__init__(fn=mean_squared_logarithmic_error, name=name, dtype=dtype)
-
-    def get_config(self):
-        return {"name": self.name, "dtype": self.dtype}
+    fn = staticmethod(mean_squared_logarithmic_error)
+    default_name = "mean_squared_logarithmic_error"
 
 
 class CosineSimilarity(MeanMetricWrapper):
@@ -100,14 +88,11 @@ class CosineSimilarity(MeanMetricWrapper):
         return {"name": self.name, "dtype": self.dtype}  # Keras leaves ``axis`` out too
 
 
-class LogCoshError(MeanMetricWrapper):
+class LogCoshError(FunctionMean):
     """The mean of ``mean(log(cosh(y_pred - y_true)), axis=-1)``."""
 
-    def __init__(self, name="logcosh", dtype=None):
-        super().__init__(fn=log_cosh, name=name, dtype=dtype)
-
-    def get_config(self):
-        return {"name": self.name, "dtype": self.dtype}
+    fn = staticmethod(log_cosh)
+    default_name = "logcosh"
 
 
 class RootMeanSquaredError(Mean):
