@@ -9,13 +9,13 @@ symbolic ``KerasTensor``s (the functional API), records a graph node instead of 
 from __future__ import annotations
 
 import inspect
-import re
 import threading
 from typing import Any, Dict, List, Optional
 
 import numpy as np
 
 from ...errors import KerasliteError
+from ...format.weights import snake_case  # Keras' to_snake_case: BatchNormalization -> batch_normalization
 from .. import constraints, initializers, regularizers
 from ..autodiff import Tensor, Variable
 from ..autodiff.core import FLOATX
@@ -27,12 +27,6 @@ _names_lock = threading.Lock()
 
 BASE_KWARGS = ("trainable", "name", "dtype", "autocast", "input_dim", "input_shape", "batch_input_shape",
                "batch_size", "input_length", "weights", "activity_regularizer")
-
-
-def snake_case(name: str) -> str:
-    """``BatchNormalization`` -> ``batch_normalization`` (Keras' default layer names)."""
-    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def unique_name(base: str) -> str:

@@ -7,7 +7,6 @@ with Keras' float32 semantics: a Tensor input is read with ``np.asarray``.
 """
 from __future__ import annotations
 
-import re
 from typing import List
 
 import numpy as np
@@ -15,16 +14,12 @@ import numpy as np
 from ...errors import KerasliteError
 from ..autodiff import Tensor, Variable
 from ..autodiff.core import FLOATX
-from ..layers.base import unique_name
+from ..layers.base import snake_case, unique_name
 
 EPSILON = 1e-7  # keras.backend.epsilon()
 
 
-def keras_snake_case(name: str) -> str:
-    """Keras' ``to_snake_case``: ``MeanIoU`` -> ``mean_io_u``, ``AUC`` -> ``auc`` (metric names and get() keys)."""
-    name = re.sub(r"\W+", "", name)
-    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
+keras_snake_case = snake_case  # Keras' to_snake_case: MeanIoU -> mean_io_u, AUC -> auc
 
 
 def dtype_name(dtype) -> str:

@@ -22,31 +22,11 @@ def _shape(x):
     return tuple(x.shape) if hasattr(x, "shape") else np.shape(x)
 
 
-def binary_or_sparse(y_true, y_pred):
-    """``(is_binary, is_sparse_categorical)`` from the target and prediction shapes (Keras 3's rule)."""
-    ts, ps = _shape(y_true), _shape(y_pred)
-    is_binary = len(ps) > 0 and ps[-1] == 1
-    is_sparse = len(ts) < len(ps) or (len(ts) > 0 and ts[-1] == 1 and len(ps) > 0 and ps[-1] > 1) or (
-        len(ts) == len(ps) and len(ts) and ts[-1] == 1 and ps[-1] > 1)
-    return is_binary, is_sparse
-
-
 def resolve_metric(identifier, y_true, y_pred):
     """A Metric object for one output; the name is the user's spelling for strings."""
     if identifier is None:
         raise KerasliteError("Expected metric, received `None`")
-    if isinstance(identifier, str) and identifier.lower() in ("accuracy", "acc"):
-        is_binary, is_sparse = binary_or_sparse(y_true, y_pred)
-        cls = (metrics_module.BinaryAccuracy if is_binary else metrics_module.SparseCategoricalAccuracy
-               if is_sparse else metrics_module.CategoricalAccuracy)
-        return cls(name=identifier)
-    metric = metrics_module.get(identifier)
-    if not isinstance(metric, metrics_module.Metric):
-        name = identifier if isinstance(identifier, str) else getattr(metric, "__name__", "metric")
-        metric = metrics_module.MeanMetricWrapper(metric, name=name)
-    elif isinstance(identifier, str):
-        metric.name = identifier
-    return metric
+    return metrics_module.get_metric(identifier, _shape(y_true), _shape(y_pred))
 
 
 def resolve_loss(identifier, y_true, y_pred):
@@ -54,9 +34,7 @@ def resolve_loss(identifier, y_true, y_pred):
     if identifier is None:
         return None
     if isinstance(identifier, str) and identifier.lower() in ("crossentropy", "ce"):
-        is_binary, is_sparse = binary_or_sparse(y_true, y_pred)
-        fn = (losses_module.binary_crossentropy if is_binary else losses_module.sparse_categorical_crossentropy
-              if is_sparse else losses_module.categorical_crossentropy)
+        fn = metrics_module.resolve_crossentropy(identifier, _shape(y_true), _shape(y_pred))
         return losses_module.LossFunctionWrapper(fn, name=identifier)
     loss = losses_module.get(identifier)
     if not isinstance(loss, losses_module.Loss):
