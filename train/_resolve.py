@@ -2,6 +2,7 @@
 optimizers, activations): a name, a ``{"class_name", "config"}`` dict, a class, an object or a callable."""
 from __future__ import annotations
 
+import difflib
 from typing import Callable, Dict, Optional
 
 from ..errors import KerasliteError
@@ -23,7 +24,9 @@ def resolve(identifier, kind: str, classes: Dict[str, type], names: Optional[Dic
         maker = names.get(identifier) or classes.get(identifier)
         if maker is None:
             known = sorted(set(names) | set(classes))
-            raise KerasliteError(f"Could not interpret {kind} identifier: {identifier!r}. Known {kind}s: "
+            close = difflib.get_close_matches(identifier, known, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise KerasliteError(f"Could not interpret {kind} identifier: {identifier!r}.{hint} Known {kind} names: "
                                  f"{', '.join(known)}")
         return maker()
     if isinstance(identifier, dict):
