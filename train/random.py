@@ -87,9 +87,9 @@ def dropout(inputs, rate, noise_shape=None, seed=None):
     from .autodiff import elementwise
 
     shape = noise_shape if noise_shape is not None else np.shape(inputs)
-    keep = generator(seed).random(shape) >= rate
-    scale = (keep / np.float32(1.0 - rate)).astype(np.result_type(inputs) if np.result_type(inputs).kind == "f"
-                                                    else FLOATX)
+    dtype = np.result_type(inputs) if np.result_type(inputs).kind == "f" else np.dtype(FLOATX)
+    draw = generator(seed).random(shape, dtype=np.float32 if dtype == np.float32 else np.float64)
+    scale = np.greater_equal(draw, rate, out=np.empty(shape, bool)).astype(dtype) * dtype.type(1.0 / (1.0 - rate))
     return elementwise.multiply(inputs, scale)
 
 

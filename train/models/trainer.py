@@ -103,9 +103,9 @@ class Trainer:
         for m in self.metrics:
             result = m.result()
             if isinstance(result, dict):
-                out.update({k: float(np.asarray(v)) for k, v in result.items()})
+                out.update({k: _python_value(v) for k, v in result.items()})
             else:
-                out[m.name] = float(np.asarray(result._v if isinstance(result, Tensor) else result))
+                out[m.name] = _python_value(result)
         return dict(sorted(out.items()))
 
     # ------------------------------------------------------------------------------------------- steps
@@ -152,7 +152,7 @@ class Trainer:
             names = self._compiled_metrics.output_names
             self._compiled_metrics.update_state(as_list(y, names), self._flat_outputs(y_pred),
                                                 as_list(sample_weight, names, "sample_weight"))
-        return self.get_metrics_result()
+        return LazyLogs(self.get_metrics_result)
 
     def _variables_to_train(self):
         cache = getattr(self, "_fit_cache", None)
@@ -383,6 +383,40 @@ class Trainer:
         """Outputs for one batch as numpy arrays."""
         out = self.predict_step((adapters.standardize(x, "x"),))
         return map_structure(lambda t: np.asarray(t._v if isinstance(t, Tensor) else t), out)
+
+
+def _python_value(value):
+    """A metric result as a Python float (vector results, e.g. per-threshold counts, stay arrays)."""
+    array = np.asarray(value._v if isinstance(value, Tensor) else value)
+    return float(array) if array.ndim == 0 else array
+
+
+class LazyLogs(dict):
+    """The logs of one step, computed only when read: most steps nobody reads them (the progress bar redraws
+    every 50 ms), and computing every metric's result costs more than a small model's step."""
+
+    __slots__ = ("_compute",)
+
+    def __init__(self, compute):
+        super().__init__()
+        self._compute = compute
+
+    def _fill(self):
+        if self._compute is not None:
+            compute, self._compute = self._compute, None
+            dict.update(self, compute())
+
+    def _filled(name):  # noqa: N805 (a method factory used in the class body)
+        def method(self, *args, **kwargs):
+            self._fill()
+            return getattr(dict, name)(self, *args, **kwargs)
+        method.__name__ = name
+        return method
+
+    for _name in ("__getitem__", "__contains__", "__iter__", "__len__", "__repr__", "__eq__", "get", "items",
+                  "keys", "values", "copy", "__setitem__", "update", "pop", "setdefault", "__delitem__"):
+        locals()[_name] = _filled(_name)
+    del _name, _filled
 
 
 def _in_order(model, logs):
