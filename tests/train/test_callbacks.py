@@ -279,6 +279,19 @@ def test_model_checkpoint_bad_input(tmp_path):
         run_fit(fixture_model(), [cb], 1)
 
 
+def test_a_missing_monitor_warns_with_the_available_keys(tmp_path):
+    keys = "accuracy,loss,val_accuracy,val_loss"
+    reduce = keras.callbacks.ReduceLROnPlateau(monitor="val_auc", mode="max")
+    _, _, warned = run_fit(fixture_model(), [reduce], 1)
+    assert warned == ["Learning rate reduction is conditioned on metric `val_auc` which is not available. Available "
+                      f"metrics are: {keys},learning_rate."]
+    ckpt = keras.callbacks.ModelCheckpoint(str(tmp_path / "m.keras"), monitor="val_auc", mode="max",
+                                           save_best_only=True)
+    _, _, warned = run_fit(fixture_model(), [ckpt], 1)
+    assert warned == [f"Can save best model only with val_auc available; saving anyway. Available metrics are: {keys}"]
+    assert os.path.exists(tmp_path / "m.keras")
+
+
 # ------------------------------------------------------------------------------------------- CSVLogger
 def _check_csv(ours, theirs):
     """Same lines, cells and separators; numbers within float32 tolerance and written as Python floats."""

@@ -11,7 +11,7 @@ import warnings
 import numpy as np
 
 from ...errors import KerasliteError
-from .monitor import MonitorCallback, print_msg
+from .monitor import MonitorCallback, missing_key_warning, print_msg
 
 MODEL_EXTENSIONS = (".keras", ".h5", ".hdf5")
 WEIGHTS_EXTENSIONS = (".weights.h5", ".h5", ".hdf5")  # .h5/.hdf5: the legacy (Keras 2) weights layout
@@ -111,7 +111,7 @@ class ModelCheckpoint(MonitorCallback):
             return True
         current = logs.get(self.monitor)
         if current is None:
-            warnings.warn(f"Can save best model only with {self.monitor} available.", stacklevel=3)
+            missing_key_warning(f"Can save best model only with {self.monitor} available; saving anyway.", logs)
             return True
         if isinstance(current, np.ndarray) and current.ndim > 0:
             warnings.warn(f"Can save best model only when `monitor` is a scalar value. Received: {current}. "
