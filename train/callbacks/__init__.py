@@ -6,10 +6,9 @@ from .early_stopping import EarlyStopping
 from .lambda_callback import LambdaCallback
 from .learning_rate import LearningRateScheduler, ReduceLROnPlateau
 from .model_checkpoint import ModelCheckpoint
-from .monitor import MonitorCallback
 from .progbar import Progbar, ProgbarLogger
 from .terminate_on_nan import NaNLossError, TerminateOnNaN
 
-__all__ = ["Callback", "CallbackList", "History", "ProgbarLogger", "Progbar", "MonitorCallback", "EarlyStopping",
+__all__ = ["Callback", "CallbackList", "History", "ProgbarLogger", "Progbar", "EarlyStopping",
            "ModelCheckpoint", "CSVLogger", "ReduceLROnPlateau", "LearningRateScheduler", "TerminateOnNaN",
            "NaNLossError", "LambdaCallback", "BackupAndRestore"]
