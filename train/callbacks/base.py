@@ -87,11 +87,12 @@ class CallbackList(Callback):
     def _refresh(self):
         for hook in HOOKS:
             self._by_hook[hook] = [getattr(c, hook) for c in self.callbacks if _overrides(c, hook)]
-        # Keras 2's on_batch_* still fire for training batches
-        self._by_hook["on_train_batch_begin"] += [c.on_batch_begin for c in self.callbacks
-                                                  if _overrides(c, "on_batch_begin")]
-        self._by_hook["on_train_batch_end"] += [c.on_batch_end for c in self.callbacks
-                                                if _overrides(c, "on_batch_end")]
+        # Keras 2's on_batch_* still fire for training batches: as in Keras 3, a callback's on_train_batch_* runs
+        # when it has one, else its on_batch_*, each in the callback's place in the list
+        for suffix in ("begin", "end"):
+            hook, legacy = f"on_train_batch_{suffix}", f"on_batch_{suffix}"
+            self._by_hook[hook] = [getattr(c, hook) if _overrides(c, hook) else getattr(c, legacy)
+                                   for c in self.callbacks if _overrides(c, hook) or _overrides(c, legacy)]
 
     def append(self, callback):
         self.callbacks.append(callback)
@@ -119,17 +120,20 @@ class CallbackList(Callback):
 
 
 def _overrides(callback, hook) -> bool:
+    if hook in vars(callback):
+        return True  # a function set on the instance (LambdaCallback, ``cb.on_epoch_end = fn``)
     impl = getattr(type(callback), hook, None)
     return impl is not None and impl is not getattr(Callback, hook, None)
 
 
 def _hook(name, with_index):
+    # Keras hands every callback a dict (``{}`` when the loop has no logs), the same object to each of them
     if with_index:
         def method(self, index, logs=None):
-            self._call(name, index, logs)
+            self._call(name, index, {} if logs is None else logs)
     else:
         def method(self, logs=None):
-            self._call(name, logs)
+            self._call(name, {} if logs is None else logs)
     method.__name__ = name
     return method
 

@@ -44,6 +44,7 @@ class Trainer:
         self.stop_training = False
         self.history = None
         self._distribution = None
+        self._initial_epoch = None  # set by a callback's on_train_begin (BackupAndRestore) to resume a fit
 
     # ------------------------------------------------------------------------------------------- compile
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None, weighted_metrics=None,
@@ -266,6 +267,9 @@ class Trainer:
         self._start_fit_cache()
         self._on_fit_begin()
         cbs.on_train_begin()
+        resume_at, self._initial_epoch = getattr(self, "_initial_epoch", None), None
+        if resume_at is not None:
+            initial_epoch = resume_at
         epoch_logs: Dict[str, float] = {}
         want_batch_logs = cbs.wants("on_train_batch_end")
         for epoch in range(initial_epoch, epochs):
