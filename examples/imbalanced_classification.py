@@ -27,10 +27,11 @@ labels = (rng.random(n) < 0.02).astype("float32")                         # abou
 data = rng.normal(size=(n, features)).astype("float32") + labels[:, None] * rng.normal(0.8, 0.3, features)
 split1, split2 = int(n * 0.64), int(n * 0.8)
 train_x, val_x, test_x = data[:split1], data[split1:split2], data[split2:]
-train_y, val_y, test_y = labels[:split1], labels[split1:split2], labels[split2:]
+# labels as a column: Keras 3's cross-entropy and Brier-score metrics need y_true with y_pred's rank (n, 1)
+train_y, val_y, test_y = labels[:split1, None], labels[split1:split2, None], labels[split2:, None]
 mean, std = train_x.mean(0), train_x.std(0)
 train_x, val_x, test_x = [np.clip((x - mean) / std, -5, 5) for x in (train_x, val_x, test_x)]
-neg, pos = np.bincount(train_y.astype(int), minlength=2)
+neg, pos = np.bincount(train_y[:, 0].astype(int), minlength=2)
 print(f"Examples: {n}, positives: {int(labels.sum())} ({100 * labels.mean():.2f}% of total)")
 
 METRICS = [
@@ -64,7 +65,9 @@ def make_model(metrics=METRICS, output_bias=None):
 initial_bias = np.log([pos / neg])
 model = make_model(output_bias=initial_bias)
 results = model.evaluate(train_x, train_y, batch_size=args.batch_size, verbose=0)
-print(f"Loss with the class-ratio output bias: {results[0]:0.4f} (about {-np.log(0.02) * 0.02:.4f} expected)")
+p0 = pos / (pos + neg)
+print(f"Loss with the class-ratio output bias: {results[0]:0.4f} (the prior's entropy is "
+      f"{-(p0 * np.log(p0) + (1 - p0) * np.log(1 - p0)):.4f})")
 initial_weights = os.path.join(out_dir, "initial.weights.h5")
 model.save_weights(initial_weights)
 

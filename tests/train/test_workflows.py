@@ -50,8 +50,9 @@ def test_digits_mlp_and_cnn():
 
 
 def test_imbalanced_classification(tmp_path):
-    out = run("imbalanced_classification.py", "--epochs", "10", "--samples", "6000", "--out", str(tmp_path))
-    assert number(r"Loss with the class-ratio output bias: ([\d.]+)", out) < 0.2
+    out = run("imbalanced_classification.py", "--epochs", "20", "--samples", "6000", "--batch-size", "256",
+              "--out", str(tmp_path))
+    assert number(r"Loss with the class-ratio output bias: ([\d.]+)", out) < 0.3
     for name in ("baseline", "weighted"):
         line = next(l for l in out.splitlines() if l.startswith(name))
         assert number(r"auc=([\d.]+)", line) > 0.8, line
