@@ -136,11 +136,14 @@ class CompiledMetrics:
         prefix = len(self.output_names) > 1
         names = set()
         for i, (t, p) in enumerate(zip(y_true, y_pred)):
+            plain_names = set()
             for group, weighted in ((self.plain[i], False), (self.weighted[i], True)):
                 for ident in group or []:
                     metric = resolve_metric(ident, t, p)
-                    if weighted and isinstance(ident, str):
+                    if weighted and metric.name in plain_names:  # Keras renames only a clashing weighted metric
                         metric.name = f"weighted_{metric.name}"
+                    elif not weighted:
+                        plain_names.add(metric.name)
                     if prefix:
                         metric.name = f"{self.output_names[i]}_{metric.name}"
                     if metric.name in names:
