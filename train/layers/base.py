@@ -163,7 +163,9 @@ class Layer:
         if initializer is None:
             initializer = "glorot_uniform" if "float" in dtype else "zeros"
         init = initializers.get(initializer)
-        variable = Variable(np.asarray(init(shape, dtype=dtype), dtype=dtype), trainable=trainable,
+        # a weight made while the layer is frozen starts frozen; it sits in the trainable list, so unfreezing the
+        # layer makes it trainable again
+        variable = Variable(np.asarray(init(shape, dtype=dtype), dtype=dtype), trainable=trainable and self._trainable,
                             name=name or "variable")
         variable.path = f"{self.name}/{variable.name}"
         variable.regularizer = regularizers.get(regularizer)

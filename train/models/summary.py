@@ -58,29 +58,64 @@ def _connections(layer, model) -> str:
     return ", ".join(parts) or "-"
 
 
-def _widths(line_length, positions, columns):
+def _even_reduce(excess, widths):
+    """Take ``excess`` off the widths as evenly as rich does (Python rounding, left to right)."""
+    out, remaining, parts = [], excess, len(widths)
+    for w in widths:
+        cut = min(w, round(remaining / parts))
+        out.append(w - cut)
+        remaining -= cut
+        parts -= 1
+    return out
+
+
+def _spread(extra, widths):
+    """Share ``extra`` among the widths in proportion to them (rounding up, left to right), as rich does."""
+    out, remaining, total = [], extra, sum(widths)
+    for w in widths:
+        add = -(-w * remaining // total) if total > 0 else remaining
+        out.append(w + add)
+        total -= w
+        remaining -= add
+    return out
+
+
+def _widths(line_length, positions):
+    """Content width of each column: Keras asks rich for columns at ``positions`` of ``line_length``; rich fits
+    them, with one space of padding on each side and the borders, into exactly ``line_length`` characters."""
     raw, current = [], 0
     for pos in positions:
         w = int(pos * line_length) - current
         raw.append(w)
         current += w
-    available = line_length - (3 * columns + 1)
-    total = sum(raw)
-    widths = [max(4, int(w * available / total)) for w in raw]
-    widths[0] += available - sum(widths)
-    return widths
+    padded = [w + 2 for w in raw]
+    available = line_length - (len(raw) + 1)
+    if sum(padded) > available:
+        padded = _even_reduce(sum(padded) - available, padded)
+    elif sum(padded) < available:
+        padded = _spread(available - sum(padded), padded)
+    return [w - 2 for w in padded]
 
 
-def _row(cells, widths, aligns, left="│", mid="│", right="│"):
-    wrapped = [textwrap.wrap(c, w) or [""] for c, w in zip(cells, widths)]
+def _fit(text, width, align):
+    if align == "right":
+        return text.rjust(width)
+    if align == "center":
+        return text.center(width)
+    return text.ljust(width)
+
+
+def _row(cells, widths, aligns, border="│", header=False):
+    if header:  # rich cuts a header that does not fit with an ellipsis instead of wrapping it
+        wrapped = [[c if len(c) <= w else c[:w - 1] + "…"] for c, w in zip(cells, widths)]
+    else:
+        wrapped = [textwrap.wrap(c, w, break_on_hyphens=False) or [""] for c, w in zip(cells, widths)]
     height = max(len(w) for w in wrapped)
     lines = []
     for i in range(height):
-        parts = []
-        for lines_of, w, a in zip(wrapped, widths, aligns):
-            text = lines_of[i] if i < len(lines_of) else ""
-            parts.append(f" {text.rjust(w) if a == 'right' else text.ljust(w)} ")
-        lines.append(left + mid.join(parts) + right)
+        parts = [f" {_fit(lines_of[i] if i < len(lines_of) else '', w, a)} "
+                 for lines_of, w, a in zip(wrapped, widths, aligns)]
+        lines.append(border + border.join(parts) + border)
     return lines
 
 
@@ -88,11 +123,30 @@ def _rule(widths, left, mid, right, fill):
     return left + mid.join(fill * (w + 2) for w in widths) + right
 
 
+def _sequential_like(model) -> bool:
+    """Keras prints a functional model without "Connected to" when it is a chain (one call, one input each)."""
+    nodes = getattr(model, "_nodes", None)
+    if nodes is None:
+        return True
+    chain = []
+    for node in nodes:
+        if len(node.input_tensors) > 1:
+            return False
+        chain.append(node)
+    depths = {}
+    for node in chain:
+        for t in node.input_tensors:
+            src = id(t._keras_history.layer._inbound_nodes[t._keras_history.node_index])
+            depths[src] = depths.get(src, 0) + 1
+    if any(count > 1 for count in depths.values()):
+        return False  # one tensor feeding two calls is a branch
+    in_model = {id(n) for n in chain}
+    return all(sum(id(n) in in_model for n in layer._inbound_nodes) <= 1 for layer in model.layers)
+
+
 def summary_lines(model, line_length=None, positions=None, expand_nested=False, show_trainable=False):
     """The summary as a list of lines."""
-    from .sequential import Sequential
-
-    sequential_like = isinstance(model, Sequential) or not hasattr(model, "_nodes")
+    sequential_like = _sequential_like(model)
     if sequential_like:
         default, positions = 88, positions or [0.45, 0.80, 1.0]
         header, aligns = ["Layer (type)", "Output Shape", "Param #"], ["left", "left", "right"]
@@ -104,24 +158,25 @@ def summary_lines(model, line_length=None, positions=None, expand_nested=False, 
         default += 12
         positions = [p * 0.90 for p in positions] + [1.0]
         header.append("Trainable")
-        aligns.append("left")
-    line_length = line_length or min(default, shutil.get_terminal_size((default + 4, 24)).columns - 4)
-    widths = _widths(line_length, positions, len(header))
+        aligns.append("center")
+    line_length = line_length or min(default, shutil.get_terminal_size().columns - 4)
+    widths = _widths(line_length, positions)
 
-    def fields(layer, prefix=""):
+    def fields(layer, level=0):
+        prefix = "   " * level + "└ " if level else ""
         row = [f"{prefix}{layer.name} ({type(layer).__name__})", _layer_shape(layer), _params(layer)]
         if not sequential_like:
             row.append(_connections(layer, model))
         if show_trainable:
             row.append(("Y" if layer.trainable else "N") if layer.weights else "-")
         rows = [row]
-        if expand_nested and hasattr(layer, "layers") and getattr(layer, "layers", None):
+        if expand_nested and getattr(layer, "layers", None) and hasattr(layer, "_sublayers"):
             for inner in layer.layers:
-                rows += fields(inner, prefix + "   └ " if not prefix else "   " + prefix)
+                rows += fields(inner, level + 1)
         return rows
 
     lines = [f'Model: "{model.name}"', _rule(widths, "┏", "┳", "┓", "━")]
-    lines += _row(header, widths, ["left"] * len(header), "┃", "┃", "┃")
+    lines += _row(header, widths, aligns, "┃", header=True)
     lines.append(_rule(widths, "┡", "╇", "┩", "━"))
     rows = [r for layer in model.layers for r in fields(layer)]
     for i, row in enumerate(rows):
