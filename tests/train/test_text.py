@@ -79,3 +79,52 @@ def test_summary_matches_keras(case_name, width):
         model.summary(**kwargs)
     want = training_cases.get_case(f"text/{case_name}").text(f"stdout_{width}")
     assert out.getvalue() == want
+
+
+def _shape_of_output(text):
+    """The output with every number replaced by N and each run of backspaces by <bs>: its form, not its values
+    or timings (e.g. ``4/4 - 0s - 18ms/step - accuracy: 0.3125`` -> ``N/N - Ns - Nms/step - accuracy: N``)."""
+    text = re.sub(r"\x08+", "<bs>", text)
+    text = re.sub(r" +(?=\n|$|<bs>)", "", text)  # padding after a shorter redraw depends on the timings' widths
+    text = re.sub(r"\x1b\[(\d+)m", r"<esc\1>", text)
+    return re.sub(r"\d+(\.\d+)?(e[+-]\d+)?", "N", text)
+
+
+class Slow(keras.callbacks.Callback):
+    """Sleeps after each batch so the progress bar's 50 ms throttle lets every update through (as recorded)."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        import time
+        time.sleep(0.06)
+
+    on_test_batch_end = on_predict_batch_end = on_train_batch_end
+
+
+PROGRESS = {
+    "fit_verbose_1": lambda m, x, y, xv, yv: m.fit(x, y, batch_size=8, epochs=2, validation_data=(xv, yv),
+                                                   shuffle=False, verbose=1, callbacks=[Slow()]),
+    "fit_verbose_2": lambda m, x, y, xv, yv: m.fit(x, y, batch_size=8, epochs=2, validation_data=(xv, yv),
+                                                   shuffle=False, verbose=2, callbacks=[Slow()]),
+    "fit_verbose_auto_one_epoch": lambda m, x, y, xv, yv: m.fit(x, y, batch_size=8, epochs=1, shuffle=False,
+                                                                callbacks=[Slow()]),
+    "fit_verbose_0": lambda m, x, y, xv, yv: m.fit(x, y, batch_size=8, epochs=2, verbose=0, callbacks=[Slow()]),
+    "evaluate_verbose_1": lambda m, x, y, xv, yv: m.evaluate(xv, yv, batch_size=8, verbose=1, callbacks=[Slow()]),
+    "evaluate_verbose_2": lambda m, x, y, xv, yv: m.evaluate(xv, yv, batch_size=8, verbose=2, callbacks=[Slow()]),
+    "predict_verbose_1": lambda m, x, y, xv, yv: m.predict(x, batch_size=8, verbose=1, callbacks=[Slow()]),
+    "predict_verbose_2": lambda m, x, y, xv, yv: m.predict(x, batch_size=8, verbose=2, callbacks=[Slow()]),
+}
+
+
+@pytest.mark.parametrize("case_name", sorted(PROGRESS))
+def test_progress_output_has_keras_form(case_name):
+    rng = np.random.default_rng(0)
+    x, xv = rng.normal(size=(32, 8)).astype("float32"), rng.normal(size=(12, 8)).astype("float32")
+    y, yv = np.eye(4, dtype="float32")[rng.integers(0, 4, 32)], np.eye(4, dtype="float32")[rng.integers(0, 4, 12)]
+    model = sequential()
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1), loss="categorical_crossentropy",
+                  metrics=["accuracy"])
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        PROGRESS[case_name](model, x, y, xv, yv)
+    want = training_cases.get_case(f"text/{case_name}").text("every_update")
+    assert _shape_of_output(out.getvalue()) == _shape_of_output(want)
