@@ -87,7 +87,7 @@ def test_functional_api():
     out = run("functional_api.py", "--epochs", "3")
     assert "logged: ['department_accuracy', 'department_loss', 'loss', 'priority_accuracy', 'priority_loss']" in out
     assert "predict shapes: (3, 1) (3, 4)" in out
-    assert "Connected to" in out and "encoder (Functional)" in out
+    assert "Connected to" in out and re.search(r"encoder\s+│.*\n│ \(Functional\)", out)
 
 
 def test_save_and_resume(tmp_path):

@@ -51,16 +51,19 @@ dense = primitive("dense", _dense_fwd, joint=_dense_joint)
 # ------------------------------------------------------------------------------------------- cross-entropy
 def _sparse_ce_fwd(logits, labels):
     lsm = log_softmax_array(logits, axis=-1)
-    picked = np.take_along_axis(lsm, labels[..., None].astype(np.intp), axis=-1)[..., 0]
-    return -picked, lsm
+    flat = lsm.reshape(-1, lsm.shape[-1])
+    rows = np.arange(flat.shape[0])
+    picked = flat[rows, labels.reshape(-1)].reshape(labels.shape)
+    return -picked, (lsm, rows)
 
 
 def _sparse_ce_vjp(g, ans, logits, labels):
-    _, lsm = ans
+    _, (lsm, rows) = ans
     grad = np.exp(lsm)
-    np.put_along_axis(grad, labels[..., None].astype(np.intp),
-                      np.take_along_axis(grad, labels[..., None].astype(np.intp), axis=-1) - 1, axis=-1)
-    return grad * g[..., None]
+    flat = grad.reshape(-1, grad.shape[-1])
+    flat[rows, labels.reshape(-1)] -= 1
+    grad *= g[..., None]
+    return grad
 
 
 sparse_softmax_cross_entropy = primitive("sparse_softmax_cross_entropy", _sparse_ce_fwd, _sparse_ce_vjp, None,
