@@ -35,8 +35,8 @@ class Adadelta(Optimizer):
     def _slots(self):
         return [self._accumulated_grads, self._accumulated_delta_vars]
 
-    def _step_scalars(self, dt, lr):
-        return dt(lr), dt(self.rho), dt(1 - self.rho), dt(self.epsilon)
+    def _coefficients(self, lr):
+        return lr, self.rho, 1 - self.rho, self.epsilon
 
     def get_config(self):
         config = super().get_config()

@@ -35,8 +35,8 @@ class Adagrad(Optimizer):
     def _slots(self):
         return [self._accumulators]
 
-    def _step_scalars(self, dt, lr):
-        return dt(lr), dt(self.epsilon)
+    def _coefficients(self, lr):
+        return lr, self.epsilon
 
     def get_config(self):
         config = super().get_config()

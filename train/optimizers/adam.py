@@ -1,8 +1,6 @@
 """``Adam`` (with AMSGrad) and ``AdamW`` (Adam with decoupled weight decay), as Keras 3's."""
 from __future__ import annotations
 
-import numpy as np
-
 from ...errors import KerasliteError
 from .base import Optimizer
 
@@ -40,10 +38,9 @@ class Adam(Optimizer):
     def _slots(self):
         return [self._momentums, self._velocities, self._velocity_hats if self.amsgrad else None]
 
-    def _step_scalars(self, dt, lr):
-        t = dt(self._local_step())
-        alpha = dt(lr) * np.sqrt(dt(1) - np.power(dt(self.beta_2), t)) / (dt(1) - np.power(dt(self.beta_1), t))
-        return alpha, dt(1 - self.beta_1), dt(1 - self.beta_2), dt(self.epsilon), bool(self.amsgrad)
+    def _coefficients(self, lr):
+        return (lr, self._local_step(), self.beta_1, self.beta_2, 1 - self.beta_1, 1 - self.beta_2, self.epsilon,
+                bool(self.amsgrad))
 
     def get_config(self):
         config = super().get_config()

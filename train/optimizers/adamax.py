@@ -1,8 +1,6 @@
 """``Adamax`` (Adam with the infinity norm), as Keras 3's."""
 from __future__ import annotations
 
-import numpy as np
-
 from .base import Optimizer
 
 
@@ -36,9 +34,8 @@ class Adamax(Optimizer):
     def _slots(self):
         return [self._m, self._u]
 
-    def _step_scalars(self, dt, lr):
-        correction = dt(1) - np.power(dt(self.beta_1), dt(self._local_step()))
-        return dt(lr), dt(1 - self.beta_1), dt(self.beta_2), correction, dt(self.epsilon)
+    def _coefficients(self, lr):
+        return lr, self._local_step(), self.beta_1, 1 - self.beta_1, self.beta_2, self.epsilon
 
     def get_config(self):
         config = super().get_config()

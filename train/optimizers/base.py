@@ -23,6 +23,10 @@ from . import kernels, options, schedules, state
 _TF_KERAS_ONLY = ("jit_compile", "is_legacy_optimizer")
 
 
+class LearningRateNotSettable(KerasliteError, TypeError):
+    """Setting a float learning rate on an optimizer built with a schedule (a TypeError in Keras)."""
+
+
 class Optimizer:
     """Base class of every optimizer; subclass it with ``build`` and ``update_step`` as in Keras 3.
 
@@ -59,6 +63,7 @@ class Optimizer:
         self._variables: List[Variable] = []
         self._trainable_variables: List[Variable] = []
         self._trainable_variables_indices = {}
+        self._ids = ()
         self._exclude_ids, self._exclude_pattern = set(), None
         self._use_numba = None  # None: Numba when importable; False forces the numpy forms (tests compare them)
         self._ready = False
@@ -98,10 +103,11 @@ class Optimizer:
             old.assign(np.asarray(_float_value(value), old.dtype))
             return
         if old is not None:
-            raise TypeError("This optimizer was created with a `LearningRateSchedule` object as its `learning_rate` "
-                            "constructor argument, hence its learning rate is not settable. If you need the learning "
-                            "rate to be settable, you should instantiate the optimizer with a float "
-                            "`learning_rate` argument.")
+            raise LearningRateNotSettable(
+                "This optimizer was created with a `LearningRateSchedule` object as its `learning_rate` "
+                "constructor argument, hence its learning rate is not settable. If you need the learning "
+                "rate to be settable, you should instantiate the optimizer with a float "
+                "`learning_rate` argument.")
         if not isinstance(value, (float, np.floating)) or isinstance(value, bool):
             hint = f" Use learning_rate={float(value)!r}." if isinstance(value, (int, np.integer)) else ""
             raise KerasliteError("Argument `learning_rate` should be float, or an instance of LearningRateSchedule, "
@@ -190,6 +196,7 @@ class Optimizer:
                                            for v in variables]
         self._trainable_variables = variables[:]
         self._trainable_variables_indices = {id(v): i for i, v in enumerate(variables)}
+        self._ids = tuple(map(id, variables))
         self.built = True
         self._ready = False
 
@@ -223,27 +230,37 @@ class Optimizer:
 
         Gradients are numpy arrays or Tensors of the variables' shapes, or ``None`` to skip a variable.
         """
-        if not isinstance(grads, (list, tuple)):
+        if type(grads) is not list:
             grads = list(grads)
-        if len(grads) == 0:
+        if not grads:
             return
         indices = state.indices_for(self, grads, trainable_variables)
         if not self._ready:
             state.prepare(self)
         pairs = state.gather(self, grads, indices)
+        if (self.clipnorm is None and self.clipvalue is None and self.global_clipnorm is None
+                and self.weight_decay is None and not self.use_ema and self.loss_scale_factor is None
+                and not self.gradient_accumulation_steps and self._plain):
+            self._update_batch(pairs, self._current_lr())  # the common step: no option is set
+        else:
+            self._apply_with_options(pairs)
+        count = self._iterations._v
+        count[()] = count.item() + 1  # item assignment: a 0-d in-place add costs a ufunc call
+
+    def _apply_with_options(self, pairs):
         if self._has_overwrite:
             pairs = options.overwrite_with_gradient(self, pairs)
-        if pairs:
-            if self.loss_scale_factor is not None:
-                pairs = [(i, g / np.asarray(self.loss_scale_factor, g.dtype)) for i, g in pairs]
-            if self.gradient_accumulation_steps:
-                options.accumulate_or_update(self, pairs)
-            else:
-                self._clip_decay_update(pairs)
-            if self.use_ema:
-                options.update_ema(self)
-            state.finish(self, pairs)
-        self._iterations._v += 1
+        if not pairs:
+            return
+        if self.loss_scale_factor is not None:
+            pairs = [(i, g / np.asarray(self.loss_scale_factor, g.dtype)) for i, g in pairs]
+        if self.gradient_accumulation_steps:
+            options.accumulate_or_update(self, pairs)
+        else:
+            self._clip_decay_update(pairs)
+        if self.use_ema:
+            options.update_ema(self)
+        state.finish(self, pairs)
 
     def _clip_decay_update(self, pairs):
         pairs = options.clip(self, pairs)
@@ -260,16 +277,22 @@ class Optimizer:
                 variable = self._trainable_variables[i]
                 self.update_step(Tensor(g.reshape(variable.shape)), variable, rate)
             return
-        rule, slots, flats, cache = self._rule, self._slot_flats, self._flats, {}
+        rule, states, dtype = self._rule, self._states, self._dtype
+        if dtype is not None:  # the usual case: every variable has one dtype, so one coefficient array
+            c = np.array(self._coefficients(lr), dtype)
+            for i, g in pairs:
+                rule(g, c, *states[i])
+            return
+        cache = {}
         for i, g in pairs:
-            w = flats[i]
-            scalars = cache.get(w.dtype)
-            if scalars is None:
-                scalars = cache[w.dtype] = self._step_scalars(w.dtype.type, lr)
-            rule(w, g, *slots[i], *scalars)
+            dt = states[i][0].dtype
+            c = cache.get(dt)
+            if c is None:
+                c = cache[dt] = np.array(self._coefficients(lr), dt)
+            rule(g, c, *states[i])
 
-    def _step_scalars(self, dt, lr) -> tuple:
-        """The rule's scalar arguments for one step, in the variables' dtype ``dt``."""
+    def _coefficients(self, lr) -> tuple:
+        """The rule's coefficients for one step (see ``kernels``), as Python numbers."""
         raise NotImplementedError
 
     def update_step(self, gradient, variable, learning_rate):

@@ -59,11 +59,9 @@ class Ftrl(Optimizer):
     def _slots(self):
         return [self._accumulators, self._linears]
 
-    def _step_scalars(self, dt, lr):
-        lr = dt(lr)
-        l2 = dt(self.l2_regularization_strength) + dt(self.beta) / (dt(2.0) * lr)
-        return (lr, dt(-self.learning_rate_power), dt(self.l1_regularization_strength), dt(2) * l2,
-                dt(2 * self.l2_shrinkage_regularization_strength))
+    def _coefficients(self, lr):
+        return (lr, -self.learning_rate_power, self.l1_regularization_strength, self.l2_regularization_strength,
+                self.beta, 2 * self.l2_shrinkage_regularization_strength)
 
     def get_config(self):
         config = super().get_config()

@@ -2,8 +2,11 @@
 
 Each rule is a pair: a loop (compiled by Numba, one pass, no temporaries) and a numpy version that gives the same
 numbers within float32 rounding, used when Numba is absent or disabled (``KERASLITE_DISABLE_NUMBA=1``). Arrays are
-flat, C-contiguous and of one dtype; scalars come in that dtype (the caller casts once per step), so the loops stay
-in float32 and the arithmetic follows the order Keras 3 writes it in. ``get(name)`` hands out the fastest form;
+flat, C-contiguous and of one dtype. A rule is called ``rule(gradient, coefficients, variable, *slots)``: the step's
+hyperparameters, learning rate and step come packed in one small array of the variables' dtype (one array argument
+is cheaper for Numba's dispatcher than several scalars), flags as 0/1. What depends on the step (bias corrections)
+is computed at the top of the rule in that dtype, as Keras computes it in float32; constants Keras computes in
+Python (``1 - beta_1``) come precomputed. The arithmetic follows the order Keras 3 writes it in. ``get(name)`` hands out the fastest form;
 Numba is imported and a loop compiled only when an optimizer first needs it.
 """
 from __future__ import annotations
@@ -30,18 +33,21 @@ def _scratch(size, dtype, count=1):
 
 
 # ------------------------------------------------------------------------------------------------ SGD
-def _sgd_loop(w, g, lr):
+def _sgd_loop(g, c, w):
+    lr = c[0]
     for i in range(w.shape[0]):
         w[i] = w[i] - g[i] * lr
 
 
-def _sgd_np(w, g, lr):
+def _sgd_np(g, c, w):
+    lr = c[0]
     (t,) = _scratch(w.shape[0], w.dtype)
     np.multiply(g, lr, out=t)
     w -= t
 
 
-def _momentum_loop(w, g, m, lr, momentum, nesterov):
+def _momentum_loop(g, c, w, m):
+    lr, momentum, nesterov = c[0], c[1], c[2] != 0
     if nesterov:
         for i in range(w.shape[0]):
             m[i] = m[i] * momentum - g[i] * lr
@@ -52,7 +58,8 @@ def _momentum_loop(w, g, m, lr, momentum, nesterov):
             w[i] = w[i] + m[i]
 
 
-def _momentum_np(w, g, m, lr, momentum, nesterov):
+def _momentum_np(g, c, w, m):
+    lr, momentum, nesterov = c[0], c[1], c[2] != 0
     t, u = _scratch(w.shape[0], w.dtype, 2)
     np.multiply(g, lr, out=t)
     m *= momentum
@@ -66,7 +73,8 @@ def _momentum_np(w, g, m, lr, momentum, nesterov):
 
 
 # ------------------------------------------------------------------------------------------------ RMSprop
-def _rmsprop_loop(w, g, v, mo, avg, lr, rho, one_minus_rho, momentum, eps, centered, use_momentum):
+def _rmsprop_loop(g, c, w, v, mo, avg):
+    lr, rho, one_minus_rho, momentum, eps, centered, use_momentum = c[0], c[1], c[2], c[3], c[4], c[5] != 0, c[6] != 0
     for i in range(w.shape[0]):
         gi = g[i]
         v[i] = rho * v[i] + one_minus_rho * (gi * gi)
@@ -83,7 +91,8 @@ def _rmsprop_loop(w, g, v, mo, avg, lr, rho, one_minus_rho, momentum, eps, cente
             w[i] = w[i] - increment
 
 
-def _rmsprop_np(w, g, v, mo, avg, lr, rho, one_minus_rho, momentum, eps, centered, use_momentum):
+def _rmsprop_np(g, c, w, v, mo, avg):
+    lr, rho, one_minus_rho, momentum, eps, centered, use_momentum = c[0], c[1], c[2], c[3], c[4], c[5] != 0, c[6] != 0
     t, u = _scratch(w.shape[0], w.dtype, 2)
     v *= rho
     np.square(g, out=t)
@@ -110,7 +119,10 @@ def _rmsprop_np(w, g, v, mo, avg, lr, rho, one_minus_rho, momentum, eps, centere
 
 
 # ------------------------------------------------------------------------------------------------ Adam family
-def _adam_loop(w, g, m, v, vhat, alpha, one_minus_b1, one_minus_b2, eps, amsgrad):
+def _adam_loop(g, c, w, m, v, vhat):
+    lr, t, b1, b2, one_minus_b1, one_minus_b2, eps, amsgrad = c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7] != 0
+    one = c.dtype.type(1)
+    alpha = lr * np.sqrt(one - b2 ** t) / (one - b1 ** t)
     if amsgrad:
         for i in range(w.shape[0]):
             gi = g[i]
@@ -126,7 +138,10 @@ def _adam_loop(w, g, m, v, vhat, alpha, one_minus_b1, one_minus_b2, eps, amsgrad
             w[i] = w[i] - (m[i] * alpha) / (np.sqrt(v[i]) + eps)
 
 
-def _adam_np(w, g, m, v, vhat, alpha, one_minus_b1, one_minus_b2, eps, amsgrad):
+def _adam_np(g, c, w, m, v, vhat):
+    lr, t, b1, b2, one_minus_b1, one_minus_b2, eps, amsgrad = c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7] != 0
+    one = c.dtype.type(1)
+    alpha = lr * np.sqrt(one - b2 ** t) / (one - b1 ** t)
     (t,) = _scratch(w.shape[0], w.dtype)
     np.subtract(g, m, out=t)
     t *= one_minus_b1
@@ -145,7 +160,9 @@ def _adam_np(w, g, m, v, vhat, alpha, one_minus_b1, one_minus_b2, eps, amsgrad):
     w -= t
 
 
-def _adamax_loop(w, g, m, u, lr, one_minus_b1, b2, bias_correction, eps):
+def _adamax_loop(g, c, w, m, u):
+    lr, t, b1, one_minus_b1, b2, eps = c[0], c[1], c[2], c[3], c[4], c[5]
+    bias_correction = c.dtype.type(1) - b1 ** t
     for i in range(w.shape[0]):
         gi = g[i]
         m[i] = m[i] + (gi - m[i]) * one_minus_b1
@@ -153,7 +170,9 @@ def _adamax_loop(w, g, m, u, lr, one_minus_b1, b2, bias_correction, eps):
         w[i] = w[i] - (lr * m[i]) / (bias_correction * (u[i] + eps))
 
 
-def _adamax_np(w, g, m, u, lr, one_minus_b1, b2, bias_correction, eps):
+def _adamax_np(g, c, w, m, u):
+    lr, t, b1, one_minus_b1, b2, eps = c[0], c[1], c[2], c[3], c[4], c[5]
+    bias_correction = c.dtype.type(1) - b1 ** t
     (t,) = _scratch(w.shape[0], w.dtype)
     np.subtract(g, m, out=t)
     t *= one_minus_b1
@@ -168,8 +187,13 @@ def _adamax_np(w, g, m, u, lr, one_minus_b1, b2, bias_correction, eps):
     w -= t
 
 
-def _nadam_loop(w, g, m, v, lr, one_minus_b1, one_minus_b2, u_next, one_minus_u, one_minus_prod_next,
-                one_minus_prod, one_minus_b2_power, eps):
+def _nadam_loop(g, c, w, m, v):
+    lr, t, b1, b2, eps, prod = c[0], c[1], c[2], c[3], c[4], c[5]
+    one, half, decay = c.dtype.type(1), c.dtype.type(0.5), c.dtype.type(0.96)
+    u_t = b1 * (one - half * decay ** t)
+    u_next = b1 * (one - half * decay ** (t + one))
+    one_minus_b1, one_minus_b2, one_minus_u = one - b1, one - b2, one - u_t
+    one_minus_prod, one_minus_prod_next, one_minus_b2_power = one - prod, one - prod * u_next, one - b2 ** t
     for i in range(w.shape[0]):
         gi = g[i]
         m[i] = m[i] + (gi - m[i]) * one_minus_b1
@@ -179,8 +203,13 @@ def _nadam_loop(w, g, m, v, lr, one_minus_b1, one_minus_b2, u_next, one_minus_u,
         w[i] = w[i] - (m_hat * lr) / (np.sqrt(v_hat) + eps)
 
 
-def _nadam_np(w, g, m, v, lr, one_minus_b1, one_minus_b2, u_next, one_minus_u, one_minus_prod_next,
-              one_minus_prod, one_minus_b2_power, eps):
+def _nadam_np(g, c, w, m, v):
+    lr, t, b1, b2, eps, prod = c[0], c[1], c[2], c[3], c[4], c[5]
+    one, half, decay = c.dtype.type(1), c.dtype.type(0.5), c.dtype.type(0.96)
+    u_t = b1 * (one - half * decay ** t)
+    u_next = b1 * (one - half * decay ** (t + one))
+    one_minus_b1, one_minus_b2, one_minus_u = one - b1, one - b2, one - u_t
+    one_minus_prod, one_minus_prod_next, one_minus_b2_power = one - prod, one - prod * u_next, one - b2 ** t
     t, s = _scratch(w.shape[0], w.dtype, 2)
     np.subtract(g, m, out=t)
     t *= one_minus_b1
@@ -203,14 +232,16 @@ def _nadam_np(w, g, m, v, lr, one_minus_b1, one_minus_b2, u_next, one_minus_u, o
 
 
 # ------------------------------------------------------------------------------------------------ the others
-def _adagrad_loop(w, g, acc, lr, eps):
+def _adagrad_loop(g, c, w, acc):
+    lr, eps = c[0], c[1]
     for i in range(w.shape[0]):
         gi = g[i]
         acc[i] = acc[i] + gi * gi
         w[i] = w[i] - (lr * gi) / np.sqrt(acc[i] + eps)
 
 
-def _adagrad_np(w, g, acc, lr, eps):
+def _adagrad_np(g, c, w, acc):
+    lr, eps = c[0], c[1]
     t, u = _scratch(w.shape[0], w.dtype, 2)
     np.square(g, out=t)
     acc += t
@@ -221,7 +252,8 @@ def _adagrad_np(w, g, acc, lr, eps):
     w -= t
 
 
-def _adadelta_loop(w, g, acc_grad, acc_delta, lr, rho, one_minus_rho, eps):
+def _adadelta_loop(g, c, w, acc_grad, acc_delta):
+    lr, rho, one_minus_rho, eps = c[0], c[1], c[2], c[3]
     for i in range(w.shape[0]):
         gi = g[i]
         acc_grad[i] = rho * acc_grad[i] + one_minus_rho * (gi * gi)
@@ -230,7 +262,8 @@ def _adadelta_loop(w, g, acc_grad, acc_delta, lr, rho, one_minus_rho, eps):
         w[i] = w[i] + lr * delta
 
 
-def _adadelta_np(w, g, acc_grad, acc_delta, lr, rho, one_minus_rho, eps):
+def _adadelta_np(g, c, w, acc_grad, acc_delta):
+    lr, rho, one_minus_rho, eps = c[0], c[1], c[2], c[3]
     t, d = _scratch(w.shape[0], w.dtype, 2)
     acc_grad *= rho
     np.square(g, out=t)
@@ -251,7 +284,10 @@ def _adadelta_np(w, g, acc_grad, acc_delta, lr, rho, one_minus_rho, eps):
     w += d
 
 
-def _ftrl_loop(w, g, accum, linear, lr, neg_power, l1, l2_total, two_shrinkage):
+def _ftrl_loop(g, c, w, accum, linear):
+    lr, neg_power, l1, l2, beta, two_shrinkage = c[0], c[1], c[2], c[3], c[4], c[5]
+    two = c.dtype.type(2)
+    l2_total = two * (l2 + beta / (two * lr))
     for i in range(w.shape[0]):
         gi = g[i]
         wi = w[i]
@@ -265,7 +301,10 @@ def _ftrl_loop(w, g, accum, linear, lr, neg_power, l1, l2_total, two_shrinkage):
         accum[i] = new_accum
 
 
-def _ftrl_np(w, g, accum, linear, lr, neg_power, l1, l2_total, two_shrinkage):
+def _ftrl_np(g, c, w, accum, linear):
+    lr, neg_power, l1, l2, beta, two_shrinkage = c[0], c[1], c[2], c[3], c[4], c[5]
+    two = c.dtype.type(2)
+    l2_total = two * (l2 + beta / (two * lr))
     new_accum, p_new, t = _scratch(w.shape[0], w.dtype, 3)
     np.square(g, out=new_accum)
     new_accum += accum
@@ -286,14 +325,18 @@ def _ftrl_np(w, g, accum, linear, lr, neg_power, l1, l2_total, two_shrinkage):
     accum[...] = new_accum
 
 
-def _lion_loop(w, g, m, lr, b1, one_minus_b1, b2, one_minus_b2):
+def _lion_loop(g, c, w, m):
+    lr, b1, b2 = c[0], c[1], c[2]
+    one_minus_b1, one_minus_b2 = c.dtype.type(1) - b1, c.dtype.type(1) - b2  # in float32, as Keras casts first
     for i in range(w.shape[0]):
         gi = g[i]
         w[i] = w[i] - lr * np.sign(m[i] * b1 + gi * one_minus_b1)
         m[i] = m[i] * b2 + gi * one_minus_b2
 
 
-def _lion_np(w, g, m, lr, b1, one_minus_b1, b2, one_minus_b2):
+def _lion_np(g, c, w, m):
+    lr, b1, b2 = c[0], c[1], c[2]
+    one_minus_b1, one_minus_b2 = c.dtype.type(1) - b1, c.dtype.type(1) - b2  # in float32, as Keras casts first
     t, u = _scratch(w.shape[0], w.dtype, 2)
     np.multiply(m, b1, out=t)
     np.multiply(g, one_minus_b1, out=u)
@@ -307,24 +350,28 @@ def _lion_np(w, g, m, lr, b1, one_minus_b1, b2, one_minus_b2):
 
 
 # ------------------------------------------------------------------------------------------------ base options
-def _decay_loop(w, wd, lr):
+def _decay_loop(w, c):
+    wd, lr = c[0], c[1]
     for i in range(w.shape[0]):
         w[i] = w[i] - w[i] * wd * lr
 
 
-def _decay_np(w, wd, lr):
+def _decay_np(w, c):
+    wd, lr = c[0], c[1]
     (t,) = _scratch(w.shape[0], w.dtype)
     np.multiply(w, wd, out=t)
     t *= lr
     w -= t
 
 
-def _ema_loop(average, w, momentum, one_minus_momentum):
+def _ema_loop(average, w, c):
+    momentum, one_minus_momentum = c[0], c[1]
     for i in range(w.shape[0]):
         average[i] = momentum * average[i] + one_minus_momentum * w[i]
 
 
-def _ema_np(average, w, momentum, one_minus_momentum):
+def _ema_np(average, w, c):
+    momentum, one_minus_momentum = c[0], c[1]
     (t,) = _scratch(w.shape[0], w.dtype)
     average *= momentum
     np.multiply(w, one_minus_momentum, out=t)

@@ -37,9 +37,8 @@ class Lion(Optimizer):
     def _slots(self):
         return [self._momentums]
 
-    def _step_scalars(self, dt, lr):
-        b1, b2 = dt(self.beta_1), dt(self.beta_2)
-        return dt(lr), b1, dt(1) - b1, b2, dt(1) - b2  # 1 - beta in float32, as Keras casts beta first
+    def _coefficients(self, lr):
+        return lr, self.beta_1, self.beta_2
 
     def get_config(self):
         config = super().get_config()

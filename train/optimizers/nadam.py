@@ -49,15 +49,8 @@ class Nadam(Optimizer):
         u[...] = u * dt(self.beta_1) * (dt(1.0) - dt(0.5) * np.power(dt(0.96), t))
         super()._update_batch(pairs, lr)
 
-    def _step_scalars(self, dt, lr):
-        t = dt(self._local_step())
-        b1, b2, decay = dt(self.beta_1), dt(self.beta_2), dt(0.96)
-        u_t = b1 * (dt(1.0) - dt(0.5) * np.power(decay, t))
-        u_next = b1 * (dt(1.0) - dt(0.5) * np.power(decay, t + dt(1)))
-        prod = dt(self._u_product._v)
-        prod_next = prod * u_next
-        return (dt(lr), dt(1) - b1, dt(1) - b2, u_next, dt(1) - u_t, dt(1) - prod_next, dt(1) - prod,
-                dt(1) - np.power(b2, t), dt(self.epsilon))
+    def _coefficients(self, lr):
+        return lr, self._local_step(), self.beta_1, self.beta_2, self.epsilon, float(self._u_product._v)
 
     def get_config(self):
         config = super().get_config()

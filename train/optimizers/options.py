@@ -63,7 +63,7 @@ def decay(opt, pairs, lr):
     for i, _ in pairs:
         if decays[i]:
             w = _flat(opt, i)
-            rule(w, w.dtype.type(opt.weight_decay), w.dtype.type(lr))
+            rule(w, np.array([opt.weight_decay, lr], w.dtype))
 
 
 def accumulate_or_update(opt, pairs):
@@ -104,7 +104,7 @@ def update_ema(opt):
         w = _flat(opt, i)
         dt = w.dtype.type
         momentum = dt(opt.ema_momentum) if it != 0 else dt(0)
-        rule(average._v.reshape(-1), w, momentum, dt(1) - momentum)
+        rule(average._v.reshape(-1), w, np.array([momentum, dt(1) - momentum], w.dtype))
     if opt.ema_overwrite_frequency and (it + 1) % opt.ema_overwrite_frequency == 0:
         overwrite_with_average(opt, opt._trainable_variables)
 

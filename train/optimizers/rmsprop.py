@@ -40,9 +40,8 @@ class RMSprop(Optimizer):
     def _slots(self):
         return [self._velocities, self._momentums, self._average_gradients]
 
-    def _step_scalars(self, dt, lr):
-        return (dt(lr), dt(self.rho), dt(1 - self.rho), dt(self.momentum), dt(self.epsilon), bool(self.centered),
-                self.momentum > 0)
+    def _coefficients(self, lr):
+        return lr, self.rho, 1 - self.rho, self.momentum, self.epsilon, bool(self.centered), self.momentum > 0
 
     def get_config(self):
         config = super().get_config()

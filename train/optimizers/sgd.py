@@ -40,10 +40,8 @@ class SGD(Optimizer):
     def _slots(self):
         return [self.momentums] if self.momentum != 0 else []
 
-    def _step_scalars(self, dt, lr):
-        if self.momentum != 0:
-            return dt(lr), dt(self.momentum), bool(self.nesterov)
-        return (dt(lr),)
+    def _coefficients(self, lr):
+        return (lr, self.momentum, bool(self.nesterov)) if self.momentum != 0 else (lr,)
 
     def get_config(self):
         config = super().get_config()

@@ -34,8 +34,7 @@ def indices_for(opt, grads, trainable_variables):
                              "(or None) per variable.")
     if not opt.built:
         opt.build(list(variables))
-    known = opt._trainable_variables
-    if len(variables) == len(known) and all(a is b for a, b in zip(variables, known)):
+    if tuple(map(id, variables)) == opt._ids:  # the usual call: the built variables, in build order
         return None
     table = opt._trainable_variables_indices
     out = []
@@ -52,22 +51,28 @@ def indices_for(opt, grads, trainable_variables):
 def prepare(opt):
     """Cache flat views of the built variables and slots, and pick the rule (after ``build``)."""
     variables = opt._trainable_variables
+    opt._states = None
     opt._bases = [None] * len(variables)
     opt._flats = [None] * len(variables)
+    opt._shapes = [None] * len(variables)
+    opt._dtypes = [None] * len(variables)
     for i in range(len(variables)):
         _view(opt, i)
     slot_lists = opt._slots()
     empty = {}
-    opt._slot_flats = []
+    opt._states = []
     for i, v in enumerate(variables):
-        row = []
+        row = [opt._flats[i]]
         for slots in slot_lists:
             slot = slots[i] if slots else None
             row.append(slot._v.reshape(-1) if slot is not None else empty.setdefault(v.dtype, np.empty(0, v.dtype)))
-        opt._slot_flats.append(tuple(row))
+        opt._states.append(tuple(row))
+    dtypes = {v.dtype for v in variables}
+    opt._dtype = dtypes.pop() if len(dtypes) == 1 else None
     opt._decays = [opt.weight_decay is not None and opt._use_weight_decay(v) for v in variables]
     opt._constrained = [i for i, v in enumerate(variables) if getattr(v, "constraint", None) is not None]
     opt._has_overwrite = any(getattr(v, "overwrite_with_gradient", False) for v in variables)
+    opt._plain = not (opt._has_overwrite or opt._constrained)
     cls = type(opt)
     from .base import Optimizer
 
@@ -86,13 +91,19 @@ def _view(opt, i):
         variable._v = np.ascontiguousarray(variable._v)
     opt._bases[i] = variable._v
     opt._flats[i] = variable._v.reshape(-1)
+    opt._shapes[i], opt._dtypes[i] = variable._v.shape, variable._v.dtype
+    states = getattr(opt, "_states", None)
+    if states is not None and i < len(states):
+        states[i] = (opt._flats[i],) + states[i][1:]
 
 
 def gather(opt, grads, indices):
     """``[(index, flat gradient)]`` for the non-None gradients, cast to each variable's dtype; warns on None."""
-    variables, bases = opt._trainable_variables, opt._bases
+    variables, bases, shapes, dtypes = opt._trainable_variables, opt._bases, opt._shapes, opt._dtypes
     pairs, missing = [], None
-    for k, g in enumerate(grads):
+    k = -1
+    for g in grads:
+        k += 1
         i = k if indices is None else indices[k]
         if g is None:
             missing = missing or []
@@ -101,14 +112,12 @@ def gather(opt, grads, indices):
         a = g._v if isinstance(g, Tensor) else g
         if type(a) is not np.ndarray:
             a = np.asarray(a)
-        base = bases[i]
-        if variables[i]._v is not base:
+        if variables[i]._v is not bases[i]:
             _view(opt, i)
-            base = bases[i]
-        if a.shape != base.shape:
+        if a.shape != shapes[i]:
             a = _reshaped(a, variables[i])
-        if a.dtype != base.dtype or not a.flags.c_contiguous:
-            a = np.ascontiguousarray(a, dtype=base.dtype)
+        if a.dtype is not dtypes[i] or not a.flags.c_contiguous:
+            a = np.ascontiguousarray(a, dtype=dtypes[i])
         pairs.append((i, a if a.ndim == 1 else a.reshape(-1)))
     if missing:
         names = [getattr(variables[i], "path", variables[i].name) for i in missing]
