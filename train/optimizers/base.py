@@ -65,8 +65,9 @@ class Optimizer:
         self._trainable_variables_indices = {}
         self._ids = ()
         self._exclude_ids, self._exclude_pattern = set(), None
-        self._use_numba = None  # None: Numba when importable; False forces the numpy forms (tests compare them)
+        self._use_numba = None  # None: kernels.use_numba decides at build; True/False force a form (tests, bench)
         self._ready = False
+        self._numba_pending = False
         self._iterations = self._own_variable(np.array(0, np.int64), "iteration")
         self._learning_rate = None
         self._set_learning_rate(learning_rate, initial=True)
@@ -235,7 +236,7 @@ class Optimizer:
         if not grads:
             return
         indices = state.indices_for(self, grads, trainable_variables)
-        if not self._ready:
+        if not self._ready or (self._numba_pending and kernels.numba_loaded()):
             state.prepare(self)
         pairs = state.gather(self, grads, indices)
         if (self.clipnorm is None and self.clipvalue is None and self.global_clipnorm is None
@@ -280,6 +281,8 @@ class Optimizer:
         rule, states, dtype = self._rule, self._states, self._dtype
         if dtype is not None:  # the usual case: every variable has one dtype, so one coefficient array
             c = np.array(self._coefficients(lr), dtype)
+            if self._packed is not None and self._packed.run(self, rule, pairs, c):
+                return
             for i, g in pairs:
                 rule(g, c, *states[i])
             return

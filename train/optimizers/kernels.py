@@ -1,35 +1,44 @@
 """Fused in-place update rules: one pass over a variable reads its gradient and slots and writes them back.
 
 Each rule is a pair: a loop (compiled by Numba, one pass, no temporaries) and a numpy version that gives the same
-numbers within float32 rounding, used when Numba is absent or disabled (``KERASLITE_DISABLE_NUMBA=1``). Arrays are
-flat, C-contiguous and of one dtype. A rule is called ``rule(gradient, coefficients, variable, *slots)``: the step's
-hyperparameters, learning rate and step come packed in one small array of the variables' dtype (one array argument
-is cheaper for Numba's dispatcher than several scalars), flags as 0/1. What depends on the step (bias corrections)
-is computed at the top of the rule in that dtype, as Keras computes it in float32; constants Keras computes in
-Python (``1 - beta_1``) come precomputed. The arithmetic follows the order Keras 3 writes it in. ``get(name)`` hands out the fastest form;
-Numba is imported and a loop compiled only when an optimizer first needs it.
+numbers within float32 rounding. A rule is called ``rule(gradient, coefficients, variable, *slots)`` on flat,
+C-contiguous arrays of one dtype. The coefficients (learning rate, step, hyperparameters, flags as 0/1) come packed
+in one small array of that dtype: one array argument is cheaper for Numba's dispatcher than several scalars. What
+depends on the step (bias corrections) is computed at the top of the rule in that dtype, as Keras computes it in
+float32; constants Keras computes in Python (``1 - beta_1``) come precomputed. The arithmetic follows the order
+Keras 3 writes it in.
+
+``get(name, use_numba)`` hands out either form. Numba is imported only when an optimizer asks for it; by default
+(``use_numba``) that is when Numba is already loaded or the model is big enough to repay the import (about 0.7 s
+and 100 MiB); ``KERASLITE_DISABLE_NUMBA=1`` always gives the numpy forms.
 """
 from __future__ import annotations
 
+import os
+import sys
 import threading
 
 import numpy as np
 
-from ...runtime import _jit
-
 _local = threading.local()
+NUMBA_MIN_PARAMETERS = 65536  # below this, importing Numba (~0.7 s, ~100 MiB) costs more than its kernels save
 
 
 def _scratch(size, dtype, count=1):
-    """``count`` temporary flat arrays of ``size`` (grow-only, per thread), for the numpy forms."""
-    key = np.dtype(dtype).str
-    pool = getattr(_local, "pool", None)
-    if pool is None:
-        pool = _local.pool = {}
-    buf = pool.get(key)
-    if buf is None or buf.shape[1] < size or buf.shape[0] < count:
-        buf = pool[key] = np.empty((max(count, 3), max(size, 1024)), dtype)
-    return [buf[i, :size] for i in range(count)]
+    """``count`` temporary flat arrays of ``size`` (grow-only buffer per thread and dtype), for the numpy forms."""
+    views = getattr(_local, "views", None)
+    if views is None:
+        views = _local.views = {}
+        _local.buffers = {}
+    key = (dtype.char, size, count)
+    out = views.get(key)
+    if out is None:
+        buf = _local.buffers.get(dtype.char)
+        if buf is None or buf.shape[1] < size:
+            buf = _local.buffers[dtype.char] = np.empty((3, max(size, 1024)), dtype)
+            views.clear()  # views of the old buffer stay valid but keep it alive; drop them
+        out = views[key] = [buf[i, :size] for i in range(count)]
+    return out
 
 
 # ------------------------------------------------------------------------------------------------ SGD
@@ -119,6 +128,17 @@ def _rmsprop_np(g, c, w, v, mo, avg):
 
 
 # ------------------------------------------------------------------------------------------------ Adam family
+def _moments_np(g, m, v, one_minus_b1, one_minus_b2, t):
+    """Adam's moments in place: ``m += (g - m) * (1 - b1)``, ``v += (g*g - v) * (1 - b2)`` (``t``: scratch)."""
+    np.subtract(g, m, out=t)
+    t *= one_minus_b1
+    m += t
+    np.square(g, out=t)
+    t -= v
+    t *= one_minus_b2
+    v += t
+
+
 def _adam_loop(g, c, w, m, v, vhat):
     lr, t, b1, b2, one_minus_b1, one_minus_b2, eps, amsgrad = c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7] != 0
     one = c.dtype.type(1)
@@ -143,13 +163,7 @@ def _adam_np(g, c, w, m, v, vhat):
     one = c.dtype.type(1)
     alpha = lr * np.sqrt(one - b2 ** t) / (one - b1 ** t)
     (t,) = _scratch(w.shape[0], w.dtype)
-    np.subtract(g, m, out=t)
-    t *= one_minus_b1
-    m += t
-    np.square(g, out=t)
-    t -= v
-    t *= one_minus_b2
-    v += t
+    _moments_np(g, m, v, one_minus_b1, one_minus_b2, t)
     if amsgrad:
         np.maximum(vhat, v, out=vhat)
         v = vhat
@@ -211,13 +225,7 @@ def _nadam_np(g, c, w, m, v):
     one_minus_b1, one_minus_b2, one_minus_u = one - b1, one - b2, one - u_t
     one_minus_prod, one_minus_prod_next, one_minus_b2_power = one - prod, one - prod * u_next, one - b2 ** t
     t, s = _scratch(w.shape[0], w.dtype, 2)
-    np.subtract(g, m, out=t)
-    t *= one_minus_b1
-    m += t
-    np.square(g, out=t)
-    t -= v
-    t *= one_minus_b2
-    v += t
+    _moments_np(g, m, v, one_minus_b1, one_minus_b2, t)
     np.multiply(m, u_next, out=t)
     t /= one_minus_prod_next
     np.multiply(g, one_minus_u, out=s)
@@ -406,13 +414,28 @@ def get(name: str, use_numba: bool = True):
         with _lock:
             fn = _compiled.get(name)
             if fn is None:
+                from ...runtime import _jit  # imported here: keraslite.runtime is not needed for the numpy forms
+
                 fn = _compiled[name] = _jit.njit(loop) or fallback
     return fn
 
 
 def numba_available() -> bool:
-    """Whether the loops run compiled (imports Numba on first call unless disabled)."""
+    """Whether the loops can run compiled (imports Numba unless ``KERASLITE_DISABLE_NUMBA=1``)."""
+    from ...runtime import _jit
+
     return _jit.numba_module() is not None
 
 
-__all__ = ["RULES", "get", "numba_available"]
+def numba_loaded() -> bool:
+    """Whether Numba is already imported in this process (then using it costs nothing more); never imports it."""
+    return "numba" in sys.modules and os.environ.get("KERASLITE_DISABLE_NUMBA") != "1"
+
+
+def use_numba(parameters: int) -> bool:
+    """The default choice for an optimizer over ``parameters`` numbers: Numba when it is already loaded, or when
+    the model is large enough that the compiled loops repay importing it."""
+    return numba_loaded() or (parameters >= NUMBA_MIN_PARAMETERS and numba_available())
+
+
+__all__ = ["RULES", "get", "numba_available", "numba_loaded", "use_numba", "NUMBA_MIN_PARAMETERS"]

@@ -54,23 +54,31 @@ class _Builtin(LearningRateSchedule):
         return Tensor(np.asarray(self._value(_steps(step)), F32))
 
 
-class ExponentialDecay(_Builtin):
-    """``initial_learning_rate * decay_rate ** (step / decay_steps)`` (integer division with ``staircase``)."""
+class _TimeDecay(_Builtin):
+    """The arguments and ``step / decay_steps`` ratio shared by exponential and inverse-time decay."""
 
-    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name="ExponentialDecay"):
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name=None):
         self.initial_learning_rate, self.decay_steps, self.decay_rate = initial_learning_rate, decay_steps, decay_rate
-        self.staircase, self.name = staircase, name
+        self.staircase, self.name = staircase, name or type(self).__name__
         _check_positive("decay_steps", decay_steps)
 
-    def _value(self, step):
+    def _ratio(self, step):
         p = step / F32(self.decay_steps)
-        if self.staircase:
-            p = np.floor(p)
-        return F32(self.initial_learning_rate) * np.power(F32(self.decay_rate), p)
+        return np.floor(p) if self.staircase else p
 
     def get_config(self):
         return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
                 "decay_rate": self.decay_rate, "staircase": self.staircase, "name": self.name}
+
+
+class ExponentialDecay(_TimeDecay):
+    """``initial_learning_rate * decay_rate ** (step / decay_steps)`` (integer division with ``staircase``)."""
+
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name="ExponentialDecay"):
+        super().__init__(initial_learning_rate, decay_steps, decay_rate, staircase, name)
+
+    def _value(self, step):
+        return F32(self.initial_learning_rate) * np.power(F32(self.decay_rate), self._ratio(step))
 
 
 class PiecewiseConstantDecay(_Builtin):
@@ -128,23 +136,14 @@ class PolynomialDecay(_Builtin):
                 "name": self.name}
 
 
-class InverseTimeDecay(_Builtin):
+class InverseTimeDecay(_TimeDecay):
     """``initial_learning_rate / (1 + decay_rate * step / decay_steps)`` (floored ratio with ``staircase``)."""
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name="InverseTimeDecay"):
-        self.initial_learning_rate, self.decay_steps, self.decay_rate = initial_learning_rate, decay_steps, decay_rate
-        self.staircase, self.name = staircase, name
-        _check_positive("decay_steps", decay_steps)
+        super().__init__(initial_learning_rate, decay_steps, decay_rate, staircase, name)
 
     def _value(self, step):
-        p = step / F32(self.decay_steps)
-        if self.staircase:
-            p = np.floor(p)
-        return F32(self.initial_learning_rate) / (F32(1) + F32(self.decay_rate) * p)
-
-    def get_config(self):
-        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
-                "decay_rate": self.decay_rate, "staircase": self.staircase, "name": self.name}
+        return F32(self.initial_learning_rate) / (F32(1) + F32(self.decay_rate) * self._ratio(step))
 
 
 def _cosine(fraction, alpha):

@@ -13,7 +13,7 @@ import numpy as np
 
 from ...errors import KerasliteError
 from ..autodiff.core import Tensor
-from . import kernels
+from . import kernels, packed
 
 
 def indices_for(opt, grads, trainable_variables):
@@ -58,7 +58,22 @@ def prepare(opt):
     opt._dtypes = [None] * len(variables)
     for i in range(len(variables)):
         _view(opt, i)
+    dtypes = {v.dtype for v in variables}
+    opt._dtype = dtypes.pop() if len(dtypes) == 1 else None
+    opt._decays = [opt.weight_decay is not None and opt._use_weight_decay(v) for v in variables]
+    opt._constrained = [i for i, v in enumerate(variables) if getattr(v, "constraint", None) is not None]
+    opt._has_overwrite = any(getattr(v, "overwrite_with_gradient", False) for v in variables)
+    opt._plain = not (opt._has_overwrite or opt._constrained)
+    from .base import Optimizer
+
+    opt._fused = opt._kernel is not None and type(opt).update_step is Optimizer.update_step
+    parameters = sum(v._v.size for v in variables)
+    opt._numba = bool(opt._use_numba) if opt._use_numba is not None else kernels.use_numba(parameters)
+    # on numpy only because Numba was not loaded yet: switch once something else has imported it
+    opt._numba_pending = opt._use_numba is None and not opt._numba
+    opt._rule = kernels.get(opt._kernel, opt._numba) if opt._fused else None
     slot_lists = opt._slots()
+    opt._packed = packed.make(opt, slot_lists, parameters)  # before the views: packing moves the slots
     empty = {}
     opt._states = []
     for i, v in enumerate(variables):
@@ -67,20 +82,6 @@ def prepare(opt):
             slot = slots[i] if slots else None
             row.append(slot._v.reshape(-1) if slot is not None else empty.setdefault(v.dtype, np.empty(0, v.dtype)))
         opt._states.append(tuple(row))
-    dtypes = {v.dtype for v in variables}
-    opt._dtype = dtypes.pop() if len(dtypes) == 1 else None
-    opt._decays = [opt.weight_decay is not None and opt._use_weight_decay(v) for v in variables]
-    opt._constrained = [i for i, v in enumerate(variables) if getattr(v, "constraint", None) is not None]
-    opt._has_overwrite = any(getattr(v, "overwrite_with_gradient", False) for v in variables)
-    opt._plain = not (opt._has_overwrite or opt._constrained)
-    cls = type(opt)
-    from .base import Optimizer
-
-    opt._fused = opt._kernel is not None and cls.update_step is Optimizer.update_step
-    needs_kernels = opt._fused or opt.weight_decay is not None or opt.use_ema
-    auto = kernels.numba_available() if needs_kernels and opt._use_numba is None else False
-    opt._numba = bool(opt._use_numba) if opt._use_numba is not None else auto
-    opt._rule = kernels.get(opt._kernel, opt._numba) if opt._fused else None
     opt._ready = True
 
 
