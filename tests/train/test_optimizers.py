@@ -300,15 +300,49 @@ def test_numba_and_numpy_forms_agree(rule):
         close(a, b, rtol=2e-6)
 
 
-def test_numba_disabled_environment_falls_back():
-    """``KERASLITE_DISABLE_NUMBA=1`` gives the numpy forms (same numbers, no compiled loop)."""
+def run_fresh(code, **env):
+    """Run ``code`` in a new interpreter (so which modules are loaded is known); returns its stdout."""
     import subprocess
     import sys
 
-    code = ("import numpy as np; from keraslite.train import optimizers as O; from keraslite.train.autodiff import "
-            "Variable; v = Variable(np.ones(3, 'float32')); o = O.Adam(); o.apply([np.ones(3)], [v]); "
-            "print(o._rule.__name__, float(v.numpy()[0]))")
-    env = dict(os.environ, KERASLITE_DISABLE_NUMBA="1")
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
-    rule, value = out.split()
+    return subprocess.run([sys.executable, "-c", code], env=dict(os.environ, **env), capture_output=True, text=True,
+                          check=True).stdout.split()
+
+
+STEP_CODE = ("import numpy as np, sys; from keraslite.train import optimizers as O; from keraslite.train.autodiff "
+             "import Variable; v = Variable(np.ones(3, 'float32')); o = O.Adam(); o.apply([np.ones(3)], [v]); ")
+
+
+def test_numba_disabled_environment_falls_back():
+    """``KERASLITE_DISABLE_NUMBA=1`` gives the numpy forms (same numbers, no compiled loop)."""
+    rule, value = run_fresh(STEP_CODE + "print(o._rule.__name__, float(v.numpy()[0]))", KERASLITE_DISABLE_NUMBA="1")
     assert rule == "_adam_np" and abs(float(value) - 0.999) < 1e-6
+
+
+def test_small_models_do_not_import_numba_until_something_else_does():
+    out = run_fresh(STEP_CODE + "print('numba' in sys.modules, o._numba); import numba; "
+                    "o.apply([np.ones(3)], [v]); print(o._numba, o._rule.__name__, float(v.numpy()[0]))")
+    assert out[:2] == ["False", "False"]  # 3 parameters: the numpy forms, Numba never imported
+    assert out[2:4] == ["True", "_adam_loop"]  # Numba loaded by someone else: the compiled loop from then on
+    assert abs(float(out[4]) - 0.998) < 1e-6
+    assert kernels.use_numba(kernels.NUMBA_MIN_PARAMETERS)  # big models import it themselves
+
+
+def test_keras_2_spellings_and_extras():
+    opt = O.SGD(learning_rate=0.1)
+    assert opt.lr is opt.learning_rate  # tf.keras 2's ``optimizer.lr``
+    opt.lr = 0.5
+    assert float(opt.learning_rate) == 0.5 and opt.variables[1].name == "learning_rate"
+    assert opt.iterations.dtype == np.int64 and opt.iterations.name == "iteration"
+    calls = []
+    dyn = O.SGD(learning_rate=lambda: calls.append(1) or 0.25)  # a callable rate: no learning_rate variable
+    w = Variable(np.ones(2, "float32"))
+    dyn.apply([np.ones(2)], [w])
+    assert calls and [v.name for v in dyn.variables] == ["iteration"]
+    np.testing.assert_allclose(w.numpy(), [0.75, 0.75])
+    s = schedule("exponential")
+    assert O.schedules.get(s) is s and O.schedules.get(O.schedules.serialize(s)).get_config() == s.get_config()
+    with pytest.raises(KerasliteError, match="Unknown learning rate schedule 'Nope'"):
+        O.schedules.deserialize({"class_name": "Nope", "config": {}})
+    assert O.serialize(KerasDocSGD())["registered_name"] == "KerasDocSGD"
+    assert O.deserialize(O.serialize(KerasDocSGD()), {"KerasDocSGD": KerasDocSGD}).momentum == 0.9

@@ -13,7 +13,7 @@ Example::
 from __future__ import annotations
 
 from ...errors import KerasliteError
-from . import legacy, schedules
+from . import compat, legacy, schedules
 from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
@@ -36,7 +36,7 @@ def _class_for(name: str, custom_objects=None):
     custom = custom_objects or {}
     if name in custom:
         return custom[name]
-    bare = name.split(">")[-1]  # tf.keras 2 files say "Custom>Adam"
+    bare = compat.class_name(name)
     cls = NAMES.get(bare.lower())
     if cls is not None:
         return cls

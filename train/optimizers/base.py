@@ -18,14 +18,9 @@ import numpy as np
 from ...errors import KerasliteError
 from ..autodiff.core import Tensor
 from ..autodiff.variable import Variable
-from . import kernels, options, schedules, state
-
-_TF_KERAS_ONLY = ("jit_compile", "is_legacy_optimizer")
-
-
-class LearningRateNotSettable(KerasliteError, TypeError):
-    """Setting a float learning rate on an optimizer built with a schedule (a TypeError in Keras)."""
-
+from . import compat, kernels, options, state
+from . import learning_rate as _rate
+from .learning_rate import LearningRateNotSettable  # noqa: F401 (re-exported)
 
 class Optimizer:
     """Base class of every optimizer; subclass it with ``build`` and ``update_step`` as in Keras 3.
@@ -50,7 +45,7 @@ class Optimizer:
     def __init__(self, learning_rate, weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
                  use_ema=False, ema_momentum=0.99, ema_overwrite_frequency=None, loss_scale_factor=None,
                  gradient_accumulation_steps=None, name=None, **kwargs):
-        _check_kwargs(type(self).__name__, kwargs)
+        compat.check_kwargs(type(self).__name__, kwargs)
         options.validate(use_ema, ema_momentum, ema_overwrite_frequency, gradient_accumulation_steps, clipnorm,
                          clipvalue, global_clipnorm)
         self.name = name if name is not None else _auto_name(type(self).__name__)
@@ -70,7 +65,7 @@ class Optimizer:
         self._numba_pending = False
         self._iterations = self._own_variable(np.array(0, np.int64), "iteration")
         self._learning_rate = None
-        self._set_learning_rate(learning_rate, initial=True)
+        _rate.set_rate(self, learning_rate)
 
     # ------------------------------------------------------------------------------------ learning rate, steps
     @property
@@ -89,42 +84,13 @@ class Optimizer:
 
     @learning_rate.setter
     def learning_rate(self, value):
-        self._set_learning_rate(value)
+        _rate.set_rate(self, value)
 
     lr = learning_rate  # tf.keras 2 spelling (``optimizer.lr``), which Keras 2 tutorials and callbacks still use
 
-    def _set_learning_rate(self, value, initial=False):
-        old = self._learning_rate
-        if isinstance(value, schedules.LearningRateSchedule) or (callable(value) and not isinstance(value, Tensor)):
-            self._learning_rate = value
-            if isinstance(old, Variable):
-                self._variables = [v for v in self._variables if v is not old]
-            return
-        if isinstance(old, Variable):
-            old.assign(np.asarray(_float_value(value), old.dtype))
-            return
-        if old is not None:
-            raise LearningRateNotSettable(
-                "This optimizer was created with a `LearningRateSchedule` object as its `learning_rate` "
-                "constructor argument, hence its learning rate is not settable. If you need the learning "
-                "rate to be settable, you should instantiate the optimizer with a float "
-                "`learning_rate` argument.")
-        if not isinstance(value, (float, np.floating)) or isinstance(value, bool):
-            hint = f" Use learning_rate={float(value)!r}." if isinstance(value, (int, np.integer)) else ""
-            raise KerasliteError("Argument `learning_rate` should be float, or an instance of LearningRateSchedule, "
-                                 "or a callable (that takes in the current iteration value and returns the "
-                                 f"corresponding learning rate value). Received instead: learning_rate={value!r}."
-                                 + hint)
-        self._learning_rate = self._own_variable(np.array(value, np.float32), "learning_rate")
-
     def _current_lr(self) -> float:
         """The learning rate of the coming step as a float (float32-rounded, as Keras computes it)."""
-        lr = self._learning_rate
-        if isinstance(lr, Variable):
-            return float(lr._v)
-        if isinstance(lr, schedules.LearningRateSchedule):
-            return float(np.asarray(lr(int(self._iterations._v)), np.float32))
-        return float(np.asarray(lr(), np.float32))
+        return _rate.current(self)
 
     def _local_step(self) -> int:
         """``iterations + 1`` for bias corrections (counts updates, not micro-steps, when accumulating)."""
@@ -325,12 +291,14 @@ class Optimizer:
 
     # ------------------------------------------------------------------------------------ weight decay, EMA
     def exclude_from_weight_decay(self, var_list=None, var_names=None):
-        """Skip weight decay for ``var_list`` and for variables whose name contains one of ``var_names``."""
-        if self.built:
-            raise KerasliteError("`exclude_from_weight_decay()` can only be configured before the optimizer is "
-                                 "built.")
+        """Skip weight decay for ``var_list`` and for variables whose name contains one of ``var_names``.
+
+        Keras documents this as "before build" but its check never fires; here, as there, a later call applies
+        from the next step.
+        """
         self._exclude_ids = {id(v) for v in var_list or []}
         self._exclude_pattern = re.compile("|".join(set(var_names))) if var_names else None
+        self._ready = False
 
     def _use_weight_decay(self, variable) -> bool:
         if id(variable) in self._exclude_ids:
@@ -373,14 +341,7 @@ class Optimizer:
 
     def get_config(self) -> dict:
         """The constructor arguments (Keras 3's keys), enough to rebuild the optimizer without its state."""
-        lr = self._learning_rate
-        if isinstance(lr, Variable):
-            learning_rate = float(lr._v)
-        elif isinstance(lr, schedules.LearningRateSchedule):
-            learning_rate = schedules.serialize(lr)
-        else:  # a plain callable cannot be stored safely: keep its current value
-            learning_rate = self._current_lr()
-        return {"name": self.name, "learning_rate": learning_rate, "weight_decay": self.weight_decay,
+        return {"name": self.name, "learning_rate": _rate.config_value(self), "weight_decay": self.weight_decay,
                 "clipnorm": self.clipnorm, "global_clipnorm": self.global_clipnorm, "clipvalue": self.clipvalue,
                 "use_ema": self.use_ema, "ema_momentum": self.ema_momentum,
                 "ema_overwrite_frequency": self.ema_overwrite_frequency, "loss_scale_factor": self.loss_scale_factor,
@@ -393,48 +354,16 @@ class Optimizer:
         tf.keras 2 configs carry ``jit_compile``/``is_legacy_optimizer`` (dropped) and, from Keras < 2.3, ``lr``
         (read as ``learning_rate``).
         """
-        config = dict(config)
-        for key in _TF_KERAS_ONLY:
-            config.pop(key, None)
-        if "lr" in config:
-            lr = config.pop("lr")
-            config.setdefault("learning_rate", lr)
-        if isinstance(config.get("learning_rate"), dict):
-            config["learning_rate"] = schedules.deserialize(config["learning_rate"], custom_objects)
-        return cls(**config)
+        return cls(**compat.read_config(config, custom_objects))
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
-
-
-def _check_kwargs(cls_name, kwargs):
-    """Keras 3's checks of leftover arguments, with the fix for the old ``lr`` spelling."""
-    decay = kwargs.pop("decay", None)
-    if decay:
-        warnings.warn("Argument `decay` is no longer supported and will be ignored.", stacklevel=3)
-    if not kwargs:
-        return
-    message = f"Argument(s) not recognized: {kwargs}"
-    if "lr" in kwargs:
-        message += (f". `lr` was renamed to `learning_rate` (Keras 3 no longer accepts `lr`): use "
-                    f"{cls_name}(learning_rate={kwargs['lr']!r}).")
-    raise KerasliteError(message)
 
 
 def _auto_name(cls_name):
     from ..layers.base import snake_case, unique_name
 
     return unique_name(snake_case(cls_name))
-
-
-def _float_value(value) -> float:
-    if isinstance(value, Tensor):
-        value = value._v
-    try:
-        return float(np.asarray(value))
-    except (TypeError, ValueError):
-        raise KerasliteError(f"Cannot set the learning rate to {value!r}: expected a float, a "
-                             "LearningRateSchedule or a callable.") from None
 
 
 __all__ = ["Optimizer"]
