@@ -188,6 +188,8 @@ def test_bad_calls():
         opt.apply([np.ones(3)], [Variable(np.zeros(3, "float32"))])
     with pytest.raises(KerasliteError, match="No gradients provided for any variable"):
         opt.apply([None, None], [w, b])
+    with pytest.raises(KerasliteError, match="can only update keraslite Variables.*got ndarray"):
+        O.SGD().apply([np.ones(3)], [np.zeros(3)])
     with pytest.raises(KerasliteError, match="must already be built"):
         O.SGD().apply([np.ones(3)])
     with pytest.raises(KerasliteError, match=r"has 6 variables .* but 2 values were given"):

@@ -4,7 +4,7 @@ and gradient accumulation), with each built-in rule running as one fused in-plac
 A step (``apply``) is: build on first use, drop ``None`` gradients (one warning), overwrite the variables flagged
 ``overwrite_with_gradient``, unscale by ``loss_scale_factor``, then either accumulate or (clip, decay, update),
 update the EMA, apply constraints and count the iteration: the order of Keras 3's ``BaseOptimizer.apply``.
-Built-in optimizers name a rule of ``kernels.RULES``, the slot lists in its argument order and the step's scalars;
+Built-in optimizers name a rule of ``kernels.RULES``, the slot lists in its argument order and the step's coefficients;
 a user subclass that overrides ``update_step`` (Keras' custom-optimizer contract) runs it per variable instead.
 """
 from __future__ import annotations
@@ -21,6 +21,7 @@ from ..autodiff.variable import Variable
 from . import compat, kernels, options, state
 from . import learning_rate as _rate
 from .learning_rate import LearningRateNotSettable  # noqa: F401 (re-exported)
+
 
 class Optimizer:
     """Base class of every optimizer; subclass it with ``build`` and ``update_step`` as in Keras 3.
@@ -107,9 +108,9 @@ class Optimizer:
         """The state in Keras 3's order: ``iteration``, ``learning_rate`` (float rates), then what ``build`` made."""
         return self._variables[:]
 
-    def _own_variable(self, value, name, path=None):
+    def _own_variable(self, value, name):
         variable = Variable(value, trainable=False, name=name)
-        variable.path = path if path is not None else f"{self.name}/{name}"
+        variable.path = f"{self.name}/{name}"
         self._variables.append(variable)
         return variable
 
@@ -156,6 +157,10 @@ class Optimizer:
     def build(self, variables):
         """Create the state for ``variables`` (EMA averages and accumulators here; subclasses add their slots)."""
         variables = list(variables)
+        for v in variables:
+            if not isinstance(v, Variable):
+                raise KerasliteError(f"Optimizer '{self.name}' can only update keraslite Variables (e.g. a model's "
+                                     f"`trainable_variables`); got {type(v).__name__}: {v!r:.100}")
         if self.use_ema:
             self._model_variables_moving_average = self.add_optimizer_variables(variables, "average")
         if self.gradient_accumulation_steps:

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
+# rules of two to four ufuncs: three copies per variable cost more than they save
+FEW_UFUNCS = ("sgd", "momentum")
+
 
 class Packed:
     """The blocks of one optimizer: gradients, weights, and one per slot kind."""
@@ -56,7 +59,8 @@ def make(opt, slot_lists, parameters):
     from .kernels import NUMBA_MIN_PARAMETERS
 
     variables = opt._trainable_variables
-    if not opt._fused or opt._numba or opt._dtype is None or len(variables) < 2 or parameters > NUMBA_MIN_PARAMETERS:
+    if (not opt._fused or opt._numba or opt._kernel in FEW_UFUNCS or opt._dtype is None or len(variables) < 2
+            or parameters > NUMBA_MIN_PARAMETERS):
         return None
     if any(slots and any(s is None for s in slots) for slots in slot_lists):
         return None  # a variable without slots (overwrite_with_gradient): keep the per-variable calls
