@@ -95,7 +95,7 @@ def write(spec: ModelSpec, path: str, dialect: str = "portable") -> None:
                     f.attrs["training_config"] = json.dumps(training_config(spec.training_config, dialect)).encode()
                 _write_legacy(f.create_group("model_weights"), spec, dialect)
                 if spec.training_config and spec.optimizer_weights:
-                    write_optimizer_legacy(f, spec.optimizer_weights)
+                    write_optimizer_legacy(f, spec.optimizer_weights, dialect)
         return None
     if ext == ".keras":
         if dialect == "keras2":
@@ -157,8 +157,15 @@ def write_weights(spec: ModelSpec, path: str, dialect: str = "portable") -> None
             _write_legacy(f, spec, dialect)
 
 
-def write_optimizer_legacy(f: h5py.Group, state) -> None:
-    """The optimizer's variables under ``optimizer_weights``, named and ordered as ``weight_names`` lists them."""
+def write_optimizer_legacy(f: h5py.Group, state, dialect: str = "portable") -> None:
+    """The optimizer's variables under ``optimizer_weights``, named and ordered as ``weight_names`` lists them.
+
+    Keras 3 cannot continue training a model loaded from a legacy ``.h5`` at all, while tf_keras resumes from
+    this group by position; so the portable and keras2 dialects write tf_keras' layout: Keras 3's state without its
+    ``learning_rate`` variable (tf_keras keeps it in the config) and without Nadam's momentum product.
+    """
+    if dialect != "keras3":
+        state = [(n, a) for n, a in state if not (n.endswith("/learning_rate") or n.endswith("nadam/variable"))]
     group = f.create_group("optimizer_weights")
     _names_attr(group, "weight_names", [name for name, _ in state])
     for name, array in state:

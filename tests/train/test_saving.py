@@ -43,14 +43,21 @@ def test_saved_files_predict_the_same_everywhere(name, tmp_path):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
 
 
-def test_load_model_resumes_with_the_optimizer_state(tmp_path):
+OPTIMIZERS = {"adam": lambda: keras.optimizers.Adam(learning_rate=0.01),
+              "nadam": lambda: keras.optimizers.Nadam(learning_rate=0.01),
+              "rmsprop_momentum": lambda: keras.optimizers.RMSprop(learning_rate=0.01, momentum=0.5, centered=True),
+              "sgd_momentum": lambda: keras.optimizers.SGD(learning_rate=0.01, momentum=0.9)}
+
+
+@pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS))
+def test_load_model_resumes_with_the_optimizer_state(tmp_path, optimizer):
     rng = np.random.default_rng(1)
     x, y = rng.normal(size=(64, 4)).astype("float32"), rng.normal(size=(64, 1)).astype("float32")
 
     def make():
         keras.utils.set_random_seed(3)
         m = keras.Sequential([keras.layers.Dense(8, activation="relu", input_shape=(4,)), keras.layers.Dense(1)])
-        m.compile(optimizer=keras.optimizers.Adam(learning_rate=0.01), loss="mse")
+        m.compile(optimizer=OPTIMIZERS[optimizer](), loss="mse")
         return m
 
     straight = make()

@@ -300,16 +300,18 @@ def _objects(value, custom_objects, get):
 
 
 def restore_optimizer(model, state):
-    """Build the optimizer for the model's trainable variables and load its saved variables."""
+    """Build the optimizer for the model's trainable variables and load its saved variables.
+
+    A tf_keras-layout state (what ``.h5`` files hold, see ``format.writer.write_optimizer_legacy``) lacks Keras 3's
+    ``learning_rate`` variable and Nadam's running momentum product; both are restored from what they are
+    determined by (the compiled learning rate; beta_1 and the step count).
+    """
     opt = model.optimizer
     opt.build(model.trainable_variables)
-    arrays = [a for _, a in state]
     variables = opt.variables
-    names = [n for n, _ in state]
-    if len(arrays) == len(variables) - 1 and names and names[0].split("/")[-1].startswith("iteration") and \
-            len(variables) > 1 and "learning_rate" in variables[1].name:
-        # tf_keras keeps the learning rate out of its variables; Keras 3 stores it second
-        arrays.insert(1, variables[1].numpy())
+    arrays = [a for _, a in state]
+    if len(arrays) < len(variables):
+        arrays = _fill_legacy_gaps(opt, variables, arrays)
     if len(arrays) != len(variables):
         import warnings
 
@@ -322,6 +324,32 @@ def restore_optimizer(model, state):
         return
     for v, a in zip(variables, arrays):
         v.assign(np.asarray(a).reshape(v.shape))
+
+
+def _fill_legacy_gaps(opt, variables, arrays):
+    derived = [i for i, v in enumerate(variables) if _legacy_derived(v)]
+    if len(arrays) + len(derived) != len(variables):
+        return arrays
+    out = list(arrays)
+    for i in derived:
+        out.insert(i, None)
+    iterations = int(np.asarray(out[0]))
+    for i in derived:
+        v = variables[i]
+        if v.name.endswith("learning_rate") or v.path.endswith("/learning_rate"):
+            out[i] = v.numpy()
+        else:  # Nadam's prod(u_1..u_t), u_t = beta_1 * (1 - 0.5 * 0.96**t), in float32 as the update computes it
+            f = np.float32
+            u = f(1.0)
+            for t in range(1, iterations + 1):
+                u = u * f(opt.beta_1) * (f(1.0) - f(0.5) * np.power(f(0.96), f(t)))
+            out[i] = np.asarray(u, v.dtype)
+    return out
+
+
+def _legacy_derived(variable):
+    path = getattr(variable, "path", variable.name)
+    return path.endswith("/learning_rate") or path == "nadam/variable" or path.endswith("/nadam/variable")
 
 
 # ------------------------------------------------------------------------------------------- user API
