@@ -126,6 +126,9 @@ def test_dense_activations_and_dilated_conv():
         check_gradients(lambda x, k, b: N.dense(x, k, b, activation=act), [away(4, 3) * 2, r(3, 2), r(2)])
     check_gradients(lambda x, k: C.conv2d(x, k, None, strides=(1, 1), padding="valid", dilation=(2, 2)),
                     [r(1, 6, 6, 2), r(2, 2, 2, 3)])
+    for act in ("relu", "tanh"):
+        check_gradients(lambda x, k, b: C.conv2d(x, k, b, padding="same", activation=act),
+                        [away(1, 4, 4, 2), r(3, 3, 2, 2), away(2)])
 
 
 def test_tape_variables_watch_persistent_and_unconnected():

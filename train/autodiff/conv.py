@@ -1,6 +1,7 @@
 """Convolution and pooling primitives on channels-last (NHWC) arrays, with their VJPs.
 
-A 2-D convolution is one matrix product over im2col windows (a strided view, copied once), and its input
+A 2-D convolution is one matrix product over im2col windows (a strided view, copied once), with the bias and a
+relu/relu6/tanh activation fused as in ``nn.dense``; its input
 gradient scatters the window gradients back kernel tap by kernel tap (``kh * kw`` strided adds). 1-D layers call
 these with a height of 1. Padding follows TensorFlow: ``same`` puts the odd pixel at the bottom/right.
 """
@@ -11,6 +12,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from . import kernels
 from .core import primitive
+from .nn import DENSE_ACTIVATIONS
 
 
 def same_padding(size: int, k: int, s: int, d: int = 1):
@@ -46,10 +48,14 @@ def _pad(x, pads, value=0.0):
     (t, b), (l, r) = pads
     if not (t or b or l or r):
         return x
-    return np.pad(x, ((0, 0), (t, b), (l, r), (0, 0)), constant_values=value)
+    n, h, w, c = x.shape
+    out = np.zeros((n, h + t + b, w + l + r, c), x.dtype) if value == 0 else \
+        np.full((n, h + t + b, w + l + r, c), value, x.dtype)
+    out[:, t:t + h, l:l + w, :] = x  # np.pad costs more in argument handling than the copy on small images
+    return out
 
 
-def _conv_fwd(x, kernel, bias, strides=(1, 1), padding="valid", dilation=(1, 1)):
+def _conv_fwd(x, kernel, bias, strides=(1, 1), padding="valid", dilation=(1, 1), activation="linear"):
     kh, kw, cin, f = kernel.shape
     pads = _pads(x.shape, kh, kw, strides, dilation, padding)
     xp = _pad(x, pads)
@@ -59,12 +65,19 @@ def _conv_fwd(x, kernel, bias, strides=(1, 1), padding="valid", dilation=(1, 1))
     y = cols @ kernel.reshape(-1, f)
     if bias is not None:
         y += bias
+    fn = DENSE_ACTIVATIONS[activation][0]
+    if fn is not None:
+        fn(y)
     return y.reshape(x.shape[0], oh, ow, f), (cols, pads, xp.shape)
 
 
-def _conv_joint(g, ans, needs, x, kernel, bias, strides=(1, 1), padding="valid", dilation=(1, 1)):
-    _, (cols, pads, padded_shape) = ans
+def _conv_joint(g, ans, needs, x, kernel, bias, strides=(1, 1), padding="valid", dilation=(1, 1),
+                activation="linear"):
+    y, (cols, pads, padded_shape) = ans
     kh, kw, cin, f = kernel.shape
+    deriv = DENSE_ACTIVATIONS[activation][1]
+    if deriv is not None:
+        g = g * deriv(y)
     g2 = g.reshape(-1, f)
     gk = (cols.T @ g2).reshape(kernel.shape) if needs[1] else None
     gb = g2.sum(axis=0) if needs[2] else None

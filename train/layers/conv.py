@@ -8,7 +8,7 @@ from .. import activations, constraints, initializers, regularizers
 from ..autodiff import conv as C, shape as S
 from ..autodiff.conv import out_size
 from .base import Layer
-from .core import serialize_objects
+from .core import _fused_name, serialize_objects
 
 
 def as_tuple(value, rank, name):
@@ -84,8 +84,14 @@ class Conv(Layer):
                          dilation=(1,) + self.dilation_rate)
             y = S.squeeze(y, 1)
         else:
+            fused = _fused_name(self.activation)
             y = C.conv2d(x, self.kernel, self.bias, strides=self.strides, padding=self.padding,
-                         dilation=self.dilation_rate)
+                         dilation=self.dilation_rate, activation=fused or "linear")
+            if fused is None:
+                y = self.activation(y)
+            if self.data_format == "channels_first":
+                y = S.transpose(y, (0, y.ndim - 1, *range(1, y.ndim - 1)))
+            return y
         y = self.activation(y)
         if self.data_format == "channels_first":
             y = S.transpose(y, (0, y.ndim - 1, *range(1, y.ndim - 1)))
