@@ -3,14 +3,15 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, List
+from typing import Any, List, Optional
 
 import numpy as np
-from flask import current_app
+from flask import Response, current_app, request
 
 from ..errors import InputError
+from . import jsonio
 from .config import ServerConfig
-from .decode import ApiError, bad
+from .decode import ApiError, bad, clip
 from .models import VERSION, ModelStore, ServedModel
 
 EXTENSION = "keraslite"
@@ -46,10 +47,38 @@ def model_or_404(name: str, version=None) -> ServedModel:
     store = state().store
     served = store.get(name)
     if served is None:
-        raise ApiError(404, f"model {name!r} not found; served models: {store.names()}")
+        raise ApiError(404, f"model {clip(name)} not found; served models: {store.names()}")
     if version is not None and str(version) != VERSION:
-        raise ApiError(404, f"version {version!r} of model {name!r} not found; available versions: [{VERSION!r}]")
+        raise ApiError(404, f"version {clip(version)} of model {name!r} not found; available versions: "
+                            f"[{VERSION!r}]")
     return served
+
+
+def json_response(body: bytes, status: int = 200) -> Response:
+    """An ``application/json`` answer from already encoded bytes."""
+    return Response(body, status=status, mimetype="application/json")
+
+
+def respond(payload, status: int = 200) -> Response:
+    """``payload`` (numpy arrays allowed) as a strict JSON answer."""
+    return json_response(jsonio.dumps(payload), status)
+
+
+def not_ready_reason(served: Optional[ServedModel] = None) -> Optional[str]:
+    """Why this worker cannot answer predicts now (stopping, metrics broken, a model failing), or None."""
+    if request.environ.get("keraslite.draining"):
+        return "the server is shutting down"
+    problem = state().metrics.problem()
+    if problem:
+        return problem
+    for model in [served] if served is not None else state().store.models.values():
+        if not model.answers():
+            return f"model {model.name!r} cannot predict"
+    return None
+
+
+def max_batch() -> int:
+    return state().config.max_batch
 
 
 def run_predict(served: ServedModel, arrays: List[np.ndarray]) -> List[np.ndarray]:
