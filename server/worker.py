@@ -223,6 +223,9 @@ class KerasliteWorker(base.Worker):
                 self._refuse(conn, 408, f"request timed out: the {part} did not arrive within {limit:g} s "
                                         f"({option}); send the whole request promptly")
             else:
+                if conn.state == "writing":
+                    self.log.info("closing the connection of %s: it did not take its answer within %g s "
+                                  "(--body-timeout)", conn.addr[0] if conn.addr else "?", self.body_timeout)
                 self._close(conn)
 
     # -- reading ---------------------------------------------------------------------------------------------------
