@@ -89,7 +89,8 @@ def run_predict(served: ServedModel, arrays: List[np.ndarray]) -> List[np.ndarra
         raise bad(f"inputs have different batch sizes (axis 0): {sizes}; expected one batch size for all inputs")
     start = time.perf_counter()
     try:
-        outputs = served.predict(arrays)
+        with np.errstate(all="ignore"):  # NaN/Infinity inputs are allowed (TF Serving); overflow is the model's
+            outputs = served.predict(arrays)
     except InputError as exc:
         raise bad(str(exc)) from None
     state().metrics.observe_inference(served.name, time.perf_counter() - start)

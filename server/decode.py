@@ -207,7 +207,7 @@ def to_array(value: Any, what: str, dtype=None, max_batch: Optional[int] = None)
             return value.to_array(np.dtype(dtype), what, _converted,
                                   before_alloc=lambda shape: check_batch(shape[0], max_batch))
         except MalformedSpan as exc:
-            raise bad(_malformed(exc.exc, b"", offset=value.start + exc.offset)) from None
+            raise bad(_malformed(exc.exc, b"", offset=exc.offset)) from None
         except Ragged as exc:
             raise _ragged(what, exc.axis) from None
     if isinstance(value, dict):
@@ -230,8 +230,9 @@ def to_array(value: Any, what: str, dtype=None, max_batch: Optional[int] = None)
     return arr if dtype is None else cast(arr, dtype, what)
 
 
-def _converted(values, dtype, what):
-    return to_array(values, what, dtype)
+def _converted(values, dtype, what, first_row):
+    """One chunk of a NumericText's rows as ``dtype``; error messages count rows from ``first_row``."""
+    return cast(to_array(values, what), dtype, what, first_row)
 
 
 def _ragged(what: str, axis: Optional[int]) -> ApiError:
@@ -246,7 +247,7 @@ def check_batch(rows: int, max_batch: Optional[int]) -> None:
                             f"batches or raise --max-batch")
 
 
-def cast(arr: np.ndarray, dtype, what: str) -> np.ndarray:
+def cast(arr: np.ndarray, dtype, what: str, first_row: int = 0) -> np.ndarray:
     """``arr`` as ``dtype``: integers must be whole and in range, floats must fit, booleans only for bool tensors.
 
     NaN and infinities already in ``arr`` (TF Serving's tokens) stay as they are; a finite value too large for a
@@ -279,8 +280,8 @@ def cast(arr: np.ndarray, dtype, what: str) -> np.ndarray:
         overflow = ~np.isfinite(out) & np.isfinite(arr)
         if overflow.any():
             index = tuple(int(i) for i in np.argwhere(overflow)[0])
-            largest = float(np.finfo(target).max)
-            raise bad(f"{what}: value {float(arr[index]):g} at index {list(index)} does not fit dtype {target.name} "
+            largest, shown = float(np.finfo(target).max), [index[0] + first_row, *index[1:]]
+            raise bad(f"{what}: value {float(arr[index]):g} at index {shown} does not fit dtype {target.name} "
                       f"(largest finite magnitude {largest:g}); scale the input or use a wider dtype")
     return out
 

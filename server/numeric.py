@@ -43,7 +43,7 @@ class NumericText:
         return f"<array of {self.rows} entries, {self.end - self.start} bytes>"
 
     def to_array(self, dtype, what: str, convert: Callable, before_alloc: Optional[Callable] = None) -> np.ndarray:
-        """The array as ``dtype``; ``convert(nested_lists, dtype, what)`` makes each chunk's array (and checks it).
+        """The array as ``dtype``; ``convert(lists, dtype, what, first_row)`` makes each chunk's array and checks it.
 
         ``before_alloc(shape)`` may refuse the shape (too many rows) before the output is allocated.
         """
@@ -57,7 +57,7 @@ class NumericText:
                 values = jsonio.loads(text)
             except ValueError as exc:
                 raise MalformedSpan(exc, first - 1) from None
-            part = convert(values, dtype, what)
+            part = convert(values, dtype, what, row)
             if out is None:
                 if part.ndim == 0 or part.shape[0] == 0:
                     return part

@@ -40,6 +40,7 @@ from gunicorn.workers import base
 from . import jsonio
 from .decode import BODY_KEY, clip
 from .framing import FramingError, RequestReader
+from .memory import give_back_memory, serve_large_from_mmap
 
 HEADER_TIMEOUT_ENV, BODY_TIMEOUT_ENV = "KERASLITE_HEADER_TIMEOUT", "KERASLITE_BODY_TIMEOUT"
 KEEPALIVE_REQUESTS_ENV = "KERASLITE_KEEPALIVE_REQUESTS"
@@ -47,6 +48,7 @@ DRAINING_KEY = "keraslite.draining"
 LINGER_SECONDS = 2.0  # how long a closing connection is read (and discarded) so the client sees our answer
 SWEEP_SECONDS = 0.25
 RECV_SIZE = 1 << 18
+BIG_REQUEST = 1 << 20  # after a request or answer this large, freed memory is handed back to the system
 REASONS = {400: "Bad Request", 403: "Forbidden", 408: "Request Timeout", 413: "Content Too Large",
            414: "URI Too Long", 417: "Expectation Failed", 431: "Request Header Fields Too Large",
            500: "Internal Server Error", 501: "Not Implemented"}
@@ -121,12 +123,12 @@ class Conn:
     """One client connection and where it is: idle, reading, busy (a thread has it), writing or closing."""
 
     __slots__ = ("sock", "fd", "addr", "server", "reader", "rest", "out", "keep", "state", "deadline", "answered",
-                 "continued")
+                 "continued", "big")
 
     def __init__(self, sock, addr, server, max_body, deadline):
         self.sock, self.fd, self.addr, self.server = sock, sock.fileno(), addr, server
         self.reader, self.rest, self.out, self.keep = RequestReader(max_body), b"", [], False
-        self.state, self.deadline, self.answered, self.continued = "idle", deadline, 0, False
+        self.state, self.deadline, self.answered, self.continued, self.big = "idle", deadline, 0, False, False
 
 
 class KerasliteWorker(base.Worker):
@@ -153,6 +155,7 @@ class KerasliteWorker(base.Worker):
         self.alive = False  # the signal's wake-up byte (set_wakeup_fd) ends the current select
 
     def run(self):
+        serve_large_from_mmap()  # after the app (and the runtime's allocator settings) is loaded
         limit = getattr(self.wsgi, "config", {}).get("MAX_CONTENT_LENGTH")
         self.max_body = int(limit) if limit else 32 << 20
         self.selector.register(self.PIPE[0], selectors.EVENT_READ, self._on_wake)
@@ -294,7 +297,7 @@ class KerasliteWorker(base.Worker):
                 self._send_now(conn, Collector.CONTINUE)
         if reader.done:
             self.selector.unregister(conn.sock)
-            conn.state = "busy"
+            conn.state, conn.big = "busy", len(reader.body) >= BIG_REQUEST
             future = self.pool.submit(self._handle, conn, reader.head, reader.body)
             future.add_done_callback(lambda f, c=conn: self._finished(c, f))
 
@@ -405,6 +408,7 @@ class KerasliteWorker(base.Worker):
                 keep, out = False, []
             conn.answered += 1
             conn.out, conn.keep, conn.state = out, keep, "writing"
+            conn.big = conn.big or sum(len(c) for c in out) >= BIG_REQUEST
             if out:
                 conn.deadline = time.monotonic() + self.body_timeout
                 self.selector.register(conn.sock, selectors.EVENT_WRITE, self._on_writable)
@@ -421,11 +425,14 @@ class KerasliteWorker(base.Worker):
             self._after_write(conn)
 
     def _after_write(self, conn: Conn) -> None:
+        conn.out, conn.reader = [], RequestReader(self.max_body)
+        if conn.big:
+            conn.big = False
+            give_back_memory()
         if not conn.keep:
             self._linger(conn)
             return
-        rest, conn.rest = conn.rest, b""
-        conn.reader, conn.continued = RequestReader(self.max_body), False
+        rest, conn.rest, conn.continued = conn.rest, b"", False
         conn.state, conn.deadline = "idle", time.monotonic() + (self.cfg.keepalive if self.alive else LINGER_SECONDS)
         self.selector.register(conn.sock, selectors.EVENT_READ, self._on_readable)
         if rest:  # a pipelined request arrived with the last one
