@@ -95,17 +95,18 @@ class Server:
     def request(self, method, path, body=None, headers=None, timeout=60):
         """``(status, headers, parsed JSON or text)`` over a fresh connection."""
         import http.client
-        import json
+
+        import orjson
 
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         try:
-            data = json.dumps(body).encode() if isinstance(body, (dict, list)) else body
+            data = orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY) if isinstance(body, (dict, list)) else body
             hdrs = {"Content-Type": "application/json", **(headers or {})} if data is not None else (headers or {})
             conn.request(method, path, body=data, headers=hdrs)
             resp = conn.getresponse()
             raw = resp.read()
             is_json = (resp.getheader("Content-Type") or "").startswith("application/json")
-            return resp.status, dict(resp.getheaders()), json.loads(raw) if is_json else raw.decode()
+            return resp.status, dict(resp.getheaders()), orjson.loads(raw) if is_json else raw.decode()
         finally:
             conn.close()
 

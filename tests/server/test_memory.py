@@ -1,8 +1,8 @@
 """Memory of a real gunicorn worker answering one 100,000-row request (a 25 MB body) to the demo model."""
-import json
 import time
 
 import numpy as np
+import orjson
 import pytest
 
 from keraslite.server.config import demo_model_path
@@ -20,7 +20,7 @@ def server(serve_module):
 
 def test_a_large_request_peaks_under_4x_its_body_and_memory_is_given_back(server):
     rows = np.random.default_rng(0).integers(0, 17, (100000, 64))  # digit pixels, as the demo model takes them
-    body = json.dumps({"instances": rows.tolist()}).encode()
+    body = orjson.dumps({"instances": rows}, option=orjson.OPT_SERIALIZE_NUMPY)
     small = {"instances": rows[:2].tolist()}
     for _ in range(20):  # settle: every code path of a predict has run once
         assert server.request("POST", "/v1/models/digits:predict", small)[0] == 200

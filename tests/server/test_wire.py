@@ -59,7 +59,7 @@ def test_slow_and_never_reading_clients_do_not_stall_other_clients(server):
         results[name] = read_answer(sock)
         sock.close()
 
-    body = json.dumps({"instances": [[0.5] * 8] * 150000}).encode()
+    body = b'{"instances": [' + b",".join([b"[0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5]"] * 150000) + b"]}"
     never_readers = []
     for _ in range(2):  # ask for a ~6 MB answer, with a tiny receive window, and never read it
         sock = socket.socket()
