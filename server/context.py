@@ -9,7 +9,6 @@ import numpy as np
 from flask import Response, current_app, request
 
 from ..errors import InputError
-from . import jsonio
 from .config import ServerConfig
 from .decode import ApiError, bad, clip
 from .models import VERSION, ModelStore, ServedModel
@@ -42,9 +41,9 @@ def state() -> ServerState:
     return current_app.extensions[EXTENSION]
 
 
-def model_or_404(name: str, version=None) -> ServedModel:
+def model_or_404(name: str, version=None, st: Optional[ServerState] = None) -> ServedModel:
     """The served model ``name`` (and ``version``, when given); 404 naming the served ones otherwise."""
-    store = state().store
+    store = (st or state()).store
     served = store.get(name)
     if served is None:
         raise ApiError(404, f"model {clip(name)} not found; served models: {store.names()}")
@@ -57,11 +56,6 @@ def model_or_404(name: str, version=None) -> ServedModel:
 def json_response(body: bytes, status: int = 200) -> Response:
     """An ``application/json`` answer from already encoded bytes."""
     return Response(body, status=status, mimetype="application/json")
-
-
-def respond(payload, status: int = 200) -> Response:
-    """``payload`` (numpy arrays allowed) as a strict JSON answer."""
-    return json_response(jsonio.dumps(payload), status)
 
 
 def not_ready_reason(served: Optional[ServedModel] = None) -> Optional[str]:
@@ -77,11 +71,7 @@ def not_ready_reason(served: Optional[ServedModel] = None) -> Optional[str]:
     return None
 
 
-def max_batch() -> int:
-    return state().config.max_batch
-
-
-def run_predict(served: ServedModel, arrays: List[np.ndarray]) -> List[np.ndarray]:
+def run_predict(st: ServerState, served: ServedModel, arrays: List[np.ndarray]) -> List[np.ndarray]:
     """Predict, timing the inference; the runtime's InputError (a client mistake) becomes a 400."""
     batches = {int(a.shape[0]) for a in arrays if a.ndim}
     if len(batches) > 1:
@@ -93,5 +83,5 @@ def run_predict(served: ServedModel, arrays: List[np.ndarray]) -> List[np.ndarra
             outputs = served.predict(arrays)
     except InputError as exc:
         raise bad(str(exc)) from None
-    state().metrics.observe_inference(served.name, time.perf_counter() - start)
+    st.metrics.observe_inference(served.name, time.perf_counter() - start)
     return outputs

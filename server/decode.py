@@ -50,11 +50,20 @@ def read_json(request, allow_non_finite: bool = False) -> dict:
     ``allow_non_finite`` accepts TF Serving's NaN/Infinity tokens. Large arrays of numbers come back as
     ``NumericText`` (see ``numeric``), turned into arrays by ``to_array`` once their dtype is known.
     """
-    mimetype = (request.mimetype or "").lower()
+    check_content_type(request.mimetype)
+    return decode_object(read_body(request), allow_non_finite)
+
+
+def check_content_type(mimetype: str) -> None:
+    """415 unless ``mimetype`` (lower case, no parameters) is JSON or what curl sends by default."""
+    mimetype = (mimetype or "").lower()
     if mimetype not in JSON_TYPES + LENIENT_TYPES and not mimetype.endswith("+json"):
         raise ApiError(415, f"expected a JSON body (Content-Type: application/json), got Content-Type "
                             f"{clip(mimetype)}")
-    raw = read_body(request)
+
+
+def decode_object(raw, allow_non_finite: bool = False) -> dict:
+    """A body's bytes as a JSON object (400 for an empty body, malformed JSON or another top-level value)."""
     if raw[:3] == BOM:  # RFC 8259 lets a parser ignore it; orjson does not
         raw = memoryview(raw)[3:]
     if not bytes(raw[:64]).strip() and not bytes(raw).strip():

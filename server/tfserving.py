@@ -8,7 +8,7 @@ from flask import Blueprint, jsonify, request
 from werkzeug.exceptions import MethodNotAllowed
 
 from . import jsonio
-from .context import json_response, max_batch, model_or_404, run_predict, state, versioned_routes
+from .context import ServerState, json_response, model_or_404, run_predict, state, versioned_routes
 from .decode import as_input, bad, clip, json_type, read_json
 from .dtypes import tf_name
 from .models import VERSION, ServedModel
@@ -54,8 +54,13 @@ def metadata(name, version=None):
 @_routes(":predict", methods=["POST"])
 def predict(name, version=None):
     """Predict: ``{"instances": [...]}`` -> ``{"predictions": [...]}``, ``{"inputs": ...}`` -> ``{"outputs": ...}``."""
-    served = model_or_404(name, version)
-    body = read_json(request, allow_non_finite=True)  # TF Serving reads NaN, Infinity and -Infinity tokens
+    st = state()
+    served = model_or_404(name, version, st)
+    return json_response(answer(st, served, read_json(request, allow_non_finite=True)))
+
+
+def answer(st: ServerState, served: ServedModel, body: dict) -> bytes:
+    """The JSON answer to a decoded ``:predict`` body (TF Serving reads and writes NaN/Infinity tokens)."""
     signature = body.get("signature_name", SIGNATURE)
     if not isinstance(signature, str) or signature not in (SIGNATURE, ""):
         raise bad(f"unknown signature_name {clip(signature)}; this model has one signature, {SIGNATURE!r}")
@@ -63,14 +68,15 @@ def predict(name, version=None):
     if has_rows == has_cols:
         which = "both" if has_rows else "neither"
         raise bad(f"expected exactly one of 'instances' (row format) or 'inputs' (columnar format), got {which}")
+    limit = st.config.max_batch
     if has_rows:
-        outputs = run_predict(served, _rows(served, body["instances"]))
-        answer = {"predictions": _row_predictions(served, outputs)}
+        outputs = run_predict(st, served, _rows(served, body["instances"], limit))
+        result = {"predictions": _row_predictions(served, outputs)}
     else:
-        outputs = run_predict(served, _columns(served, body["inputs"]))
-        answer = {"outputs": outputs[0] if len(outputs) == 1 else dict(zip([s.name for s in served.outputs], outputs))}
+        outputs = run_predict(st, served, _columns(served, body["inputs"], limit))
+        result = {"outputs": outputs[0] if len(outputs) == 1 else dict(zip([s.name for s in served.outputs], outputs))}
     # Non-finite outputs are written as TF Serving writes them: bare NaN / Infinity / -Infinity tokens.
-    return json_response(jsonio.dumps_tf(answer, outputs))
+    return jsonio.dumps_tf(result, outputs)
 
 
 def _check_names(given, served: ServedModel, where: str) -> None:
@@ -83,7 +89,7 @@ def _check_names(given, served: ServedModel, where: str) -> None:
         raise bad(f"{where}: missing input {missing[0]!r}; the model's inputs are {names}")
 
 
-def _rows(served: ServedModel, instances) -> List[np.ndarray]:
+def _rows(served: ServedModel, instances, limit: int) -> List[np.ndarray]:
     """Row format: a list of instances, each a value (one input) or an object of named inputs."""
     if not isinstance(instances, (list, NumericText)):
         raise bad(f"'instances' must be an array with one entry per example, got {json_type(instances)}")
@@ -99,27 +105,27 @@ def _rows(served: ServedModel, instances) -> List[np.ndarray]:
             raise bad(f"the model has {len(specs)} inputs {[s.name for s in specs]}: give each instance as an "
                       f"object with one entry per input")
         hint = " ('instances' holds one entry per example)"
-        return [as_input(instances, specs[0], f"input {specs[0].name!r}", hint, max_batch())]
+        return [as_input(instances, specs[0], f"input {specs[0].name!r}", hint, limit)]
     named = [isinstance(inst, dict) for inst in instances]
     if not all(named):
         raise bad(f"instance {named.index(False)}: expected an object of named inputs like the other "
                   f"instances, got {json_type(instances[named.index(False)])}")
     for i, inst in enumerate(instances):
         _check_names(inst, served, f"instance {i}")
-    return [as_input([inst[s.name] for inst in instances], s, f"input {s.name!r}", max_batch=max_batch())
+    return [as_input([inst[s.name] for inst in instances], s, f"input {s.name!r}", max_batch=limit)
             for s in specs]
 
 
-def _columns(served: ServedModel, inputs) -> List[np.ndarray]:
+def _columns(served: ServedModel, inputs, limit: int) -> List[np.ndarray]:
     """Columnar format: one batched value (one input) or an object of named batched values."""
     specs = served.inputs
     if isinstance(inputs, dict):
         _check_names(inputs, served, "'inputs'")
-        return [as_input(inputs[s.name], s, f"input {s.name!r}", max_batch=max_batch()) for s in specs]
+        return [as_input(inputs[s.name], s, f"input {s.name!r}", max_batch=limit) for s in specs]
     if len(specs) != 1:
         raise bad(f"the model has {len(specs)} inputs {[s.name for s in specs]}: 'inputs' must be an object with "
                   f"one entry per input")
-    return [as_input(inputs, specs[0], f"input {specs[0].name!r}", max_batch=max_batch())]
+    return [as_input(inputs, specs[0], f"input {specs[0].name!r}", max_batch=limit)]
 
 
 def _row_predictions(served: ServedModel, outputs: List[np.ndarray]):

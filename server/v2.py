@@ -9,7 +9,8 @@ from flask import Blueprint, jsonify, request
 
 from .. import __version__
 from . import jsonio
-from .context import max_batch, model_or_404, not_ready_reason, respond, run_predict, versioned_routes
+from .context import (ServerState, json_response, model_or_404, not_ready_reason, run_predict, state,
+                      versioned_routes)
 from .decode import bad, cast, check_batch, check_shape, clip, json_type, read_json, show_shape, to_array
 from .dtypes import numpy_for_v2, signature_shape, v2_name
 from .numeric import NumericText
@@ -64,10 +65,15 @@ def model_ready(name, version=None):
 @_routes("/infer", methods=["POST"])
 def infer(name, version=None):
     """Inference: ``{"inputs": [{"name", "shape", "datatype", "data"}], "outputs"?, "id"?}``."""
-    served = model_or_404(name, version)
-    body = read_json(request)  # strict JSON: no NaN/Infinity tokens
+    st = state()
+    served = model_or_404(name, version, st)
+    return json_response(answer(st, served, read_json(request)))  # strict JSON: no NaN/Infinity tokens
+
+
+def answer(st: ServerState, served: ServedModel, body: dict) -> bytes:
+    """The JSON answer to a decoded ``/infer`` body; non-finite outputs as proto3's strings."""
     wanted = _requested_outputs(served, body.get("outputs"))
-    outputs = run_predict(served, _inputs(served, body.get("inputs")))
+    outputs = run_predict(st, served, _inputs(served, body.get("inputs"), st.config.max_batch))
     response: Dict[str, Any] = {"model_name": served.name, "model_version": VERSION}
     if "id" in body:
         if not isinstance(body["id"], str):
@@ -76,7 +82,7 @@ def infer(name, version=None):
     response["outputs"] = [
         {"name": spec.name, "datatype": v2_name(out.dtype), "shape": list(out.shape), "data": jsonio.v2_data(out)}
         for spec, out in zip(served.outputs, outputs) if spec.name in wanted]
-    return respond(response)
+    return jsonio.dumps(response)
 
 
 def _requested_outputs(served: ServedModel, requested) -> List[str]:
@@ -98,7 +104,7 @@ def _requested_outputs(served: ServedModel, requested) -> List[str]:
     return chosen
 
 
-def _inputs(served: ServedModel, inputs) -> List[np.ndarray]:
+def _inputs(served: ServedModel, inputs, limit: int) -> List[np.ndarray]:
     """The request's ``inputs`` -> one checked array per model input, in model order."""
     specs = {s.name: s for s in served.inputs}
     if not isinstance(inputs, list) or not inputs:
@@ -118,7 +124,7 @@ def _inputs(served: ServedModel, inputs) -> List[np.ndarray]:
             raise bad(f"inputs[{i}]: unknown input {clip(name)}; the model's inputs are {list(specs)}")
         if name in arrays:
             raise bad(f"inputs[{i}]: input {name!r} is given twice")
-        arrays[name] = _tensor(tensor, specs[name], f"input {name!r}")
+        arrays[name] = _tensor(tensor, specs[name], f"input {name!r}", limit)
     missing = [n for n in specs if n not in arrays]
     if missing:
         raise bad(f"missing input {missing[0]!r}; the model's inputs are {list(specs)}")
@@ -135,7 +141,7 @@ def _parameters(obj: Dict[str, Any], what: str) -> Dict[str, Any]:
     return params
 
 
-def _tensor(tensor: Dict[str, Any], spec, what: str) -> np.ndarray:
+def _tensor(tensor: Dict[str, Any], spec, what: str, limit: int) -> np.ndarray:
     """One V2 input tensor -> an array of the model input's dtype, checked against ``shape`` and the signature."""
     for key in ("shape", "datatype", "data"):
         if key not in tensor:
@@ -150,7 +156,7 @@ def _tensor(tensor: Dict[str, Any], spec, what: str) -> np.ndarray:
         raise bad(f"{what}: 'shape' has rank {len(shape)}, expected rank {len(spec.shape)} "
                   f"(shape {show_shape(spec.shape)}, axis 0 the batch)")
     if shape:
-        check_batch(shape[0], max_batch())
+        check_batch(shape[0], limit)
     dtype = numpy_for_v2(tensor["datatype"], what)
     data = tensor["data"]
     if isinstance(data, NumericText):

@@ -25,12 +25,9 @@ from __future__ import annotations
 
 import errno
 import os
-import queue
-import selectors
 import socket
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 from gunicorn import http as ghttp
@@ -39,7 +36,9 @@ from gunicorn.workers import base
 
 from . import jsonio
 from .decode import BODY_KEY, clip
+from .direct import call_app, environ_for, parse_head, serialize
 from .framing import FramingError, RequestReader
+from .loop import RequestThreads, make_poller
 from .memory import give_back_memory, serve_large_from_mmap
 
 HEADER_TIMEOUT_ENV, BODY_TIMEOUT_ENV = "KERASLITE_HEADER_TIMEOUT", "KERASLITE_BODY_TIMEOUT"
@@ -140,15 +139,19 @@ class KerasliteWorker(base.Worker):
         self.body_timeout = env_number(BODY_TIMEOUT_ENV, 30.0)
         self.keepalive_requests = int(env_number(KEEPALIVE_REQUESTS_ENV, 100))
         self.conns = {}
-        self.done = queue.SimpleQueue()
         self.accepting = False
         self.next_sweep = 0.0
 
     # -- set-up and the loop ---------------------------------------------------------------------------------------
 
     def init_process(self):
-        self.selector = selectors.DefaultSelector()
-        self.pool = ThreadPoolExecutor(max_workers=self.cfg.threads, thread_name_prefix="keraslite-request")
+        if self.cfg.is_ssl:
+            raise RuntimeError("keraslite's worker does not terminate TLS: put a reverse proxy in front of it")
+        hooks = [(name, type(self.cfg.settings[name]).default) for name in ("pre_request", "post_request")]
+        # Heads that direct.parse_head accepts skip gunicorn's parser and Response, unless an access log or a
+        # request hook needs gunicorn's request objects.
+        self.direct = self.cfg.accesslog is None and all(self.cfg.settings[n].get() is d for n, d in hooks)
+        self.poller = make_poller()
         super().init_process()  # loads the app, then calls run()
 
     def handle_exit(self, sig, frame):
@@ -158,9 +161,12 @@ class KerasliteWorker(base.Worker):
         serve_large_from_mmap()  # after the app (and the runtime's allocator settings) is loaded
         limit = getattr(self.wsgi, "config", {}).get("MAX_CONTENT_LENGTH")
         self.max_body = int(limit) if limit else 32 << 20
-        self.selector.register(self.PIPE[0], selectors.EVENT_READ, self._on_wake)
+        self.pool = RequestThreads(self.cfg.threads, self._handle, self.PIPE[1])
+        self.poller.watch(self.PIPE[0])
+        self.listeners = {}
         for listener in self.sockets:
             listener.setblocking(False)
+            self.listeners[listener.fileno()] = listener
         self._accept_enabled(True)
         while self.alive:
             self.notify()
@@ -172,13 +178,19 @@ class KerasliteWorker(base.Worker):
 
     def _poll(self, timeout: float) -> None:
         try:
-            events = self.selector.select(min(timeout, SWEEP_SECONDS))
+            events = self.poller.poll(min(timeout, SWEEP_SECONDS))
         except OSError as exc:
             if exc.errno != errno.EINTR:
                 raise
             events = []
-        for key, mask in events:
-            key.data(key.fileobj, mask)
+        for fd, _ in events:
+            conn = self.conns.get(fd)
+            if conn is not None:
+                (self._on_writable if conn.state == "writing" else self._on_readable)(conn)
+            elif fd == self.PIPE[0]:
+                self._on_wake()
+            elif fd in self.listeners and self.accepting:
+                self._on_accept(self.listeners[fd])
         now = time.monotonic()
         if now >= self.next_sweep:
             self.next_sweep = now + SWEEP_SECONDS
@@ -191,7 +203,7 @@ class KerasliteWorker(base.Worker):
         """Stop listening (after taking what is queued), finish what is in progress, then close everything."""
         if self.accepting:
             for listener in self.sockets:
-                self._on_accept(listener, selectors.EVENT_READ, backlog=True)
+                self._on_accept(listener, backlog=True)
             self._accept_enabled(False)
         for listener in self.sockets:
             listener.close()  # with every process's copy closed, new connections are refused, not reset
@@ -205,15 +217,12 @@ class KerasliteWorker(base.Worker):
             self._poll(SWEEP_SECONDS)
         for conn in list(self.conns.values()):
             self._close(conn)
-        self.pool.shutdown(wait=False)
-        self.selector.close()
+        self.pool.stop()
+        self.poller.close()
 
     def _accept_enabled(self, enabled: bool) -> None:
-        for listener in self.sockets:
-            if enabled:
-                self.selector.register(listener, selectors.EVENT_READ, self._on_accept)
-            else:
-                self.selector.unregister(listener)
+        for fd in self.listeners:
+            (self.poller.watch if enabled else self.poller.unwatch)(fd)
         self.accepting = enabled
 
     def _sweep(self, now: float) -> None:
@@ -233,7 +242,7 @@ class KerasliteWorker(base.Worker):
 
     # -- reading ---------------------------------------------------------------------------------------------------
 
-    def _on_accept(self, listener, mask, backlog=False) -> None:
+    def _on_accept(self, listener, backlog=False) -> None:
         for _ in range(64 if not backlog else 1 << 16):
             try:
                 sock, addr = listener.accept()
@@ -248,15 +257,15 @@ class KerasliteWorker(base.Worker):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             conn = Conn(sock, addr, listener.getsockname(), self.max_body, time.monotonic() + self.header_timeout)
             self.conns[conn.fd] = conn
-            self.selector.register(sock, selectors.EVENT_READ, self._on_readable)
+            self.poller.arm(conn.fd)
 
-    def _on_readable(self, sock, mask) -> None:
-        conn = self.conns.get(sock.fileno())
-        if conn is None:
-            return
+    def _on_readable(self, conn: Conn) -> None:
+        sock = conn.sock
         try:
             if conn.state == "closing":
-                if not sock.recv(RECV_SIZE):
+                if sock.recv(RECV_SIZE):
+                    self.poller.arm(conn.fd)
+                else:
                     self._close(conn)
                 return
             space = conn.reader.space()
@@ -270,6 +279,7 @@ class KerasliteWorker(base.Worker):
             else:
                 data = sock.recv(RECV_SIZE) or None
         except (BlockingIOError, InterruptedError):
+            self.poller.arm(conn.fd)
             return
         except OSError:
             self._close(conn)
@@ -290,16 +300,16 @@ class KerasliteWorker(base.Worker):
         except FramingError as exc:
             self._refuse(conn, exc.status, exc.message)
             return
+        if not reader.done:
+            self.poller.arm(conn.fd)
         if reader.head is not None and not had_head:
             conn.deadline = time.monotonic() + self.body_timeout
             if reader.expect_continue and not reader.done and not conn.continued:
                 conn.continued = True
                 self._send_now(conn, Collector.CONTINUE)
         if reader.done:
-            self.selector.unregister(conn.sock)
             conn.state, conn.big = "busy", len(reader.body) >= BIG_REQUEST
-            future = self.pool.submit(self._handle, conn, reader.head, reader.body)
-            future.add_done_callback(lambda f, c=conn: self._finished(c, f))
+            self.pool.submit(conn, conn, reader.head, reader.body)
 
     # -- the request thread ----------------------------------------------------------------------------------------
 
@@ -309,6 +319,9 @@ class KerasliteWorker(base.Worker):
         return keep, self._send_some(conn.sock, out)
 
     def _respond(self, conn: Conn, head: bytes, body: bytearray):
+        plain = parse_head(head, self.cfg) if self.direct else None
+        if plain is not None:
+            return self._respond_direct(conn, plain, body)
         try:
             req = next(ghttp.RequestParser(self.cfg, [head], conn.addr))
         except Exception as exc:
@@ -352,6 +365,25 @@ class KerasliteWorker(base.Worker):
             except Exception:
                 self.log.exception("Exception in post_request hook")
 
+    def _respond_direct(self, conn: Conn, head, body: bytearray):
+        """The app's answer to a plain head (``direct.parse_head``), written without gunicorn's Response."""
+        environ = environ_for(head, body, conn.addr, conn.server, self.cfg.workers > 1)
+        environ["wsgi.input"] = BodyStream(body)
+        environ[BODY_KEY] = body
+        environ[DRAINING_KEY] = not self.alive
+        self.nr += 1
+        if self.nr >= self.max_requests and self.alive:
+            self.log.info("Autorestarting worker after current request.")
+            self.alive = False
+        keep = bool(self.alive and self.cfg.keepalive and conn.answered + 1 < self.keepalive_requests
+                    and head.wants_keepalive())
+        try:
+            status, headers, chunks = call_app(self.wsgi, environ)
+        except Exception:
+            self.log.exception("Error handling request %s %s", head.method, head.path)
+            return False, [error_response(500, "internal error while answering the request")]
+        return keep, serialize(status, headers, chunks, keep, head.minor, head.method == "HEAD")
+
     def _parser_error(self, exc: Exception) -> bytes:
         name = type(exc).__name__
         status = PARSER_STATUS.get(name, 400 if name in PARSER_400 else 500)
@@ -380,48 +412,33 @@ class KerasliteWorker(base.Worker):
             chunks.pop(0)
         return chunks
 
-    def _finished(self, conn: Conn, future) -> None:
-        """Called on the request thread when it is done: hand the connection back to the event loop."""
-        self.done.put((conn, future))
-        try:
-            os.write(self.PIPE[1], b".")
-        except OSError:  # the pipe is full: the loop is about to read it anyway
-            pass
-
     # -- back in the event loop: writing, keep-alive and closing ---------------------------------------------------
 
-    def _on_wake(self, fd, mask) -> None:
+    def _on_wake(self) -> None:
         try:
-            while os.read(fd, 4096):
-                pass
+            os.read(self.PIPE[0], 4096)  # wake-up bytes (results, signals); any left make the pipe readable again
         except (BlockingIOError, InterruptedError):
             pass
-        while True:
-            try:
-                conn, future = self.done.get_nowait()
-            except queue.Empty:
-                return
-            try:
-                keep, out = future.result()
-            except Exception:
-                self.log.exception("request thread failed")
+        for conn, result in self.pool.results():
+            if isinstance(result, BaseException):
+                self.log.error("request thread failed: %r", result)
                 keep, out = False, []
+            else:
+                keep, out = result
             conn.answered += 1
             conn.out, conn.keep, conn.state = out, keep, "writing"
             conn.big = conn.big or sum(len(c) for c in out) >= BIG_REQUEST
             if out:
                 conn.deadline = time.monotonic() + self.body_timeout
-                self.selector.register(conn.sock, selectors.EVENT_WRITE, self._on_writable)
+                self.poller.arm(conn.fd, write=True)
             else:
                 self._after_write(conn)
 
-    def _on_writable(self, sock, mask) -> None:
-        conn = self.conns.get(sock.fileno())
-        if conn is None:
-            return
-        conn.out = self._send_some(sock, conn.out)
-        if not conn.out:
-            self.selector.unregister(sock)
+    def _on_writable(self, conn: Conn) -> None:
+        conn.out = self._send_some(conn.sock, conn.out)
+        if conn.out:
+            self.poller.arm(conn.fd, write=True)
+        else:
             self._after_write(conn)
 
     def _after_write(self, conn: Conn) -> None:
@@ -434,9 +451,10 @@ class KerasliteWorker(base.Worker):
             return
         rest, conn.rest, conn.continued = conn.rest, b"", False
         conn.state, conn.deadline = "idle", time.monotonic() + (self.cfg.keepalive if self.alive else LINGER_SECONDS)
-        self.selector.register(conn.sock, selectors.EVENT_READ, self._on_readable)
         if rest:  # a pipelined request arrived with the last one
             self._take(conn, rest)
+        else:
+            self.poller.arm(conn.fd)
 
     def _refuse(self, conn: Conn, status: int, message: str) -> None:
         """Answer an error found before the app ran, then close."""
@@ -459,18 +477,11 @@ class KerasliteWorker(base.Worker):
             self._close(conn)
             return
         conn.state, conn.deadline = "closing", time.monotonic() + LINGER_SECONDS
-        key = self.selector.get_map().get(conn.fd)
-        if key is None:
-            self.selector.register(conn.sock, selectors.EVENT_READ, self._on_readable)
-        elif key.events != selectors.EVENT_READ:
-            self.selector.modify(conn.sock, selectors.EVENT_READ, self._on_readable)
+        self.poller.arm(conn.fd)
 
     def _close(self, conn: Conn) -> None:
         self.conns.pop(conn.fd, None)
-        try:
-            self.selector.unregister(conn.sock)
-        except (KeyError, ValueError):
-            pass
+        self.poller.forget(conn.fd)
         try:
             conn.sock.close()
         except OSError:
