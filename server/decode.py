@@ -12,6 +12,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from . import jsonio
+from .body import take_body
 from .numeric import LARGE, MalformedSpan, NumericText, Ragged, find_spans
 
 JSON_TYPES = ("application/json",)
@@ -83,7 +84,7 @@ def read_body(request):
     """
     body = request.environ.get(BODY_KEY)
     if body is not None:
-        return body
+        return take_body(body)
     from werkzeug.exceptions import HTTPException
 
     stream, chunks = request.stream, []

@@ -42,7 +42,8 @@ def parse_head(head: bytes, cfg) -> Optional[Head]:
     line = _REQUEST_LINE.fullmatch(lines[0])
     if line is None or len(lines) - 1 > cfg.limit_request_fields or len(lines[0]) > cfg.limit_request_line:
         return None
-    special = cfg.secure_scheme_headers.keys() | set(cfg.forwarder_headers) | {"SCRIPT_NAME", "PATH_INFO"}
+    special = (set(cfg.secure_scheme_headers) | set(getattr(cfg, "forwarder_headers", ()))  # gunicorn >= 22
+               | {"SCRIPT_NAME", "PATH_INFO"})
     headers = {}
     for raw in lines[1:]:
         field = _HEADER.fullmatch(raw)

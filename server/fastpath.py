@@ -16,6 +16,7 @@ from http import HTTPStatus
 
 from . import jsonio, tfserving, v2
 from .context import ServerState, model_or_404
+from .body import take_body
 from .decode import BODY_KEY, ApiError, check_content_type, decode_object
 
 log = logging.getLogger("keraslite.server")
@@ -41,7 +42,7 @@ class FastPath:
         try:
             served = model_or_404(name, route.group("tf_version" if tf else "v2_version"), st)
             check_content_type(environ.get("CONTENT_TYPE", "").split(";", 1)[0].strip())
-            decoded = decode_object(body, allow_non_finite=tf)
+            decoded = decode_object(take_body(body), allow_non_finite=tf)
             data, status = (tfserving.answer if tf else v2.answer)(st, served, decoded), 200
         except ApiError as exc:
             data, status = jsonio.dumps({"error": exc.message}), exc.status

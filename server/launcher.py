@@ -1,4 +1,5 @@
-"""Run the app under gunicorn (``gthread`` workers) through gunicorn's application API, or Flask's dev server.
+"""Run the app under gunicorn (keraslite's own worker class, ``worker.KerasliteWorker``) through gunicorn's
+application API, or Flask's dev server.
 
 Threads: each worker answers ``threads`` requests at a time, and inside one predict the numeric libraries (Numba,
 OpenBLAS, OpenMP) could start threads of their own. With W workers on C cores, the launcher gives each worker
@@ -7,9 +8,13 @@ before numpy is imported unless the user set them), so W x numeric threads <= C:
 oversubscribed by compute, while the request threads mostly wait on sockets and JSON.
 
 Two request threads per worker by default: JSON decoding and validation hold the GIL, so a third or fourth thread
-only queues behind it. Measured with wrk (8 connections, batch-1 demo MLP, 2 workers, 2 cores): 4 threads gave
-p99 21-25 ms, 2 threads 11-12 ms at ~1,600 requests/s, 1 thread the same numbers but a slow request then blocks
-its worker's other keep-alive clients.
+only queues behind it. Measured with wrk under gthread (8 connections, batch-1 demo MLP, 2 workers, 2 cores):
+4 threads gave p99 21-25 ms, 2 threads 11-12 ms. Slow clients no longer hold a thread (the worker's event loop
+reads requests and writes answers), so the threads are only for running the app.
+
+The master owns two things its workers must not touch: the listening socket (bound here, before the banner, and
+handed to gunicorn as ``fd://``) and the Prometheus multiprocess folder (removed only by the master, at its exit;
+workers are forks of this process, and their exits unwind through ``serve`` too).
 """
 from __future__ import annotations
 

@@ -125,6 +125,7 @@ class RequestThreads:
             except BaseException as exc:  # noqa: BLE001 - handed to the loop, which logs it and closes
                 result = exc
             self.done.put((key, result))  # before looking at ``woken``: see results()
+            del item, args, result  # a finished request's body and answer must not wait here for the next job
             if not self.woken:
                 self.woken = True
                 try:

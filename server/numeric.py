@@ -70,6 +70,8 @@ class NumericText:
                              if part.ndim == out.ndim else None)
             out[row:row + part.shape[0]] = part
             row += part.shape[0]
+        del view
+        self.buf = None  # parsed: the request's bytes need not outlive this
         return out
 
 

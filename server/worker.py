@@ -35,6 +35,7 @@ from gunicorn.http import wsgi
 from gunicorn.workers import base
 
 from . import jsonio
+from .body import BodyStream, HandedBody
 from .decode import BODY_KEY, clip
 from .direct import call_app, environ_for, parse_head, serialize
 from .framing import FramingError, RequestReader
@@ -93,29 +94,6 @@ class Collector:
         if data != self.CONTINUE:  # the event loop already sent it, when the client was still to send its body
             self.sendall(data)
         return len(data)
-
-
-class BodyStream:
-    """``wsgi.input`` over a body already in memory."""
-
-    def __init__(self, body):
-        self._view, self._pos = memoryview(body), 0
-
-    def read(self, size=-1) -> bytes:
-        end = len(self._view) if size is None or size < 0 else min(len(self._view), self._pos + size)
-        data, self._pos = bytes(self._view[self._pos:end]), end
-        return data
-
-    def readline(self, size=-1) -> bytes:
-        rest = self._view[self._pos:] if size is None or size < 0 else self._view[self._pos:self._pos + size]
-        cut = bytes(rest).find(b"\n")
-        return self.read(cut + 1 if cut >= 0 else len(rest))
-
-    def readlines(self, hint=-1):
-        return list(iter(self.readline, b""))
-
-    def __iter__(self):
-        return iter(self.readline, b"")
 
 
 class Conn:
@@ -308,17 +286,18 @@ class KerasliteWorker(base.Worker):
                 conn.continued = True
                 self._send_now(conn, Collector.CONTINUE)
         if reader.done:
-            conn.state, conn.big = "busy", len(reader.body) >= BIG_REQUEST
-            self.pool.submit(conn, conn, reader.head, reader.body)
+            body, reader.body = HandedBody(reader.body), None  # the app alone holds the body from here
+            conn.state, conn.big = "busy", len(body) >= BIG_REQUEST
+            self.pool.submit(conn, conn, reader.head, body)
 
     # -- the request thread ----------------------------------------------------------------------------------------
 
-    def _handle(self, conn: Conn, head: bytes, body: bytearray):
+    def _handle(self, conn: Conn, head: bytes, body: HandedBody):
         """Runs on a request thread: the app's answer, partly sent; returns (keep alive, bytes still to send)."""
         keep, out = self._respond(conn, head, body)
         return keep, self._send_some(conn.sock, out)
 
-    def _respond(self, conn: Conn, head: bytes, body: bytearray):
+    def _respond(self, conn: Conn, head: bytes, body: HandedBody):
         plain = parse_head(head, self.cfg) if self.direct else None
         if plain is not None:
             return self._respond_direct(conn, plain, body)
@@ -365,7 +344,7 @@ class KerasliteWorker(base.Worker):
             except Exception:
                 self.log.exception("Exception in post_request hook")
 
-    def _respond_direct(self, conn: Conn, head, body: bytearray):
+    def _respond_direct(self, conn: Conn, head, body: HandedBody):
         """The app's answer to a plain head (``direct.parse_head``), written without gunicorn's Response."""
         environ = environ_for(head, body, conn.addr, conn.server, self.cfg.workers > 1)
         environ["wsgi.input"] = BodyStream(body)

@@ -20,7 +20,8 @@ def server(serve_module):
 
 def test_a_large_request_peaks_under_4x_its_body_and_memory_is_given_back(server):
     rows = np.random.default_rng(0).integers(0, 17, (100000, 64))  # digit pixels, as the demo model takes them
-    body = orjson.dumps({"instances": rows}, option=orjson.OPT_SERIALIZE_NUMPY)
+    # json.dumps' spacing (", "), as most clients send it: 21 MB, about 3.4 bytes of text per value.
+    body = orjson.dumps({"instances": rows}, option=orjson.OPT_SERIALIZE_NUMPY).replace(b",", b", ")
     small = {"instances": rows[:2].tolist()}
     for _ in range(20):  # settle: every code path of a predict has run once
         assert server.request("POST", "/v1/models/digits:predict", small)[0] == 200

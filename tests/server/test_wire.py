@@ -1,5 +1,6 @@
 """What reaches a real gunicorn server on the wire: slow clients, broken framing, oversized heads, huge echoes."""
 import json
+import re
 import socket
 import threading
 import time
@@ -153,3 +154,38 @@ def test_max_batch_refuses_more_rows_with_413(server):
     rows = [{"name": "features", "shape": [200001, 8], "datatype": "FP32", "data": [0.5] * 8}]
     status, _, answer = server.request("POST", "/v2/models/mlp/infer", {"inputs": rows})
     assert status == 413 and "--max-batch" in answer["error"], answer
+
+
+def test_expect_100_continue_pipelining_and_http_1_0(server):
+    body = json.dumps({"instances": [[0.5] * 8]}).encode()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+        sock.sendall(f"{HEAD}Content-Length: {len(body)}\r\nExpect: 100-continue\r\n\r\n".encode())
+        assert sock.recv(100) == b"HTTP/1.1 100 Continue\r\n\r\n"  # asked for before the body is sent
+        one = f"{HEAD}Content-Length: {len(body)}\r\n\r\n".encode() + body
+        sock.sendall(body + one + one[:-5])  # its body, a second request, and most of a third
+        time.sleep(0.2)
+        sock.sendall(one[-5:])
+        answers, raw = [], b""
+        while len(answers) < 3:
+            raw += sock.recv(65536)
+            while b"\r\n\r\n" in raw:
+                head, rest = raw.split(b"\r\n\r\n", 1)
+                length = int(re.search(rb"Content-Length: (\d+)", head).group(1))
+                if len(rest) < length:
+                    break
+                answers.append((head.split(b" ")[1], json.loads(rest[:length])))
+                raw = rest[length:]
+    assert [status for status, _ in answers] == [b"200"] * 3
+    status, answer = exchange(server.port, f"POST {PREDICT} HTTP/1.0\r\nContent-Type: application/json\r\n"
+                                           f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+    assert status == 200 and len(answer["predictions"]) == 1  # HTTP/1.0: answered, then closed
+
+
+def test_heads_left_to_gunicorns_parser_are_answered_the_same(server):
+    body = json.dumps({"instances": [[0.5] * 8]}).encode()
+    # An underscore in a header name and an absolute-form target are not "plain": gunicorn's parser takes them.
+    for extra, target in (("X_Odd: 1\r\n", PREDICT), ("", f"http://127.0.0.1:{server.port}{PREDICT}")):
+        request = (f"POST {target} HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n{extra}"
+                   f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode() + body
+        status, answer = exchange(server.port, request)
+        assert status == 200 and len(answer["predictions"]) == 1, answer
