@@ -221,7 +221,9 @@ class KerasliteWorker(base.Worker):
     # -- reading ---------------------------------------------------------------------------------------------------
 
     def _on_accept(self, listener, backlog=False) -> None:
-        for _ in range(64 if not backlog else 1 << 16):
+        # One connection per wake-up: every worker's loop is woken by a new connection, and one that took the
+        # whole backlog at once would leave the others idle (a burst of connections landing on one worker).
+        for _ in range(1 if not backlog else 1 << 16):
             try:
                 sock, addr = listener.accept()
             except (BlockingIOError, InterruptedError):
