@@ -7,7 +7,8 @@ The peer is the server a user would write by hand: a Flask app whose ``:predict`
 ``request.get_json()``, runs an onnxruntime session (the model exported by keraslite's own exporter, one
 intra-op thread per worker as keraslite gets) and answers ``jsonify`` of the outputs, run by gunicorn with the same
 workers, threads (``gthread``) and keep-alive. Models: the 784-512-10 MLP and the CNN (32x32x3 input: 3,072 floats)
-of bench/runtime.py, random weights. Both servers run at once on 127.0.0.1, each loaded in turn by `wrk`
+of bench/runtime.py, random weights. The peer's listening socket gets TCP_NODELAY (see ``nodelay``): without it
+its every keep-alive answer waits ~35 ms for a delayed ACK here, which would measure Nagle, not the server. Both servers run at once on 127.0.0.1, each loaded in turn by `wrk`
 (apt-get install wrk) with keep-alive connections sending one batch-1 JSON body; rounds alternate between the two
 so drifts of this shared machine hit both. Reported per server: the median over rounds of requests/s and of p99
 latency, and their ratio. Not a test: nothing here asserts on time.
@@ -68,10 +69,18 @@ def peer_main(onnx_path, port, workers, threads):
     def ready():
         return "ok"
 
+    def nodelay(server):
+        # gunicorn sends an answer's head and body in two writes and leaves Nagle's algorithm on: on loopback each
+        # keep-alive answer then waits for the client's delayed ACK (35 ms a request). Accepted sockets inherit
+        # TCP_NODELAY from the listener, so the peer gets it, as keraslite's worker has it.
+        for listener in server.LISTENERS:
+            listener.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     class Peer(BaseApplication):
         def load_config(self):
             for key, value in {"bind": f"127.0.0.1:{port}", "workers": workers, "threads": threads,
-                               "worker_class": "gthread", "keepalive": 5, "loglevel": "warning"}.items():
+                               "worker_class": "gthread", "keepalive": 5, "loglevel": "warning",
+                               "when_ready": nodelay}.items():
                 self.cfg.set(key, value)
             if "control_socket_disable" in self.cfg.settings:
                 self.cfg.set("control_socket_disable", True)
@@ -129,8 +138,11 @@ def wrk(port, path, body, seconds, connections):
         out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script,
                               f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True, timeout=seconds + 60,
                              env={**os.environ, "KERASLITE_BENCH_BODY": body_file}).stdout
-    pct = {int(m.group(1)): _ms(m.group(2)) for m in re.finditer(r"^\s+(\d+)%\s+([\d.]+\w+)$", out, re.M)}
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    pct = {int(m.group(1)): _ms(m.group(2)) for m in re.finditer(r"^\s+(\d+)%\s+([\d.]+[a-z]+)\s*$", out, re.M)}
+    found = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    if found is None or 99 not in pct:
+        raise SystemExit(f"could not read wrk's report:\n{out}")
+    rps = float(found.group(1))
     errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", out))
     errors += sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
     return rps, pct[50], pct[99], errors
