@@ -7,8 +7,8 @@ The peer is the server a user would write by hand: a Flask app whose ``:predict`
 ``request.get_json()``, runs an onnxruntime session (the model exported by keraslite's own exporter, one
 intra-op thread per worker as keraslite gets) and answers ``jsonify`` of the outputs, run by gunicorn with the same
 workers, threads (``gthread``) and keep-alive. Models: the 784-512-10 MLP and the CNN (32x32x3 input: 3,072 floats)
-of bench/runtime.py, random weights. The peer's listening socket gets TCP_NODELAY (see ``nodelay``): without it
-its every keep-alive answer waits ~35 ms for a delayed ACK here, which would measure Nagle, not the server. Both servers run at once on 127.0.0.1, each loaded in turn by `wrk`
+of bench/runtime.py, random weights. The peer's listening socket gets TCP_NODELAY (see ``nodelay``), as keraslite's
+worker sets it, so Nagle's algorithm is not what is measured. Both servers run at once on 127.0.0.1, each loaded in turn by `wrk`
 (apt-get install wrk) with keep-alive connections sending one batch-1 JSON body; rounds alternate between the two
 so drifts of this shared machine hit both. Reported per server: the median over rounds of requests/s and of p99
 latency, and their ratio. Not a test: nothing here asserts on time.
@@ -70,9 +70,9 @@ def peer_main(onnx_path, port, workers, threads):
         return "ok"
 
     def nodelay(server):
-        # gunicorn sends an answer's head and body in two writes and leaves Nagle's algorithm on: on loopback each
-        # keep-alive answer then waits for the client's delayed ACK (35 ms a request). Accepted sockets inherit
-        # TCP_NODELAY from the listener, so the peer gets it, as keraslite's worker has it.
+        # gunicorn sends an answer's head and body in two writes and leaves Nagle's algorithm on, so the body can
+        # wait for the client's delayed ACK (sequential requests took 35 ms instead of 16-20 ms on the loaded
+        # benchmark machine). Accepted sockets inherit TCP_NODELAY from the listener; keraslite's worker sets it.
         for listener in server.LISTENERS:
             listener.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
