@@ -10,8 +10,9 @@ uses the file Keras caches and otherwise says which file to put where.
 """
 import importlib
 
-MODULES = ("imagenet_utils", "vgg16", "vgg19")
-MODELS = {"VGG16": "vgg16", "VGG19": "vgg19"}
+MODULES = ("imagenet_utils", "vgg16", "vgg19", "resnet", "resnet50", "mobilenet_v2", "mobilenet_v3")
+MODELS = {"VGG16": "vgg16", "VGG19": "vgg19", "ResNet50": "resnet50", "MobileNetV2": "mobilenet_v2",
+          "MobileNetV3Small": "mobilenet_v3"}
 
 
 def __getattr__(name):
