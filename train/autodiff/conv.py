@@ -61,7 +61,13 @@ def _conv_fwd(x, kernel, bias, strides=(1, 1), padding="valid", dilation=(1, 1),
     xp = _pad(x, pads)
     oh = out_size(x.shape[1], kh, strides[0], dilation[0], padding)
     ow = out_size(x.shape[2], kw, strides[1], dilation[1], padding)
-    cols = _windows(xp, kh, kw, strides, dilation, oh, ow).reshape(-1, kh * kw * cin)
+    im2col = kernels.get("im2col")
+    if im2col is not None:
+        cols = np.empty((x.shape[0], oh, ow, kh, kw, cin), x.dtype)
+        im2col(np.ascontiguousarray(xp), kh, kw, strides[0], strides[1], dilation[0], dilation[1], cols)
+        cols = cols.reshape(-1, kh * kw * cin)
+    else:
+        cols = _windows(xp, kh, kw, strides, dilation, oh, ow).reshape(-1, kh * kw * cin)
     y = cols @ kernel.reshape(-1, f)
     if bias is not None:
         y += bias

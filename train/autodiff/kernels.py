@@ -1,5 +1,5 @@
 """Numba kernels for the training primitives whose numpy form costs many passes: pooling (forward with the
-winning index, backward scatter) and the col2im scatter of a convolution's input gradient.
+winning index, backward scatter), and a convolution's im2col gather and col2im scatter.
 
 Each kernel is compiled on first use (and cached on disk by Numba); without Numba (``KERASLITE_DISABLE_NUMBA=1``
 or no wheel) ``get`` returns None and the callers keep their numpy paths, which give the same numbers.
@@ -60,7 +60,23 @@ def _col2im(gcols, sh, sw, dh, dw, gxp):
                             gxp[n, r, q, c] += gcols[n, i, j, a, b, c]
 
 
-SOURCES = {"max_pool": _max_pool, "max_pool_grad": _max_pool_grad, "col2im": _col2im}
+def _im2col(xp, kh, kw, sh, sw, dh, dw, cols):
+    """Windows of the padded input (N, HP, WP, C) as rows of (N, OH, OW, KH, KW, C): the copy numpy makes of a
+    strided 6-D view goes element by element when C is small."""
+    n_, oh, ow = cols.shape[0], cols.shape[1], cols.shape[2]
+    c_ = xp.shape[3]
+    for n in range(n_):
+        for i in range(oh):
+            for j in range(ow):
+                for a in range(kh):
+                    r = i * sh + a * dh
+                    for b in range(kw):
+                        q = j * sw + b * dw
+                        for c in range(c_):
+                            cols[n, i, j, a, b, c] = xp[n, r, q, c]
+
+
+SOURCES = {"max_pool": _max_pool, "max_pool_grad": _max_pool_grad, "col2im": _col2im, "im2col": _im2col}
 
 
 def get(name):
