@@ -49,6 +49,21 @@ def _pad(x, pads, value=0.0):
     return np.pad(x, ((0, 0), (t, b), (l, r), (0, 0)), constant_values=value)
 
 
+def col2im(cols, strides, dilation, out):
+    """Add window values ``cols`` (N, OH, OW, KH, KW, C) into ``out`` (N, HP, WP, C) where the windows lie."""
+    _, oh, ow, kh, kw, _ = cols.shape
+    sh, sw = strides
+    kernel = kernels.get("col2im")
+    if kernel is not None:
+        kernel(cols, sh, sw, dilation[0], dilation[1], out)
+        return out
+    for i in range(kh):
+        for j in range(kw):
+            r, c = i * dilation[0], j * dilation[1]
+            out[:, r:r + sh * (oh - 1) + 1:sh, c:c + sw * (ow - 1) + 1:sw, :] += cols[:, :, :, i, j, :]
+    return out
+
+
 def _conv_fwd(x, kernel, bias, strides=(1, 1), padding="valid", dilation=(1, 1)):
     kh, kw, cin, f = kernel.shape
     pads = _pads(x.shape, kh, kw, strides, dilation, padding)
@@ -72,16 +87,7 @@ def _conv_joint(g, ans, needs, x, kernel, bias, strides=(1, 1), padding="valid",
     if needs[0]:
         n, oh, ow, _ = g.shape
         gcols = (g2 @ kernel.reshape(-1, f).T).reshape(n, oh, ow, kh, kw, cin)
-        gxp = np.zeros(padded_shape, g.dtype)
-        sh, sw = strides
-        col2im = kernels.get("col2im")
-        if col2im is not None:
-            col2im(gcols, sh, sw, dilation[0], dilation[1], gxp)
-        else:
-            for i in range(kh):
-                for j in range(kw):
-                    r, c = i * dilation[0], j * dilation[1]
-                    gxp[:, r:r + sh * (oh - 1) + 1:sh, c:c + sw * (ow - 1) + 1:sw, :] += gcols[:, :, :, i, j, :]
+        gxp = col2im(gcols, strides, dilation, np.zeros(padded_shape, g.dtype))
         (t, _), (l, _) = pads
         gx = gxp[:, t:t + x.shape[1], l:l + x.shape[2], :]
     return gx, gk, gb
@@ -164,4 +170,4 @@ def _avg_pool_vjp(g, ans, x, pool=(2, 2), strides=(2, 2), padding="valid"):
 
 avg_pool2d = primitive("avg_pool2d", _avg_pool_fwd, _avg_pool_vjp, saves=True)
 
-__all__ = ["conv2d", "max_pool2d", "avg_pool2d", "same_padding", "out_size"]
+__all__ = ["conv2d", "max_pool2d", "avg_pool2d", "same_padding", "out_size", "col2im"]
