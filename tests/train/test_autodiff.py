@@ -143,6 +143,9 @@ def test_dense_activations_and_dilated_conv():
 
 
 def test_conv_variants_and_image_modes():
+    for act in ("relu", "relu6", "tanh"):
+        check_gradients(lambda x, k, b: C.conv2d(x, k, b, strides=(1, 2), padding="same", dilation=(1, 1),
+                                                 activation=act), [away(2, 4, 5, 2) * 3, r(2, 3, 2, 3), r(3)])
     check_gradients(lambda x, k: CT.conv2d_transpose(x, k, None, strides=(1, 1), padding="valid",
                                                      output_padding=None, dilation=(2, 1)), [r(1, 3, 3, 2), r(2, 3, 2, 2)])
     check_gradients(lambda x, k: CT.conv2d_transpose(x, k, None, strides=(2, 2), padding="valid",

@@ -10,7 +10,7 @@ from .. import activations, constraints, initializers, regularizers
 from ..autodiff import conv as C, depthwise as D, shape as S
 from ..autodiff.conv import out_size
 from .base import Layer
-from .core import serialize_objects
+from .core import _fused_name as fused_activation, serialize_objects
 
 
 def as_tuple(value, rank, name):
@@ -79,8 +79,9 @@ def add_bias(layer, size):
                             regularizer=layer.bias_regularizer, constraint=layer.bias_constraint)
 
 
-def channels_last_call(layer, inputs, op):
-    """``activation(op(x))`` with ``x`` channels last, 1-D inputs as height-1 images; back to the input layout."""
+def channels_last_call(layer, inputs, op, activate=True):
+    """``activation(op(x))`` with ``x`` channels last, 1-D inputs as height-1 images; back to the input layout
+    (``activate=False``: ``op`` applied the activation itself)."""
     x = inputs
     first = layer.data_format == "channels_first"
     if first:
@@ -90,7 +91,8 @@ def channels_last_call(layer, inputs, op):
     y = op(x)
     if layer.rank == 1:
         y = S.squeeze(y, 1)
-    y = layer.activation(y)
+    if activate:
+        y = layer.activation(y)
     if first:
         y = S.transpose(y, (0, y.ndim - 1, *range(1, y.ndim - 1)))
     return y
@@ -175,10 +177,12 @@ class Conv(Layer):
                 x = S.pad(x, ((0, 0), (0, 0), (dilation[1] * (self.kernel_size[0] - 1), 0), (0, 0)))
                 padding = "valid"
             if self.groups == 1:
-                return C.conv2d(x, kernel, self.bias, strides=strides, padding=padding, dilation=dilation)
+                return C.conv2d(x, kernel, self.bias, strides=strides, padding=padding, dilation=dilation,
+                                activation=fused or "linear")
             return D.grouped_conv2d(x, kernel, self.bias, strides=strides, padding=padding, dilation=dilation,
                                     groups=self.groups)
-        return channels_last_call(self, inputs, op)
+        fused = fused_activation(self.activation) if self.groups == 1 else None
+        return channels_last_call(self, inputs, op, activate=fused is None)
 
     def compute_output_shape(self, input_shape):
         return conv_output_shape(self, input_shape, self.filters)
