@@ -147,9 +147,11 @@ def test_conv_variants_and_image_modes():
         check_gradients(lambda x, k, b: C.conv2d(x, k, b, strides=(1, 2), padding="same", dilation=(1, 1),
                                                  activation=act), [away(2, 4, 5, 2) * 3, r(2, 3, 2, 3), r(3)])
     check_gradients(lambda x, k: CT.conv2d_transpose(x, k, None, strides=(1, 1), padding="valid",
-                                                     output_padding=None, dilation=(2, 1)), [r(1, 3, 3, 2), r(2, 3, 2, 2)])
+                                                     output_padding=None, dilation=(2, 1)),
+                    [r(1, 3, 3, 2), r(2, 3, 2, 2)])
     check_gradients(lambda x, k: CT.conv2d_transpose(x, k, None, strides=(2, 2), padding="valid",
-                                                     output_padding=(1, 1), dilation=(1, 1)), [r(1, 2, 3, 2), r(3, 3, 1, 2)])
+                                                     output_padding=(1, 1), dilation=(1, 1)),
+                    [r(1, 2, 3, 2), r(3, 3, 1, 2)])
     check_gradients(lambda x, k: D.depthwise_conv2d(x, k, None, strides=(1, 1), padding="valid", dilation=(2, 1)),
                     [r(2, 6, 4, 3), r(2, 2, 3, 1)])
     for interpolation in ("nearest", "bilinear"):

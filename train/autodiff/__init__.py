@@ -1,7 +1,8 @@
 """keraslite's own reverse-mode autodiff: Tensor, Variable, GradientTape and the primitive tables.
 
 Primitives live one family a file (elementwise, reduce, shape, linalg, nn, conv, conv_transpose, depthwise,
-image); ``PRIMITIVES`` is every one of them by name, which the gradient-check tests walk. Python operators on tensors and variables are bound here.
+image); ``PRIMITIVES`` is every one of them by name, which the gradient-check tests walk. Python operators on
+tensors and variables are bound here.
 """
 from __future__ import annotations
 

@@ -45,13 +45,18 @@ def set_spatial_arguments(layer, rank, kernel_size, strides, padding, data_forma
                              f"strides={layer.strides} and dilation_rate={layer.dilation_rate}")
 
 
+def set_weight_objects(layer, prefix, initializer, regularizer, constraint):
+    """Resolve and store ``<prefix>_initializer``, ``<prefix>_regularizer`` and ``<prefix>_constraint``."""
+    setattr(layer, f"{prefix}_initializer", initializers.get(initializer))
+    setattr(layer, f"{prefix}_regularizer", regularizers.get(regularizer))
+    setattr(layer, f"{prefix}_constraint", constraints.get(constraint))
+
+
 def set_bias_activation(layer, activation, use_bias, bias_initializer, bias_regularizer, bias_constraint):
     """Store the activation and the bias arguments every convolution has."""
     layer.activation = activations.get(activation)
     layer.use_bias = bool(use_bias)
-    layer.bias_initializer = initializers.get(bias_initializer)
-    layer.bias_regularizer = regularizers.get(bias_regularizer)
-    layer.bias_constraint = constraints.get(bias_constraint)
+    set_weight_objects(layer, "bias", bias_initializer, bias_regularizer, bias_constraint)
 
 
 def positive(value, name):
@@ -151,9 +156,7 @@ class Conv(Layer):
             raise KerasliteError(f"The number of filters must be evenly divisible by the number of groups. "
                                  f"Received: groups={self.groups}, filters={self.filters}.")
         set_bias_activation(self, activation, use_bias, bias_initializer, bias_regularizer, bias_constraint)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
+        set_weight_objects(self, "kernel", kernel_initializer, kernel_regularizer, kernel_constraint)
 
     def build(self, input_shape):
         channels = input_channels(self, input_shape)
@@ -207,5 +210,6 @@ class Conv2D(Conv):
     rank = 2
 
 
-__all__ = ["Conv1D", "Conv2D", "as_tuple", "set_spatial_arguments", "set_bias_activation", "positive",
+__all__ = ["Conv1D", "Conv2D", "as_tuple", "set_spatial_arguments", "set_weight_objects", "set_bias_activation",
+           "positive",
            "input_channels", "add_bias", "channels_last_call", "spatial_2d", "conv_output_shape", "window_config"]

@@ -6,11 +6,11 @@ A depthwise kernel is (kh, kw, in_channels, depth_multiplier); a separable convo
 from __future__ import annotations
 
 from ...errors import KerasliteError
-from .. import activations, constraints, initializers, regularizers
+from .. import activations, regularizers
 from ..autodiff import conv as C, depthwise as D, shape as S
 from .base import Layer
 from .conv import (add_bias, channels_last_call, conv_output_shape, input_channels, positive, set_bias_activation,
-                   set_spatial_arguments, spatial_2d, window_config)
+                   set_spatial_arguments, set_weight_objects, spatial_2d, window_config)
 from .core import serialize_objects
 
 
@@ -27,9 +27,7 @@ class DepthwiseBase(Layer):
         self.depth_multiplier = positive(depth_multiplier, "depth_multiplier")
         set_spatial_arguments(self, self.rank, kernel_size, strides, padding, data_format, dilation_rate)
         set_bias_activation(self, activation, use_bias, bias_initializer, bias_regularizer, bias_constraint)
-        self.depthwise_initializer = initializers.get(depthwise_initializer)
-        self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
-        self.depthwise_constraint = constraints.get(depthwise_constraint)
+        set_weight_objects(self, "depthwise", depthwise_initializer, depthwise_regularizer, depthwise_constraint)
 
     def _add_depthwise(self, input_shape):
         channels = input_channels(self, input_shape)
@@ -94,9 +92,7 @@ class SeparableConv(DepthwiseBase):
         self.filters = positive(filters, "filters")
         if self.padding == "causal":
             raise KerasliteError("SeparableConv does not support padding='causal'")
-        self.pointwise_initializer = initializers.get(pointwise_initializer)
-        self.pointwise_regularizer = regularizers.get(pointwise_regularizer)
-        self.pointwise_constraint = constraints.get(pointwise_constraint)
+        set_weight_objects(self, "pointwise", pointwise_initializer, pointwise_regularizer, pointwise_constraint)
 
     def build(self, input_shape):
         channels = self._add_depthwise(input_shape)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from ...errors import KerasliteError
-from .. import activations, constraints, initializers, regularizers
+from .. import activations, regularizers
 from ..autodiff import conv_transpose as CT
 from ..autodiff.conv_transpose import transpose_geometry
 from .base import Layer
 from .conv import (add_bias, as_tuple, channels_last_call, input_channels, positive, set_bias_activation,
-                   set_spatial_arguments, window_config)
+                   set_spatial_arguments, set_weight_objects, window_config)
 from .core import serialize_objects
 
 
@@ -35,9 +35,7 @@ class Conv2DTranspose(Layer):
                                          f"{s}. Received: output_padding={self.output_padding}, "
                                          f"strides={self.strides}")
         set_bias_activation(self, activation, use_bias, bias_initializer, bias_regularizer, bias_constraint)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
+        set_weight_objects(self, "kernel", kernel_initializer, kernel_regularizer, kernel_constraint)
 
     def build(self, input_shape):
         channels = input_channels(self, input_shape)

@@ -71,15 +71,25 @@ class SpatialDropout2D(SpatialDropout):
         return {**super().get_config(), "data_format": self.data_format}
 
 
-class GaussianNoise(Layer):
-    """Adds N(0, stddev^2) noise in training."""
+class _Noise(Layer):
+    """Shared by the Gaussian layers: one argument in [0, 1], an optional seed, masks passed through."""
 
-    def __init__(self, stddev, seed=None, **kwargs):
+    def __init__(self, amount, name_of_amount, seed=None, **kwargs):
         super().__init__(**kwargs)
-        self.stddev = _fraction(stddev, "stddev")
+        setattr(self, name_of_amount, _fraction(amount, name_of_amount))
         self.seed = seed
         self._seed = random.SeedGenerator(seed) if seed is not None else None
         self.supports_masking = True
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+
+class GaussianNoise(_Noise):
+    """Adds N(0, stddev^2) noise in training."""
+
+    def __init__(self, stddev, seed=None, **kwargs):
+        super().__init__(stddev, "stddev", seed=seed, **kwargs)
 
     def call(self, inputs, training=False):
         if not training or self.stddev == 0:
@@ -87,31 +97,21 @@ class GaussianNoise(Layer):
         noise = _normal(self, inputs.shape, inputs.dtype) * inputs.dtype.type(self.stddev)
         return E.add(inputs, noise)
 
-    def compute_output_shape(self, input_shape):
-        return input_shape
-
     def get_config(self):
         return {**super().get_config(), "stddev": self.stddev, "seed": self.seed}
 
 
-class GaussianDropout(Layer):
+class GaussianDropout(_Noise):
     """Multiplies by N(1, rate / (1 - rate)) noise in training."""
 
     def __init__(self, rate, seed=None, **kwargs):
-        super().__init__(**kwargs)
-        self.rate = _fraction(rate, "rate")
-        self.seed = seed
-        self._seed = random.SeedGenerator(seed) if seed is not None else None
-        self.supports_masking = True
+        super().__init__(rate, "rate", seed=seed, **kwargs)
 
     def call(self, inputs, training=False):
         if not training or self.rate == 0:
             return inputs
-        stddev = inputs.dtype.type(math.sqrt(self.rate / (1.0 - self.rate)))
+        stddev = inputs.dtype.type(math.sqrt(self.rate / (1.0 - self.rate)) if self.rate < 1 else np.inf)
         return E.multiply(inputs, _normal(self, inputs.shape, inputs.dtype) * stddev + inputs.dtype.type(1))
-
-    def compute_output_shape(self, input_shape):
-        return input_shape
 
     def get_config(self):
         return {**super().get_config(), "rate": self.rate, "seed": self.seed}
