@@ -160,6 +160,26 @@ def test_conv_variants_and_image_modes():
                                                          fill_mode=fill_mode, fill_value=0.0), [r(2, 4, 5, 2)])
 
 
+def test_affine_transform_numba_and_numpy_paths_agree(monkeypatch):
+    from keraslite.train.autodiff import kernels
+
+    x = r(3, 6, 7, 2).astype("float32")
+    g = r(3, 6, 7, 2).astype("float32")
+    transform = np.concatenate([AFFINE, AFFINE[:1] * 1.9]).astype("float32")
+    runs = {}
+    for path in ("numba", "numpy"):
+        if path == "numpy":
+            monkeypatch.setitem(kernels._compiled, "warp", None)
+        else:
+            assert kernels.get("warp") is not None
+        runs[path] = [(I._affine_fwd(x, transform, interp, mode, 0.25), I._affine_vjp(g, None, x, transform, interp,
+                                                                                      mode, 0.25))
+                      for interp in ("nearest", "bilinear") for mode in ("reflect", "wrap", "nearest", "constant")]
+    for (fa, ga), (fb, gb) in zip(runs["numba"], runs["numpy"]):
+        np.testing.assert_allclose(fa, fb, rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(ga, gb, rtol=1e-5, atol=1e-5)
+
+
 def test_tape_variables_watch_persistent_and_unconnected():
     w = Variable(np.array([1.0, 2.0]))
     frozen = Variable(np.array([3.0]), trainable=False)

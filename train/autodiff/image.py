@@ -6,12 +6,14 @@ ImageProjectiveTransformV3, which Keras' RandomRotation/Zoom/Translation call: e
 the input at ``((a0 x + a1 y + a2) / k, (b0 x + b1 y + b2) / k)``, ``k = c0 x + c1 y + 1``, after the fill mode
 folds the point back into the image, by nearest or bilinear interpolation; reads outside the image give
 ``fill_value``. Coordinates are computed in float32 as TensorFlow does. The VJP scatters the output gradient back
-to the pixels that were read, with the same weights (recomputed, so the forward keeps nothing).
+to the pixels that were read, with the same weights (recomputed, so the forward keeps nothing). With Numba both run
+as one pixel loop (kernels.py), else as whole-array numpy passes; the two agree to float32 rounding.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from . import kernels
 from .core import primitive
 
 F32 = np.float32
@@ -111,27 +113,40 @@ def _reads(transform, h, w, interpolation, fill_mode):
     return out, infinite.reshape(n, -1)
 
 
+MODES = {"reflect": 0, "wrap": 1, "constant": 2, "nearest": 3}
+
+
+def _kernel_args(transform, interpolation, fill_mode, fill_value):
+    return (np.ascontiguousarray(np.asarray(transform, F32).reshape(-1, 8)), interpolation == "nearest",
+            MODES[fill_mode], F32(fill_value))
+
+
 def _affine_fwd(x, transform, interpolation="bilinear", fill_mode="constant", fill_value=0.0):
+    warp = kernels.get("warp")
+    if warp is not None:  # coordinates in float32 whatever the image dtype, as TensorFlow
+        out = np.empty(x.shape, x.dtype)
+        warp(np.ascontiguousarray(x), *_kernel_args(transform, interpolation, fill_mode, fill_value), out, False)
+        return out
     n, h, w, c = x.shape
     reads, infinite = _reads(transform, h, w, interpolation, fill_mode)
-    flat_x = x.reshape(n, h * w, c)
-    if np.asarray(transform).reshape(-1, 8).shape[0] == 1 and n > 1:
-        reads = [tuple(np.broadcast_to(a, (n,) + a.shape[1:]) for a in r) for r in reads]
-        infinite = np.broadcast_to(infinite, (n,) + infinite.shape[1:])
-    fill = x.dtype.type(fill_value)
-    values = []
+    # one extra row holding fill_value: every read outside the image points at it
+    rows = np.concatenate([x.reshape(-1, c), np.full((1, c), fill_value, x.dtype)])
+    base = (np.arange(n) * (h * w))[:, None]
+    y = None
     for flat, inside, weight in reads:
-        picked = np.take_along_axis(flat_x, flat[..., None], axis=1)
-        values.append((np.where(inside[..., None], picked, fill), weight[..., None].astype(x.dtype)))
-    if len(values) == 1:
-        y = values[0][0]
-    else:
-        y = sum(v * wt for v, wt in values)
-    y = np.where(infinite[..., None], fill, y)
-    return y.reshape(n, h, w, c).astype(x.dtype, copy=False)
+        index = np.where(inside, flat + base, len(rows) - 1).reshape(-1)
+        term = np.take(rows, index, axis=0) * np.broadcast_to(weight, (n, h * w)).reshape(-1, 1).astype(x.dtype)
+        y = term if y is None else y + term
+    y = np.where(np.broadcast_to(infinite, (n, h * w)).reshape(-1, 1), x.dtype.type(fill_value), y)
+    return y.reshape(n, h, w, c)
 
 
 def _affine_vjp(g, ans, x, transform, interpolation="bilinear", fill_mode="constant", fill_value=0.0):
+    warp = kernels.get("warp")
+    if warp is not None:
+        gx = np.zeros(x.shape, g.dtype)
+        warp(np.ascontiguousarray(g), *_kernel_args(transform, interpolation, fill_mode, fill_value), gx, True)
+        return gx
     n, h, w, c = x.shape
     reads, _ = _reads(transform, h, w, interpolation, fill_mode)
     gflat = g.reshape(n, h * w, c)
