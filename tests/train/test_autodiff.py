@@ -98,6 +98,7 @@ CASES = {
     "einsum": (lambda x, y: L.einsum(x, y, subscripts="bijc,bijd->bcd"), [r(2, 3, 3, 2), r(2, 3, 3, 4)]),
     "tensordot": (lambda x, y: L.tensordot(x, y, axes=([0, 2], [1, 0])), [r(3, 2, 4), r(4, 3, 5)]),
     "dense": (lambda x, k, b: N.dense(x, k, b, activation="tanh"), [r(4, 3), r(3, 2), r(2)]),
+    "embedding_lookup": (lambda t: N.embedding_lookup(t, np.array([[0, 2], [2, 2]])), [r(3, 4)]),
     "sparse_softmax_cross_entropy": (lambda x: N.sparse_softmax_cross_entropy(x, LABELS), [r(4, 3)]),
     "softmax_cross_entropy": (N.softmax_cross_entropy, [r(4, 3), rng.dirichlet(np.ones(3), 4)]),
     "sigmoid_cross_entropy": (N.sigmoid_cross_entropy, [r(4, 3), rng.uniform(0, 1, (4, 3))]),

@@ -10,6 +10,7 @@ import numpy as np
 
 from . import conv, conv_transpose, depthwise, elementwise, image, linalg, nn, reduce, shape
 from .core import FLOATX, Node, Primitive, Tensor, apply, as_array, primitive, recording_tapes, unbroadcast
+from .sparse import IndexedSlices
 from .tape import GradientTape
 from .variable import Variable
 
@@ -59,5 +60,5 @@ def _index(index):
 
 _bind_operators()
 
-__all__ = ["Tensor", "Variable", "GradientTape", "Primitive", "Node", "apply", "primitive", "PRIMITIVES",
+__all__ = ["Tensor", "Variable", "GradientTape", "IndexedSlices", "Primitive", "Node", "apply", "primitive", "PRIMITIVES",
            "as_array", "unbroadcast", "recording_tapes", "FLOATX", "np"]
