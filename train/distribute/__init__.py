@@ -1,0 +1,1 @@
+"""keraslite.distribute (placeholder)"""
