@@ -22,3 +22,15 @@ def pop(strategy) -> None:
     stack = getattr(_local, "stack", [])
     if stack and stack[-1] is strategy:
         stack.pop()
+
+
+_active = {"engine": None}
+
+
+def current_engine():
+    """The multi-replica engine whose fit/evaluate/predict is running (synchronized BatchNormalization uses it)."""
+    return _active["engine"]
+
+
+def set_engine(engine) -> None:
+    _active["engine"] = engine
