@@ -74,7 +74,8 @@ def _user_stacklevel() -> int:
     """The stacklevel of the first caller outside keraslite (a warning points at the user's line)."""
     package = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     frame, level = sys._getframe(1), 1
-    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package + os.sep):
+    while frame is not None and not frame.f_code.co_filename.startswith("<") and \
+            os.path.abspath(frame.f_code.co_filename).startswith(package + os.sep):
         frame, level = frame.f_back, level + 1
     return level
 
