@@ -68,4 +68,11 @@ def plot_model(model, to_file="model.png", show_shapes=False, show_dtype=False, 
                 show_layer_activations=show_layer_activations, show_trainable=show_trainable, **kwargs)
 
 
-__all__ = ["to_categorical", "normalize", "set_random_seed", "Progbar", "plot_model", "model_to_dot"]
+def plot_history(history, to_file, title=None, dpi=100, separator=","):
+    """Draw a CSVLogger log (or a History) per epoch (see ``keraslite.train.history_plot``; needs matplotlib)."""
+    from .history_plot import plot_history as draw
+
+    return draw(history, to_file, title=title, dpi=dpi, separator=separator)
+
+
+__all__ = ["to_categorical", "normalize", "set_random_seed", "Progbar", "plot_model", "model_to_dot", "plot_history"]
