@@ -12,6 +12,8 @@ netmod would still see one machine (one boot id) and move the data through share
 ``UCX_TLS=tcp,self``: every byte between the replicas then crosses the veth pair, as between two real hosts. The
 addresses (10.231.0.1/2) exist only inside the two namespaces.
 """
+import contextlib
+import json
 import os
 import shutil
 import subprocess
@@ -61,34 +63,62 @@ def veth_bytes(ns):
     return int(sh("ip", "netns", "exec", ns, "cat", f"/sys/class/net/v{ns}/statistics/tx_bytes"))
 
 
-def main():
-    if os.geteuid() != 0 or shutil.which("ip") is None:
-        print("netns_mpi.py needs root and iproute2's `ip` (apt-get install iproute2)", file=sys.stderr)
-        return 2
-    bin_dir = Path(sys.executable).parent
-    mpiexec = bin_dir / "mpiexec" if (bin_dir / "mpiexec").exists() else shutil.which("mpiexec")
+def _env():
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PMI_", "PMIX_", "OMPI_"))}
     env["OPENBLAS_NUM_THREADS"] = "1"
     env["UCX_TLS"] = "tcp,self"  # not shared memory: the two "hosts" are one machine (see the docstring)
+    return env
+
+
+@contextlib.contextmanager
+def two_hosts():
+    """The two namespaces for the duration of the block; yields ``launch(command) -> CompletedProcess``, which
+    runs ``command`` (a Python script and its arguments) as one process on each host under mpiexec."""
+    if os.geteuid() != 0 or shutil.which("ip") is None:
+        raise SystemExit("netns_mpi.py needs root and iproute2's `ip` (apt-get install iproute2)")
+    bin_dir = Path(sys.executable).parent
+    mpiexec = bin_dir / "mpiexec" if (bin_dir / "mpiexec").exists() else shutil.which("mpiexec")
     work = Path(tempfile.mkdtemp(prefix="netns_mpi_"))
     launcher = work / "launch.sh"
     launcher.write_text(LAUNCHER % "\n".join(f"  {addr}) ns={ns};;" for addr, ns in HOSTS.items()))
     launcher.chmod(0o755)
+    first_ns = next(iter(HOSTS.values()))
+
+    def launch(command, timeout=300):
+        # each "host" also gets a hostname of its own (a UTS namespace), so MPI sees two nodes
+        full = ["ip", "netns", "exec", first_ns, "unshare", "--uts", "sh", "-c", f'hostname {first_ns} && exec "$@"',
+                "launch", str(mpiexec), "-hosts", ",".join(HOSTS), "-n", "2", "-launcher", "ssh",
+                "-launcher-exec", str(launcher), *map(str, command)]
+        return subprocess.run(full, env=_env(), capture_output=True, text=True, timeout=timeout)
+
     setup()
     try:
-        first_ns = next(iter(HOSTS.values()))
-        subprocess.run([sys.executable, str(FIT), str(work / "one"), "--bn", "synchronized"], check=True, env=env)
-        before = {ns: veth_bytes(ns) for ns in HOSTS.values()}
-        # each "host" also gets a hostname of its own (a UTS namespace), so MPI sees two nodes, not one machine
-        command = ["ip", "netns", "exec", first_ns, "unshare", "--uts", "sh", "-c", f'hostname {first_ns} && exec "$@"',
-                   "launch", str(mpiexec), "-hosts", ",".join(HOSTS), "-n", "2",
-                   "-launcher", "ssh", "-launcher-exec", str(launcher),
-                   sys.executable, str(FIT), str(work / "two"), "--bn", "synchronized", "--strategy"]
-        proc = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+        yield launch
+    finally:
+        teardown()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def run_across_namespaces(command):
+    """The JSON lines ``command`` prints when run on the two namespaces (bench/distributed.py --netns)."""
+    with two_hosts() as launch:
+        proc = launch(command)
+    if proc.returncode:
+        raise RuntimeError(f"{command} across namespaces failed:\n{proc.stderr[-3000:]}")
+    return [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+
+
+def main():
+    work = Path(tempfile.mkdtemp(prefix="netns_fit_"))
+    try:
+        subprocess.run([sys.executable, str(FIT), str(work / "one"), "--bn", "synchronized"], check=True, env=_env())
+        with two_hosts() as launch:
+            before = {ns: veth_bytes(ns) for ns in HOSTS.values()}
+            proc = launch([sys.executable, FIT, work / "two", "--bn", "synchronized", "--strategy"])
+            sent = {ns: veth_bytes(ns) - before[ns] for ns in HOSTS.values()}
         if proc.returncode:
             print(proc.stdout, proc.stderr, file=sys.stderr)
             return 1
-        sent = {ns: veth_bytes(ns) - before[ns] for ns in HOSTS.values()}
         with np.load(work / "one" / "rank0.npz") as npz:
             reference = {k: npz[k] for k in npz.files}
         worst = 0.0
@@ -108,7 +138,6 @@ def main():
         assert min(sent.values()) > steps * weight_bytes / 2, "the replicas did not talk over the veth pair"
         return 0
     finally:
-        teardown()
         shutil.rmtree(work, ignore_errors=True)
 
 

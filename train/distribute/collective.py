@@ -53,7 +53,7 @@ class Collective:
         while not Request.Testall(requests):
             now = time.monotonic()
             elapsed = now - start
-            if self.heartbeat is not None and self.heartbeat.departed is not None:
+            if self.heartbeat is not None and self.heartbeat.departed is not None and not Request.Testall(requests):
                 gone = self.heartbeat.departed
                 self.abort(f"{what}: worker rank {gone} has exited (its script ended or called sys.exit) while "
                            f"rank {self.rank} waits for it; every worker must run the same fit/evaluate/predict "

@@ -24,6 +24,7 @@ import numpy as np
 
 from .. import random as krandom
 from ..autodiff import Tensor
+from ..models.threads import _leaves
 
 
 class _Layout:
@@ -61,15 +62,6 @@ def _slots(variables, offset):
 def _key(grads, state_vars, metric_vars):
     return (tuple(None if g is None else np.shape(g._v if isinstance(g, Tensor) else g) for g in grads),
             tuple(id(v) for v in state_vars), tuple(id(v) for v in metric_vars))
-
-
-def _leaves(layer):
-    stack, out = [layer], []
-    while stack:
-        item = stack.pop()
-        out.append(item)
-        stack.extend(item._sublayers())
-    return out
 
 
 def metric_variables(model) -> List:
