@@ -5,8 +5,9 @@ all-reduce time per step, an MPI ping benchmark, and the ring all-reduce model p
         [--tasks wide_mlp,digits_cnn] [--netns]
 
 Tasks (bench/train.py's models and data): wide_mlp (784-512-512-10, 20,000 random samples, global batch 128,
-4 epochs) and digits_cnn (the digits CNN, global batch 32, 8 epochs). Both runs use the same global batch, so
-they make the same number of optimizer steps; samples/s is from the steady epochs (2..N, median).
+3 epochs) and digits_cnn (the digits CNN, global batch 32, 8 epochs). Every run uses the same global batch, so
+they make the same number of optimizer steps; samples/s is from the steady epochs (2..N, median). One process
+with one BLAS thread is measured too, to tell the gain of a second replica from the cost of a second BLAS thread.
 
 Each round runs every task both ways, alternating which goes first, in fresh processes. The ping benchmark
 (``mpiexec -n 2``) measures the one-way latency of an 8-byte message and the bandwidth of 8 MiB messages, and
@@ -28,7 +29,9 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TASKS = {"wide_mlp": dict(batch_size=128, epochs=4), "digits_cnn": dict(batch_size=32, epochs=8)}
+TASKS = {"wide_mlp": dict(batch_size=128, epochs=3), "digits_cnn": dict(batch_size=32, epochs=8)}
+# (label, processes, BLAS threads per process)
+VARIANTS = (("1 process, 2 threads", 1, 2), ("1 process, 1 thread", 1, 1), ("2 replicas, 1 thread each", 2, 1))
 
 
 def _bench_train():
@@ -39,7 +42,7 @@ def _bench_train():
 
 
 # ------------------------------------------------------------------------------------------------ children
-def child_fit(task, replicas):
+def child_fit(task, replicas, out):
     import numpy as np
 
     import keraslite as keras
@@ -67,10 +70,11 @@ def child_fit(task, replicas):
     reduce = [b[1] - a[1] for a, b in zip([(start, 0.0)] + marks[:-1], marks)]
     epoch = statistics.median(times[1:])
     gradient_floats = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
-    print(json.dumps({"rank": strategy.cluster_resolver.task_id if strategy else 0, "epoch_s": epoch,
-                      "samples_per_s": len(x) / epoch, "steps": steps,
-                      "allreduce_ms_per_step": 1e3 * statistics.median(reduce[1:]) / steps,
-                      "gradient_bytes": 4 * gradient_floats}), flush=True)
+    rank = strategy.cluster_resolver.task_id if strategy else 0
+    with open(os.path.join(out, f"rank{rank}.json"), "w") as fh:  # the ranks' stdout lines would interleave
+        json.dump({"rank": rank, "epoch_s": epoch, "samples_per_s": len(x) / epoch, "steps": steps,
+                   "allreduce_ms_per_step": 1e3 * statistics.median(reduce[1:]) / steps,
+                   "gradient_bytes": 4 * gradient_floats}, fh)
 
 
 def child_ping(sizes):
@@ -128,11 +132,18 @@ def _run(command, env_extra, timeout=3600):
     return [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
 
 
-def run_fit(task, replicas):
-    me = [sys.executable, os.path.abspath(__file__), "--child", task, "--replicas", str(replicas)]
-    if replicas == 1:
-        return _run(me, {"OPENBLAS_NUM_THREADS": "2", "KERASLITE_TRAIN_THREADS": "2"})
-    return _run([_mpiexec(), "-n", str(replicas)] + me, {"OPENBLAS_NUM_THREADS": "1"})
+def run_fit(task, replicas, threads):
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as out:
+        me = [sys.executable, os.path.abspath(__file__), "--child", task, "--replicas", str(replicas), "--out", out]
+        env = {"OPENBLAS_NUM_THREADS": str(threads), "KERASLITE_TRAIN_THREADS": str(threads)}
+        _run(me if replicas == 1 else [_mpiexec(), "-n", str(replicas)] + me, env)
+        results = []
+        for rank in range(replicas):
+            with open(os.path.join(out, f"rank{rank}.json")) as fh:
+                results.append(json.load(fh))
+        return results
 
 
 def run_ping(sizes, netns=False):
@@ -157,9 +168,10 @@ def main():
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--replicas", type=int, default=1, help=argparse.SUPPRESS)
     parser.add_argument("--ping", help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        return child_fit(args.child, args.replicas)
+        return child_fit(args.child, args.replicas, args.out)
     if args.ping:
         return child_ping([int(s) for s in args.ping.split(",")])
     for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
@@ -167,15 +179,15 @@ def main():
             print(f"warning: {var} is set; run with `env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE`", file=sys.stderr)
     tasks = [t for t in args.tasks.split(",") if t]
     print(f"load average at start: {os.getloadavg()[0]:.2f}", flush=True)
-    one = {t: [] for t in tasks}
-    two = {t: [] for t in tasks}
+    results = {(t, v[0]): [] for t in tasks for v in VARIANTS}
     pings = []
     for r in range(args.rounds):
         for task in tasks:
-            for replicas in ((1, 2) if r % 2 == 0 else (2, 1)):
-                result = run_fit(task, replicas)
-                (one if replicas == 1 else two)[task].append(result)
-                print(f"round {r + 1} {task} x{replicas}: {result}", flush=True)
+            for label, replicas, threads in (VARIANTS if r % 2 == 0 else VARIANTS[::-1]):
+                result = run_fit(task, replicas, threads)
+                results[(task, label)].append(result)
+                print(f"round {r + 1} {task} {label}: {result}", flush=True)
+        two = {t: results[(t, VARIANTS[2][0])] for t in tasks}
         sizes = sorted({two[t][-1][0]["gradient_bytes"] for t in tasks})
         pings.append(run_ping(sizes))
         print(f"round {r + 1} ping: {pings[-1]}", flush=True)
@@ -195,20 +207,24 @@ def main():
             model = ring_seconds(2, int(key), tcp["latency_s"], tcp["bandwidth_Bps"])
             print(f"  all-reduce of {int(key) / 1e6:.2f} MB over veth/TCP: {seconds * 1e3:.3f} ms (ring model "
                   f"{model * 1e3:.3f} ms)")
-    print("\n| task | 1 process, 2 threads (samples/s) | 2 replicas, 1 thread each (samples/s) | ratio | "
-          "all-reduce in fit (ms/step) | all-reduce alone (ms) | ring model, p=2 (ms) |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("\n| task | 1 process, 2 threads (samples/s) | 1 process, 1 thread | 2 replicas, 1 thread each | "
+          "2 replicas / 1 process 2 threads | 2 replicas / 1 process 1 thread | all-reduce in fit (ms/step) | "
+          "all-reduce alone (ms) | ring model, p=2 (ms) |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     rows = {}
     for task in tasks:
-        single = statistics.median(r[0]["samples_per_s"] for r in one[task])
-        double = statistics.median(r[0]["samples_per_s"] for r in two[task])
-        in_fit = statistics.median(max(x["allreduce_ms_per_step"] for x in r) for r in two[task])
+        single, single1, double = (statistics.median(r[0]["samples_per_s"] for r in results[(task, v[0])])
+                                   for v in VARIANTS)
+        # the last replica to arrive waits least: its time is the all-reduce itself, the others' add waiting
+        in_fit = statistics.median(min(x["allreduce_ms_per_step"] for x in r) for r in two[task])
+        waits = statistics.median(max(x["allreduce_ms_per_step"] for x in r) for r in two[task])
         nbytes = two[task][0][0]["gradient_bytes"]
         alone = statistics.median(p["allreduce_s"][str(nbytes)] for p in pings) * 1e3
         model2 = ring_seconds(2, nbytes, latency, bandwidth) * 1e3
         rows[task] = (double, in_fit, alone, nbytes)
-        print(f"| {task} ({nbytes / 1e6:.2f} MB of gradients) | {single:,.0f} | {double:,.0f} | "
-              f"{double / single:.2f} | {in_fit:.3f} | {alone:.3f} | {model2:.3f} |")
+        print(f"| {task} ({nbytes / 1e6:.2f} MB of gradients) | {single:,.0f} | {single1:,.0f} | {double:,.0f} | "
+              f"{double / single:.2f} | {double / single1:.2f} | {in_fit:.3f} (first to arrive: {waits:.3f}) | "
+              f"{alone:.3f} | {model2:.3f} |")
     print("\nProjected weak scaling (per-replica batch and compute fixed; ring all-reduce model):")
     print("| task | link | workers | all-reduce (ms) | step (ms) | efficiency | samples/s |")
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
