@@ -4,7 +4,9 @@ from __future__ import annotations
 from typing import Any, Dict, List
 
 from ..errors import ModelFormatError, UnsupportedLayerError
-from .dialect import canonical_layer_config, check_object, dialect_layer_config, is_model_class
+from . import tfops
+from .dialect import canonical_layer_config, check_entry, check_object, dialect_layer_config, dtype_name, \
+    is_model_class
 from .layers import REFUSED, canonical_class
 from .spec import LayerSpec, ModelSpec, TensorRef
 
@@ -42,11 +44,36 @@ def _layer(entry: Any, dialect: str, label: str, depth: int) -> LayerSpec:
     cls = canonical_class(entry["class_name"])
     if cls in REFUSED:
         raise UnsupportedLayerError(f"{where}: {cls} is refused: {REFUSED[cls]}")
-    check_object(entry, where)
+    if cls in tfops.OP_LAYER_CLASSES or tfops.is_keras3_op(entry, dialect):
+        raise UnsupportedLayerError(f"{where}: a TensorFlow/Keras op outside a functional model is not supported")
+    check_entry(entry, cls, where)
     if is_model_class(cls):
         inner = parse_model({"class_name": cls, "config": raw}, dialect, where, depth + 1)
         return LayerSpec(name, "Functional" if cls == "Model" else cls, {}, [], [], inner)
     return LayerSpec(name, cls, canonical_layer_config(cls, raw, dialect, where))
+
+
+def _op_layer(entry: Any, dialect: str, label: str):
+    """A TFOpLambda/SlicingOpLambda (Keras 2) or ``keras.src.ops`` operation (Keras 3) entry as a canonical
+    ``TFOpLambda`` LayerSpec with its one call, or None for any other entry."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("config"), dict):
+        return None
+    keras2 = canonical_class(str(entry.get("class_name"))) in tfops.OP_LAYER_CLASSES
+    if not keras2 and not tfops.is_keras3_op(entry, dialect):
+        return None
+    raw = entry["config"]
+    name = entry.get("name") or raw.get("name")
+    if not isinstance(name, str) or not name:
+        raise ModelFormatError(f"{label}: a {entry.get('class_name')} entry has no name")
+    where = f"{label}: layer {name!r} ({entry.get('class_name')})"
+    check_object({k: v for k, v in entry.items() if k not in ("module", "registered_name")}, where)
+    to_ref = lambda history: _ref(history, where)  # noqa: E731
+    if keras2:
+        config, calls = tfops.read_keras2(raw.get("function"), entry.get("inbound_nodes"), where, to_ref)
+    else:
+        config, calls = tfops.read_keras3(tfops.op_for_keras3(entry, where), entry, where, to_ref)
+    config = {"trainable": bool(raw.get("trainable", True)), "dtype": dtype_name(raw.get("dtype"), where), **config}
+    return LayerSpec(name, "TFOpLambda", config, [], calls)
 
 
 def _sequential(config: Any, dialect: str, label: str, depth: int) -> ModelSpec:
@@ -135,6 +162,10 @@ def _functional(config: Any, dialect: str, label: str, depth: int) -> ModelSpec:
         raise ModelFormatError(f"{label}: Functional config must hold a 'layers' list")
     layers = []
     for entry in config["layers"]:
+        op = _op_layer(entry, dialect, label)
+        if op is not None:
+            layers.append(op)
+            continue
         layer = _layer(entry, dialect, label, depth)
         nodes = entry.get("inbound_nodes") or []
         if not isinstance(nodes, list):
