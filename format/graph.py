@@ -268,7 +268,7 @@ def _check_graph(spec: ModelSpec, label: str) -> None:
 
 def model_config(spec: ModelSpec, dialect: str) -> Dict[str, Any]:
     """``{"class_name", "config"}`` for ``spec`` in ``dialect`` (portable and keras2 use Keras 2 node lists)."""
-    if spec.kind == "Sequential" and _is_linear(spec):
+    if spec.kind == "Sequential" and _is_linear(spec) and not any(l.class_name == "TFOpLambda" for l in spec.layers):
         entries = [_layer_entry(l, dialect, with_nodes=False) for l in spec.layers if not _synthetic_input(l, spec)]
         return {"class_name": "Sequential", "config": {"name": spec.name, "layers": entries}}
     if dialect != "keras3":
@@ -298,11 +298,18 @@ def _is_linear(spec: ModelSpec) -> bool:
 
 
 def _layer_entry(layer: LayerSpec, dialect: str, with_nodes: bool) -> Dict[str, Any]:
+    if layer.class_name == "TFOpLambda":  # one call, its arguments written into the node
+        if dialect == "keras3":
+            return tfops.keras3_entry(layer.name, layer.config, layer.inbound[0])
+        return tfops.keras2_entry(layer.name, layer.config, layer.inbound[0], with_nodes)
     if layer.model is not None:
         inner = model_config(layer.model, dialect)
         entry = {"class_name": inner["class_name"], "config": {**inner["config"], "name": layer.name}}
     else:
-        entry = {"class_name": layer.class_name,
+        # tf_keras finds its registered CustomScaleLayer by the registered name (it writes that as the class)
+        cls = "Custom>CustomScaleLayer" if layer.class_name == "CustomScaleLayer" and dialect == "keras2" else \
+            layer.class_name
+        entry = {"class_name": cls,
                  "config": dialect_layer_config(layer.class_name, layer.name, layer.config, dialect,
                                                 f"layer {layer.name!r}")}
     if with_nodes:

@@ -10,6 +10,7 @@ import zipfile
 from . import writer
 from .graph import model_config
 from .keras3_store import write_keras3_weights
+from .layers import APPLICATION_LAYERS
 from .spec import ModelSpec
 
 KERAS3_VERSION = "3.12.0"
@@ -35,6 +36,9 @@ def _compile_config(config):
 
 def _module(class_name: str) -> dict:
     """The ``module``/``registered_name`` pair Keras 3 needs to find a built-in class in a ``.keras`` config."""
+    if class_name in APPLICATION_LAYERS:  # defined in Keras' applications, found there by module
+        modules, registered = APPLICATION_LAYERS[class_name]
+        return {"module": modules[0], "registered_name": registered[0]}
     if class_name == "Functional":
         return {"module": "keras.src.models.functional", "registered_name": "Functional"}
     return {"module": "keras" if class_name == "Sequential" else "keras.layers", "registered_name": None}

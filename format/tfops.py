@@ -418,7 +418,7 @@ def keras3_entry(name: str, config: dict, refs: List, shapes=None) -> dict:
         k3_config[key] = args[param]
 
     def tensor(r):
-        return {"class_name": "__keras_tensor__", "config": {"shape": None, "dtype": "float32",
+        return {"class_name": "__keras_tensor__", "config": {"shape": [], "dtype": "float32",  # replaced on load
                                                              "keras_history": [r.layer, r.node, r.tensor]}}
 
     call = []
