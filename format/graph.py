@@ -1,10 +1,10 @@
 """Model configs (Sequential / Functional / Model, Keras 2 or Keras 3 dialect) -> ModelSpec graphs, and back."""
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 from ..errors import ModelFormatError, UnsupportedLayerError
-from . import tfops
+from . import keras3_masks, tfops
 from .dialect import canonical_layer_config, check_entry, check_object, dialect_layer_config, dtype_name, \
     is_model_class
 from .layers import REFUSED, canonical_class
@@ -128,13 +128,19 @@ def _ref(history: Any, label: str) -> TensorRef:
     return TensorRef(history[0], history[1], history[2])
 
 
-def _call(node: Any, label: str) -> List[TensorRef]:
+def _call(node: Any, label: str, mask: Optional[list] = None) -> List[TensorRef]:
+    """The input tensors of one call; a Keras 3 ``mask`` keyword tensor is appended to ``mask`` (it is checked
+    against keraslite's own mask derivation later, see keras3_masks.py)."""
     if isinstance(node, dict):  # Keras 3: {"args": [...], "kwargs": {...}}
         refs = _refs(node.get("args", []), label)
-        if _refs(node.get("kwargs", {}) or {}, label) or any(
-                _refs(v, label) for v in (node.get("kwargs") or {}).values()):
-            raise ModelFormatError(f"{label}: tensors passed as keyword arguments (mask, initial_state, ...) are "
-                                   "not supported")
+        kwargs = dict(node.get("kwargs") or {})
+        mask_refs = _refs(kwargs.pop("mask", None), label)
+        if _refs(kwargs, label) or any(_refs(v, label) for v in kwargs.values()) or len(mask_refs) > 1 or (
+                mask_refs and mask is None):
+            raise ModelFormatError(f"{label}: tensors passed as keyword arguments (initial_state, several masks, "
+                                   "...) are not supported")
+        if mask is not None:
+            mask.append(mask_refs[0] if mask_refs else None)
         return refs
     if isinstance(node, list):  # Keras 2: [[name, node, tensor, kwargs], ...]
         refs = []
@@ -161,7 +167,11 @@ def _functional(config: Any, dialect: str, label: str, depth: int) -> ModelSpec:
     if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
         raise ModelFormatError(f"{label}: Functional config must hold a 'layers' list")
     layers = []
+    masks = keras3_masks.MaskOps()
     for entry in config["layers"]:
+        if dialect == "keras3" and keras3_masks.is_mask_op(entry):
+            masks.add_op(entry, label, lambda v: _refs(v, label))
+            continue
         op = _op_layer(entry, dialect, label)
         if op is not None:
             layers.append(op)
@@ -170,7 +180,9 @@ def _functional(config: Any, dialect: str, label: str, depth: int) -> ModelSpec:
         nodes = entry.get("inbound_nodes") or []
         if not isinstance(nodes, list):
             raise ModelFormatError(f"{label}: layer {layer.name!r}: inbound_nodes must be a list")
-        layer.inbound = [_call(n, f"{label}: layer {layer.name!r}") for n in nodes]
+        given: list = []
+        layer.inbound = [_call(n, f"{label}: layer {layer.name!r}", given) for n in nodes]
+        masks.uses.update({(layer.name, k): ref for k, ref in enumerate(given) if ref is not None})
         if layer.class_name == "InputLayer":
             layer.inbound = []
         layers.append(layer)
@@ -181,6 +193,7 @@ def _functional(config: Any, dialect: str, label: str, depth: int) -> ModelSpec:
     if dialect == "keras2":
         _shift_nested_nodes(spec, -1, label)
     _check_graph(spec, label)
+    keras3_masks.absorb(spec, masks, label)
     return spec
 
 

@@ -252,7 +252,8 @@ def read_keras2(function: Any, nodes: Any, where: str, to_ref) -> Tuple[dict, li
     refs = _Refs(_is_keras2_ref, lambda v: to_ref(v[:3]), where)
     first_param = OPS[op_name].names[0]
     kwargs: Dict[str, Any] = {}
-    if _is_keras2_ref(node) and node[0] == "_CONSTANT_VALUE" and node[1] == -1:  # a constant first argument
+    if isinstance(node, list) and len(node) in (3, 4) and node[:2] == ["_CONSTANT_VALUE", -1] and (
+            len(node) == 3 or isinstance(node[3], dict)):  # a constant first argument
         kwargs = node[3] if len(node) > 3 else {}
         first = constant(node[2], f"{where}: first argument")
     elif _is_keras2_ref(node):
@@ -265,6 +266,8 @@ def read_keras2(function: Any, nodes: Any, where: str, to_ref) -> Tuple[dict, li
         raise ModelFormatError(f"{where}: inbound node {node!r:.120} is not a TF op call")
     given = {first_param: first}
     for key, value in kwargs.items():
+        if key == "name":  # the TF op's name: no effect on the numbers
+            continue
         if key == first_param:
             raise ModelFormatError(f"{where}: argument {key!r} given twice")
         given[key] = refs.value(value, key)
