@@ -6,7 +6,7 @@ keywords are checked against the derivation and dropped: one canonical graph for
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 from ..errors import UnsupportedLayerError
 from .spec import LayerSpec, ModelSpec, TensorRef
