@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional
 
 from ..errors import ModelFormatError, UnsupportedLayerError
-from . import keras3_masks, tfops
+from . import keras3_masks, tfops, tfops_write
 from .dialect import canonical_layer_config, check_entry, check_object, dialect_layer_config, dtype_name, \
     is_model_class
 from .layers import REFUSED, canonical_class
@@ -313,8 +313,8 @@ def _is_linear(spec: ModelSpec) -> bool:
 def _layer_entry(layer: LayerSpec, dialect: str, with_nodes: bool) -> Dict[str, Any]:
     if layer.class_name == "TFOpLambda":  # one call, its arguments written into the node
         if dialect == "keras3":
-            return tfops.keras3_entry(layer.name, layer.config, layer.inbound[0])
-        return tfops.keras2_entry(layer.name, layer.config, layer.inbound[0], with_nodes)
+            return tfops_write.keras3_entry(layer.name, layer.config, layer.inbound[0])
+        return tfops_write.keras2_entry(layer.name, layer.config, layer.inbound[0], with_nodes)
     if layer.model is not None:
         inner = model_config(layer.model, dialect)
         entry = {"class_name": inner["class_name"], "config": {**inner["config"], "name": layer.name}}

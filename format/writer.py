@@ -129,7 +129,7 @@ def to_json(spec: ModelSpec, dialect: str = "portable") -> str:
 
     spec, _ = prepare(spec, dialect, "json")
     # Keras 3 finds classes by the module recorded beside them; tf_keras writes (and ignores) the same keys.
-    return json.dumps({**with_modules(model_config(spec, dialect)), "keras_version": KERAS_VERSION[dialect],
+    return json.dumps({**with_modules(model_config(spec, dialect), dialect == "keras2"), "keras_version": KERAS_VERSION[dialect],
                        "backend": "tensorflow"})
 
 
