@@ -19,6 +19,7 @@ from typing import Dict, List, Optional, Tuple
 
 from ..errors import ModelFormatError
 from .dialect import canonical_layer_config
+from .order import keras_order
 from .ranks import tensor_ranks
 from .spec import LayerSpec, ModelSpec, TensorRef
 from .tfops import TENSOR
@@ -228,7 +229,13 @@ def _nested_in_functional(spec: ModelSpec) -> bool:
 
 
 def prepare(spec: ModelSpec, dialect: str, container: str) -> Tuple[ModelSpec, List[str]]:
-    """``spec`` rewritten so ``dialect`` in a ``container`` (h5, json, keras) file can hold it; with notes."""
+    """``spec`` rewritten so ``dialect`` in a ``container`` (h5, json, keras) file can hold it, its layers in the
+    order Keras will number them (``order.py``); with one note per kind of rewrite."""
+    spec, notes = _rewrite(spec, dialect, container)
+    return keras_order(spec), notes
+
+
+def _rewrite(spec: ModelSpec, dialect: str, container: str) -> Tuple[ModelSpec, List[str]]:
     notes: List[str] = []
     keras3_reads = dialect in ("portable", "keras3")
     if dialect == "portable" and _nested_in_functional(spec):
