@@ -20,36 +20,29 @@ def _i64(g: GraphBuilder, value: int) -> str:
     return g.const(np.asarray(value, np.int64), f"i64_{value}", key=("i64", value))
 
 
+def _any_differs(g: GraphBuilder, x: Value, value: float, hint: str, keepdims: bool) -> Value:
+    """``any(x != value, axis=-1)`` as float 0/1, for ``x`` in Keras order."""
+    equal = g.node("Equal", [x.name, g.scalar(value)], hint + "/equal")[0]
+    differs = g.node("Cast", [g.node("Not", [equal], hint + "/not")[0]], hint + "/float", to=TensorProto.FLOAT)[0]
+    return g.reduce("ReduceMax", Value(differs, x.rank, identity(x.rank)), [x.rank - 1], hint + "/any", keepdims)
+
+
 def mask_of(g: GraphBuilder, layer, source: Value) -> str:
     """The bool mask ``(batch, time)`` of a masked call, from its mask source."""
     src = g.keras(source)
     kind, value = layer.mask["kind"], float(layer.mask["value"])
     hint = f"{layer.name}/mask"
     if kind == "ids":
-        equal = g.node("Equal", [src.name, g.scalar(0.0) if src.dtype == TensorProto.FLOAT else _i64(g, 0)], hint + "/zero")[0]
-        return g.node("Not", [equal], hint)[0]
-    equal = g.node("Equal", [src.name, g.scalar(value)], hint + "/equal")[0]
-    differs = g.node("Cast", [g.node("Not", [equal], hint + "/not")[0]], hint + "/float", to=TensorProto.FLOAT)[0]
-    axes = g.ints([src.rank - 1], "axes")
-    if g.opset >= 18:
-        anyof = g.node("ReduceMax", [differs, axes], hint + "/any", keepdims=0)[0]
-    else:
-        anyof = g.node("ReduceMax", [differs], hint + "/any", axes=[src.rank - 1], keepdims=0)[0]
-    return g.node("Cast", [anyof], hint, to=TensorProto.BOOL)[0]
+        zero = g.scalar(0.0) if src.dtype == TensorProto.FLOAT else _i64(g, 0)
+        return g.node("Not", [g.node("Equal", [src.name, zero], hint + "/zero")[0]], hint)[0]
+    return g.node("Cast", [_any_differs(g, src, value, hint, False).name], hint, to=TensorProto.BOOL)[0]
 
 
 def masking(g: GraphBuilder, layer, inputs):
     """Masking: ``x * any(x != mask_value, axis=-1)``."""
     x = g.keras(inputs[0])
-    hint = layer.name
-    equal = g.node("Equal", [x.name, g.scalar(float(layer.config.get("mask_value", 0.0)))], hint + "/equal")[0]
-    differs = g.node("Cast", [g.node("Not", [equal], hint + "/not")[0]], hint + "/float", to=TensorProto.FLOAT)[0]
-    axes = g.ints([x.rank - 1], "axes")
-    if g.opset >= 18:
-        keep = g.node("ReduceMax", [differs, axes], hint + "/any", keepdims=1)[0]
-    else:
-        keep = g.node("ReduceMax", [differs], hint + "/any", axes=[x.rank - 1], keepdims=1)[0]
-    return [g.op("Mul", [x.name, keep], x, hint)]
+    keep = _any_differs(g, x, float(layer.config.get("mask_value", 0.0)), layer.name, True)
+    return [g.op("Mul", [x.name, keep.name], x, layer.name)]
 
 
 def masked_average(g: GraphBuilder, layer, inputs):
