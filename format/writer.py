@@ -144,7 +144,8 @@ def write_weights(spec: ModelSpec, path: str, dialect: str = "portable") -> None
     """Write only the weights, in the legacy layout ``load_weights("x.h5")`` reads in tf_keras and Keras 3.
 
     Keras 3 reads any file named ``*.weights.h5`` as its own layout, which tf_keras cannot read: such a name is
-    written in Keras 3's layout and needs ``dialect="keras3"``.
+    written in Keras 3's layout and needs ``dialect="keras3"``. The model is rewritten as ``write`` rewrites it
+    for the same dialect (``lowering.py``), so write the architecture with that dialect too.
     """
     _check_dialect(dialect)
     path = os.fspath(path)

@@ -6,6 +6,7 @@ import pytest
 
 from keraslite import format as kf
 from keraslite.errors import ModelFormatError
+from keraslite.format.lowering import prepare
 from keraslite.format.writer import training_config
 
 
@@ -76,8 +77,13 @@ def test_keras3_weights_layout_roundtrip(keras_case, tmp_path):
     spec = kf.read(keras_case.path("h5") or keras_case.path("keras"))
     dialect = f"keras{keras_case.keras}"
     arch, out = str(tmp_path / "m.json"), str(tmp_path / "m.weights.h5")
-    if kf.write(spec, arch, dialect=dialect):
-        return  # rewritten (LayerScale for tf_keras): test_architecture_and_weights_roundtrip checks the numbers
+    if prepare(spec, "keras3", "json")[1] or prepare(spec, dialect, "json")[1]:
+        # rewritten for Keras 3 (write_weights rewrites as write does for its dialect): same numbers instead
+        kf.write(spec, arch, dialect="keras3")
+        kf.write_weights(spec, out, dialect="keras3")
+        assert_keras_numbers(keras_case, arch, out)
+        return
+    kf.write(spec, arch, dialect=dialect)
     kf.write_weights(spec, out, dialect="keras3")
     assert_same_spec(spec, kf.read(arch, weights=out))
     real = keras_case.path("weights")
