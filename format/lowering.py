@@ -279,7 +279,8 @@ def _rewrite(spec: ModelSpec, dialect: str, container: str) -> Tuple[ModelSpec, 
         else:
             rw.layers.append(layer)
     if changed["ops"]:
-        notes.append("TF ops were written as the built-in layers that compute them (Rescaling, Multiply, ReLU, ...)")
+        notes.append("tensor operations (TF ops, keras.ops) were written as the built-in layers that compute them "
+                     "(Rescaling, Multiply, ReLU, ...)")
     if changed["apps"]:
         notes.append("Keras applications' own layers (LayerScale, CustomScaleLayer) were written as the built-in "
                      "layers that compute them")

@@ -35,7 +35,7 @@ def test_application_layers_and_activations_become_builtin_layers(tmp_path, name
     notes = kf.write(spec, out)
     classes = {l.class_name for l in kf.read(out).layers}
     assert not {"LayerScale", "CustomScaleLayer", "TFOpLambda"} & classes
-    assert any("LayerScale" in n for n in notes) and any("TF ops" in n for n in notes)
+    assert any("LayerScale" in n for n in notes) and any("tensor operations" in n for n in notes)
     if name.startswith("keras3"):
         assert any("hard_silu" in n for n in notes)
         assert not any(l.config.get("activation") == "hard_silu" for l in kf.read(out).layers)
