@@ -18,6 +18,7 @@ from .preprocessing import Normalization, Rescaling
 from .regularization import GaussianDropout, GaussianNoise, SpatialDropout1D, SpatialDropout2D
 from .reshaping import (Cropping1D, Cropping2D, Permute, RepeatVector, UpSampling1D, UpSampling2D, ZeroPadding1D,
                         ZeroPadding2D)
+from .tensor_ops import CustomScaleLayer, LayerScale, TFOpLambda
 
 LAYERS = {cls.__name__: cls for cls in (
     # core, activations
@@ -34,7 +35,9 @@ LAYERS = {cls.__name__: cls for cls in (
     # preprocessing and augmentation
     Rescaling, Normalization, RandomFlip, RandomRotation, RandomZoom, RandomTranslation, RandomContrast,
     # merging
-    Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate)}
+    Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate,
+    # tensor operations outside layers, and the layers of Keras' applications
+    TFOpLambda, LayerScale, CustomScaleLayer)}
 
 # Other spellings Keras accepts for the same classes.
 Convolution1D, Convolution2D, Convolution2DTranspose = Conv1D, Conv2D, Conv2DTranspose
