@@ -75,7 +75,7 @@ def _suffix(name: str) -> str:
 
 
 # Stored names that differ from ours for the same array (Keras 3 calls DepthwiseConv2D's array "kernel").
-SAME_ARRAY = {"depthwise_kernel": {"kernel"}}
+SAME_ARRAY = {"depthwise_kernel": {"kernel"}, "gamma": {"variable"}}  # LayerScale: Keras 3 names it "variable"
 
 
 # Keras 1 named arrays "<layer>_W_1:0", "<layer>_b_1:0"; Keras' published VGG weight files still do.
@@ -89,6 +89,8 @@ def _same_weight(expected: str, stored: str) -> bool:
     old = KERAS1_NAME.fullmatch(got)
     if old:
         got = KERAS1_ROLE[old.group(1)]
+    if want in SAME_ARRAY and re.fullmatch(r"variable(_\d+)?", got):  # Keras 3 numbers unnamed variables
+        got = "variable"
     return want == got or got in SAME_ARRAY.get(want, ())
 
 

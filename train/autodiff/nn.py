@@ -48,6 +48,21 @@ def _dense_joint(g, y, needs, x, kernel, bias, activation="linear"):
 dense = primitive("dense", _dense_fwd, joint=_dense_joint)
 
 
+# ------------------------------------------------------------------------------------------- lookup
+def _lookup_fwd(table, ids):
+    return table[ids]
+
+
+def _lookup_vjp(g, ans, table, ids):
+    from .sparse import IndexedSlices
+
+    width = table.shape[1:]
+    return IndexedSlices(g.reshape((-1,) + width), ids.reshape(-1), table.shape)
+
+
+embedding_lookup = primitive("embedding_lookup", _lookup_fwd, _lookup_vjp)
+
+
 # ------------------------------------------------------------------------------------------- cross-entropy
 def _sparse_ce_fwd(logits, labels):
     lsm = log_softmax_array(logits, axis=-1)
@@ -128,5 +143,5 @@ def _bn_joint(g, ans, needs, x, gamma, beta, axes, epsilon):
 
 batch_norm_train = primitive("batch_norm_train", _bn_fwd, joint=_bn_joint, n_out=3, saves=True)
 
-__all__ = ["dense", "sparse_softmax_cross_entropy", "softmax_cross_entropy", "sigmoid_cross_entropy",
+__all__ = ["dense", "embedding_lookup", "sparse_softmax_cross_entropy", "softmax_cross_entropy", "sigmoid_cross_entropy",
            "batch_norm_train", "DENSE_ACTIVATIONS", "softmax_array"]

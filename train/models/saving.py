@@ -238,8 +238,9 @@ def _build(spec: ModelSpec, custom_objects):
 
 def _takes_list(layer):
     from ..layers.merge import Merge
+    from ..layers.tensor_ops import CustomScaleLayer
 
-    return isinstance(layer, Merge)
+    return isinstance(layer, (Merge, CustomScaleLayer))
 
 
 def _assign_weights(model, spec: ModelSpec):
@@ -363,7 +364,24 @@ def save_model(model, filepath, overwrite=True, **kwargs):
                              "extension for the native Keras format (recommended) or a `.h5` extension. Use "
                              "`model.export(filepath)` if you want to export a SavedModel for use with TFLite/"
                              "TFServing/etc.")
-    fmt.write(to_spec(model), path, dialect=kwargs.get("dialect", "portable" if ext != ".keras" else "keras3"))
+    spec = to_spec(model)
+    dialect = kwargs.get("dialect", "portable" if ext != ".keras" else "keras3")
+    try:
+        fmt.write(spec, path, dialect=dialect)
+    except ModelFormatError as exc:
+        if dialect != "portable" or "dialect" in kwargs:
+            raise
+        import warnings
+
+        # keraslite's default .h5 loads in both Keras versions; when this model cannot be such a file (a tensor
+        # operation no layer computes, Keras 2's hard_sigmoid, ...), write the tf_keras form, which every .h5
+        # reader of TF ops understands, rather than fail the save, and say so.
+        try:
+            fmt.write(spec, path, dialect="keras2")
+        except ModelFormatError:
+            raise exc from None
+        warnings.warn(f"{path}: written for tf_keras (and keraslite) only, not Keras 3: {exc}. Save to .keras for "
+                      "Keras 3", stacklevel=3)
 
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):

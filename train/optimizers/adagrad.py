@@ -20,6 +20,10 @@ class Adagrad(Optimizer):
     """
 
     _kernel = "adagrad"
+    _squared_slot = 1  # fused state entry of the squared-gradient average (sparse gradients, see base)
+
+    def _squared_factor(self):
+        return 1.0
 
     def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7, **kwargs):
         super().__init__(learning_rate=learning_rate, **kwargs)

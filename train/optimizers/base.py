@@ -43,6 +43,14 @@ class Optimizer:
 
     _kernel: Optional[str] = None  # a rule of kernels.RULES, for optimizers whose update is fused
 
+    # For lookup-table (IndexedSlices) gradients: which entry of a variable's fused state holds the average of
+    # squared gradients (None: the rule has none), and ``_squared_factor()`` = b / a of its ``s = a*s + b*g**2``.
+    _squared_slot = None
+    _repeat_corrections = ()
+
+    def _squared_factor(self):
+        return 1.0
+
     def __init__(self, learning_rate, weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
                  use_ema=False, ema_momentum=0.99, ema_overwrite_frequency=None, loss_scale_factor=None,
                  gradient_accumulation_steps=None, name=None, **kwargs):
@@ -210,6 +218,8 @@ class Optimizer:
         if not self._ready or (self._numba_pending and kernels.numba_loaded()):
             state.prepare(self)
         pairs = state.gather(self, grads, indices)
+        if self._repeat_corrections:
+            state.correct_repeats(self)
         if (self.clipnorm is None and self.clipvalue is None and self.global_clipnorm is None
                 and self.weight_decay is None and not self.use_ema and self.loss_scale_factor is None
                 and not self.gradient_accumulation_steps and self._plain):

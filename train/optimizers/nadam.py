@@ -23,6 +23,10 @@ class Nadam(Optimizer):
     """
 
     _kernel = "nadam"
+    _squared_slot = 2  # fused state entry of the squared-gradient average (sparse gradients, see base)
+
+    def _squared_factor(self):
+        return (1.0 - self.beta_2) / self.beta_2
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kwargs):
         super().__init__(learning_rate=learning_rate, **kwargs)

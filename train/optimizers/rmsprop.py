@@ -23,6 +23,10 @@ class RMSprop(Optimizer):
     """
 
     _kernel = "rmsprop"
+    _squared_slot = 1  # fused state entry of the squared-gradient average (sparse gradients, see base)
+
+    def _squared_factor(self):
+        return (1.0 - self.rho) / self.rho
 
     def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False, **kwargs):
         super().__init__(learning_rate=learning_rate, **kwargs)

@@ -13,6 +13,7 @@ import numpy as np
 
 from ...errors import KerasliteError
 from ..autodiff.core import Tensor
+from ..autodiff.sparse import IndexedSlices
 from . import kernels, packed
 
 
@@ -98,6 +99,27 @@ def _view(opt, i):
         states[i] = (opt._flats[i],) + states[i][1:]
 
 
+def _sparse(opt, i, slices):
+    """A lookup table's gradient as the dense sum per row; where a row was read more than once, note how far
+    Keras' row-by-row squares (``g1**2 + g2**2``) are from the square of the sum, for ``correct_repeats``."""
+    dense = slices.to_dense()
+    if opt._squared_slot is not None and slices.has_repeats():
+        if not isinstance(opt._repeat_corrections, list):
+            opt._repeat_corrections = []
+        opt._repeat_corrections.append((i, (slices.squared_sum() - np.square(dense)).reshape(-1)))
+    return dense
+
+
+def correct_repeats(opt):
+    """Shift each squared-gradient average so the fused rule's ``s = a*s + b*g**2`` yields Keras' sparse result:
+    ``s' = s + delta * b / a`` (``opt._squared_factor()`` gives ``b / a``)."""
+    factor = opt._squared_factor()
+    for i, delta in opt._repeat_corrections:
+        slot = opt._states[i][opt._squared_slot]
+        slot += (delta * factor).astype(slot.dtype, copy=False)
+    opt._repeat_corrections = []
+
+
 def gather(opt, grads, indices):
     """``[(index, flat gradient)]`` for the non-None gradients, cast to each variable's dtype; warns on None."""
     variables, bases, shapes, dtypes = opt._trainable_variables, opt._bases, opt._shapes, opt._dtypes
@@ -111,6 +133,8 @@ def gather(opt, grads, indices):
             missing.append(i)
             continue
         a = g._v if isinstance(g, Tensor) else g
+        if isinstance(a, IndexedSlices):
+            a = _sparse(opt, i, a)
         if type(a) is not np.ndarray:
             a = np.asarray(a)
         if variables[i]._v is not bases[i]:
