@@ -1,5 +1,6 @@
 """keraslite.applications against real Keras: the same graph, layer names and weight order, Keras' weight files
 load (by name) and give Keras' predictions, preprocess_input and decode_predictions agree with Keras'."""
+import contextlib
 import json
 import os
 import shutil
@@ -13,8 +14,19 @@ from keraslite.format.reader import parse_architecture
 
 from . import app_fixtures as A
 
-CASES = ["vgg16_top", "vgg16_notop", "vgg19_notop", "vgg19_notop_tfkeras", "vgg19_notop_published"]
-GRAPH_CASES = ["vgg16_top", "vgg19_notop"]
+CASES = ["vgg16_top", "vgg16_notop", "vgg19_notop", "vgg19_notop_tfkeras", "vgg19_notop_published", "resnet50_top",
+         "resnet50_notop", "mobilenet_v2_top", "mobilenet_v2_notop_035", "mobilenet_v3_small_top",
+         "mobilenet_v3_small_notop"]
+GRAPH_CASES = ["vgg16_top", "vgg19_notop", "resnet50_top", "mobilenet_v2_top", "mobilenet_v2_notop_035"]
+OPERATIONS = ("TFOpLambda",)  # x + 3.0 in MobileNetV3: an operation in Keras 3, not one of model.layers
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_layer_names_and_weight_order_are_keras(name):
+    model, _ = A.build(name, weights=None)
+    entry = A.case(name)
+    assert [l.name for l in model.layers if type(l).__name__ not in OPERATIONS] == entry["layers"]
+    assert [v.path for v in model.weights] == entry["weights"]
 
 
 @pytest.fixture(scope="module")
@@ -23,11 +35,8 @@ def unpacked(tmp_path_factory):
 
 
 @pytest.mark.parametrize("name", GRAPH_CASES)
-def test_graph_layer_names_and_weight_order_are_keras(name):
+def test_graph_and_configs_are_keras(name):
     model, _ = A.build(name, weights=None)
-    entry = A.case(name)
-    assert [l.name for l in model.layers] == entry["layers"]
-    assert [v.path for v in model.weights] == entry["weights"]
     theirs = parse_architecture(A.keras_json(name), label=f"{name}.json")
     ours = model.to_spec()
     assert ours.name == theirs.name
@@ -134,3 +143,21 @@ def test_preprocess_input_on_tensors_matches_numpy():
     np.testing.assert_allclose(model.predict(x, verbose=0), imagenet_utils.preprocess_input(x.copy()), atol=1e-4)
     with pytest.raises(KerasliteError, match="mode"):
         imagenet_utils.preprocess_input(x, mode="bgr")
+
+
+@pytest.mark.parametrize("build, file_name", [
+    (lambda: keras.applications.ResNet50(include_top=False, input_shape=(32, 32, 3)),
+     "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"),
+    (lambda: keras.applications.MobileNetV2(input_shape=(128, 128, 3), alpha=0.35),
+     "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_128.h5"),
+    (lambda: keras.applications.MobileNetV2(include_top=False, input_shape=(64, 64, 3)),
+     "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5"),
+    (lambda: keras.applications.MobileNetV3Small(include_top=False, input_shape=(64, 64, 3)),
+     "weights_mobilenet_v3_small_224_1.0_float_no_top_v2.h5"),
+])
+def test_imagenet_names_keras_published_file(build, file_name, tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    with pytest.warns(UserWarning) if "1.0_224_no_top" in file_name or "v3" in file_name else contextlib.nullcontext():
+        with pytest.raises(KerasliteError, match="keraslite downloads nothing") as err:
+            build()
+    assert str(tmp_path / "models" / file_name) in str(err.value)

@@ -85,7 +85,9 @@ def _preprocess_tensor(x, data_format, mode):
         mean = np.reshape(TORCH_MEAN, _channel_shape(ndim, data_format)).astype("float32")
         std = np.reshape(TORCH_STD, _channel_shape(ndim, data_format)).astype("float32")
         return (x / 255.0 - mean) / std
-    x = x[..., ::-1] if data_format == "channels_last" else (x[::-1] if ndim == 3 else x[:, ::-1])
+    every, reverse = slice(None), slice(None, None, -1)  # explicit slices: a KerasTensor takes no Ellipsis
+    x = x[(every,) * (ndim - 1) + (reverse,)] if data_format == "channels_last" else (
+        x[reverse] if ndim == 3 else x[every, reverse])
     return x - np.reshape(CAFFE_MEAN, _channel_shape(ndim, data_format)).astype("float32")
 
 
