@@ -99,6 +99,12 @@ def test_bad_arguments_say_what_was_wrong(tmp_path):
         keras.applications.VGG16(weights="imagenet", input_shape=(64, 64, 3))
     with pytest.raises(KerasliteError, match="static `input_shape`"):
         keras.applications.VGG16(weights=None, input_shape=(None, None, 3))
+    with pytest.raises(KerasliteError, match="`pooling` should be None .*Received: pooling='mean'"):
+        keras.applications.ResNet50(include_top=False, weights=None, input_shape=(32, 32, 3), pooling="mean")
+    with pytest.raises(KerasliteError, match="alpha must be one of"):
+        keras.applications.MobileNetV2(weights="imagenet", alpha=0.6, input_shape=(96, 96, 3))
+    with pytest.raises(KerasliteError, match="`input_tensor` must be a KerasTensor"):
+        keras.applications.VGG19(include_top=False, weights=None, input_tensor=np.zeros((1, 32, 32, 3)))
     with pytest.raises(KerasliteError, match="Only `None` and `softmax`"):
         keras.applications.VGG16(weights=str(__file__), classifier_activation="sigmoid", input_shape=(32, 32, 3))
 
@@ -148,6 +154,14 @@ def test_preprocess_input_on_tensors_matches_numpy():
     np.testing.assert_allclose(model.predict(x, verbose=0), imagenet_utils.preprocess_input(x.copy()), atol=1e-4)
     with pytest.raises(KerasliteError, match="mode"):
         imagenet_utils.preprocess_input(x, mode="bgr")
+    with pytest.raises(KerasliteError, match="3 channels on axis -1 .*Received: shape \\(2, 4, 4, 2\\)"):
+        keras.applications.resnet50.preprocess_input(x[..., :2].copy())
+    with pytest.raises(KerasliteError, match="3 channels on axis 1"):
+        imagenet_utils.preprocess_input(x, data_format="channels_first", mode="torch")
+    with pytest.raises(KerasliteError, match="expects images.*Received: str"):
+        keras.applications.vgg19.preprocess_input("image.png")
+    with pytest.raises(KerasliteError, match="numeric pixel values"):
+        keras.applications.vgg19.preprocess_input(np.full((1, 2, 2, 3), "a"))
 
 
 @pytest.mark.parametrize("build, file_name", [

@@ -41,9 +41,30 @@ def preprocess_input(x, data_format=None, mode="caffe"):
     if data_format not in ("channels_first", "channels_last"):
         raise KerasliteError("Expected data_format to be one of `channels_first` or `channels_last`. Received: "
                              f"data_format={data_format}")
+    if isinstance(x, (list, tuple)):
+        x = np.asarray(x)
+    _check_images(x, data_format, mode)
     if isinstance(x, np.ndarray):
         return _preprocess_numpy(x, data_format, mode)
     return _preprocess_tensor(x, data_format, mode)
+
+
+def _check_images(x, data_format, mode):
+    """A batch (or one image) of numbers with 3 channels where the mode needs them, else a clear error."""
+    shape = getattr(x, "shape", None)
+    if shape is None:
+        raise KerasliteError(f"preprocess_input expects images: a numpy array, a Tensor or a KerasTensor of shape "
+                             f"(batch, height, width, 3); Received: {type(x).__name__}")
+    if isinstance(x, np.ndarray) and not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
+        raise KerasliteError(f"preprocess_input expects numeric pixel values in [0, 255]; Received an array of "
+                             f"dtype {x.dtype}")
+    if mode == "tf":
+        return  # a scale and a shift: any shape
+    axis = -1 if data_format == "channels_last" else (0 if len(shape) == 3 else 1)
+    if len(shape) < 3 or shape[axis] not in (3, None):
+        like = "(batch, height, width, 3)" if data_format == "channels_last" else "(batch, 3, height, width)"
+        raise KerasliteError(f"preprocess_input(mode={mode!r}) expects RGB images with 3 channels on axis {axis} "
+                             f"({data_format}), a shape like {like}; Received: shape {tuple(shape)}")
 
 
 def _channel_shape(ndim, data_format):

@@ -94,7 +94,7 @@ def MobileNetV2(input_shape=None, alpha=1.0, include_top=True, weights="imagenet
     from .. import layers
     from ..models import Model
 
-    W.check_argument(weights, include_top, classes)
+    W.check_argument(weights, include_top, classes, pooling)
     if input_shape is not None and input_tensor is not None and input_tensor.shape[2] != input_shape[1]:
         raise KerasliteError(f"input_tensor.shape[2] must equal input_shape[1]; Received `input_tensor.shape="
                              f"{input_tensor.shape}`, `input_shape={input_shape}`")

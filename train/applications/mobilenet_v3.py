@@ -119,7 +119,7 @@ def MobileNetV3Small(input_shape=None, alpha=1.0, minimalistic=False, include_to
     from .. import layers
     from ..models import Model
 
-    W.check_argument(weights, include_top, classes)
+    W.check_argument(weights, include_top, classes, pooling)
     if input_shape is None and input_tensor is not None:
         input_shape = (input_tensor.shape[2], input_tensor.shape[1], 3)
     input_shape = tuple(input_shape) if input_shape is not None else (None, None, 3)

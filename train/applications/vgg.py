@@ -16,7 +16,7 @@ def build_vgg(family, convs_per_block, include_top=True, weights="imagenet", inp
     from .. import layers
     from ..models import Model
 
-    W.check_argument(weights, include_top, classes)
+    W.check_argument(weights, include_top, classes, pooling)
     input_shape = imagenet_utils.obtain_input_shape(input_shape, default_size=224, min_size=32,
                                                     require_flatten=include_top, weights=weights)
     img_input = imagenet_utils.image_input(input_tensor, input_shape)

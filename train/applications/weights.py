@@ -31,8 +31,12 @@ def find_cached(file_name):
     return None
 
 
-def check_argument(weights, include_top, classes):
-    """Keras' checks of ``weights`` and ``classes`` before anything is built."""
+def check_argument(weights, include_top, classes, pooling=None):
+    """Keras' checks of ``weights`` and ``classes`` before anything is built, and of ``pooling`` (which Keras
+    ignores when it is neither "avg" nor "max": a typo would silently keep the 4-D feature map)."""
+    if pooling not in (None, "avg", "max"):
+        raise KerasliteError(f"`pooling` should be None (the 4-D output of the last block), 'avg' or 'max'. "
+                             f"Received: pooling={pooling!r}")
     if not (weights is None or weights == "imagenet" or isinstance(weights, (str, os.PathLike))):
         raise KerasliteError("The `weights` argument should be either `None` (random initialization), 'imagenet' "
                              f"(pre-training on ImageNet), or the path to the weights file to be loaded.  Received: "
