@@ -57,3 +57,21 @@ def test_freeze_add_a_head_fit_fine_tune_save_and_serve(weights, tmp_path):
         np.testing.assert_allclose(runtime.load(path).predict(xs[:4]), want, rtol=1e-4, atol=1e-6)
         np.testing.assert_allclose(keras.models.load_model(path).predict(xs[:4], verbose=0), want, rtol=1e-4,
                                    atol=1e-6)
+
+
+def test_transfer_learning_example_runs_on_a_keras_weight_file(weights, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    proc = subprocess.run([sys.executable, os.path.join(root, "examples", "transfer_learning.py"), str(tmp_path),
+                           "--weights", weights, "--samples", "64", "--epochs", "4", "--fine-tune-epochs", "1"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = proc.stdout
+    assert "VGG16 base: 26 weights frozen; head: 2 trainable" in out and "fine-tuning 28 weights" in out, out
+    before, after = (float(v) for v in out.split("head: train loss ")[1].split(" (")[0].split(" -> "))
+    assert after < before, out  # the new head fits (the loss of the whole training set, without dropout)
+    assert float(out.rsplit("largest difference", 1)[1].split()[0]) < 1e-5
+    assert os.path.exists(tmp_path / "model.keras")
