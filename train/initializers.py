@@ -205,7 +205,8 @@ NAMES = {"zeros": Zeros, "ones": Ones, "constant": Constant, "random_normal": Ra
          "glorot_uniform": GlorotUniform, "glorot_normal": GlorotNormal, "he_normal": HeNormal,
          "he_uniform": HeUniform, "lecun_normal": LecunNormal, "lecun_uniform": LecunUniform,
          "orthogonal": Orthogonal, "identity": Identity, "IdentityInitializer": Identity,
-         "OrthogonalInitializer": Orthogonal}
+         "OrthogonalInitializer": Orthogonal, "normal": RandomNormal, "uniform": RandomUniform, "one": Ones,
+         "zero": Zeros}
 
 
 def get(identifier):
