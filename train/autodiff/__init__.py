@@ -1,18 +1,19 @@
 """keraslite's own reverse-mode autodiff: Tensor, Variable, GradientTape and the primitive tables.
 
-Primitives live one family a file (elementwise, reduce, shape, linalg, nn, conv); ``PRIMITIVES`` is every one of
-them by name, which the gradient-check tests walk. Python operators on tensors and variables are bound here.
+Primitives live one family a file (elementwise, reduce, shape, linalg, nn, conv, recurrent); ``PRIMITIVES`` is every
+one of them by name, which the gradient-check tests walk. Python operators on tensors and variables are bound here.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from . import conv, elementwise, linalg, nn, reduce, shape
+from . import conv, elementwise, linalg, nn, recurrent, reduce, shape
 from .core import FLOATX, Node, Primitive, Tensor, apply, as_array, primitive, recording_tapes, unbroadcast
 from .tape import GradientTape
 from .variable import Variable
 
-FAMILIES = {"elementwise": elementwise, "reduce": reduce, "shape": shape, "linalg": linalg, "nn": nn, "conv": conv}
+FAMILIES = {"elementwise": elementwise, "reduce": reduce, "shape": shape, "linalg": linalg, "nn": nn, "conv": conv,
+            "recurrent": recurrent}
 PRIMITIVES = {p.name: p for module in FAMILIES.values() for p in vars(module).values() if isinstance(p, Primitive)}
 
 
