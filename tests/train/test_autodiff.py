@@ -5,6 +5,7 @@ import pytest
 from keraslite.errors import KerasliteError
 from keraslite.train.autodiff import PRIMITIVES, GradientTape, Tensor, Variable
 from keraslite.train.autodiff import conv as C, elementwise as E, linalg as L, nn as N, reduce as R, shape as S
+from keraslite.train.autodiff import recurrent as RC
 
 from .gradcheck import check_gradients
 
@@ -104,6 +105,12 @@ CASES = {
     "max_pool2d": (lambda x: C.max_pool2d(x, pool=(2, 2), strides=(1, 2), padding="same"),
                    [rng.permutation(2 * 5 * 4 * 3).reshape(2, 5, 4, 3) * 0.1]),
     "avg_pool2d": (lambda x: C.avg_pool2d(x, pool=(3, 2), strides=(2, 2), padding="same"), [r(2, 5, 4, 3)]),
+    # whole-sequence RNNs (inputs, kernel, recurrent kernel, bias, initial states); more in test_recurrent.py
+    "simple_rnn": (lambda *a: list(RC.simple_rnn(*a, return_sequences=True)),
+                   [r(2, 3, 2), r(2, 3) / 2, r(3, 3) / 2, r(3), r(2, 3)]),
+    "lstm": (lambda *a: list(RC.lstm(*a)), [r(2, 3, 2), r(2, 8) / 2, r(2, 8) / 2, r(8), r(2, 2), r(2, 2)]),
+    "gru": (lambda *a: list(RC.gru(*a, return_sequences=True)), [r(2, 3, 2), r(2, 6) / 2, r(2, 6) / 2, r(2, 6),
+                                                                 r(2, 2)]),
 }
 NOT_DIFFERENTIABLE = {"equal", "not_equal", "less", "less_equal", "greater", "greater_equal", "logical_and",
                       "logical_or", "logical_not", "sign", "floor", "ceil", "round", "floor_divide", "isnan",
