@@ -18,6 +18,7 @@ import numpy as np
 
 from .core import primitive
 from .recurrent_cells import CELLS, LSTMCell, lstm_perm
+from .recurrent_kernels import cell_class
 from .recurrent_parts import Projection, activation
 
 
@@ -68,9 +69,11 @@ def _forward(kind, x, kernel, recurrent_kernel, bias, *states0, mask=None, dropo
     xw = proj.forward()
     if in_bias is not None:
         xw += in_bias
-    acts = [activation(activation_name)] + ([activation(recurrent_activation)] if kind != "simple_rnn" else [])
+    names = [activation_name] + ([recurrent_activation] if kind != "simple_rnn" else [])
+    cls = cell_class(kind, dtype, names) or CELLS[kind]
     extra = {"reset_after": reset_after} if kind == "gru" else {}
-    cell = CELLS[kind](steps, n, units, dtype, rkern, _gate_masks(recurrent_dropout, kind), acts, bias_h, **extra)
+    acts = [activation(a) for a in names]
+    cell = cls(steps, n, units, dtype, rkern, _gate_masks(recurrent_dropout, kind), acts, bias_h, **extra)
     states = [np.empty((steps + 1, n, units), dtype) for _ in range(cell.n_states)]
     for s, s0 in zip(states, states0):
         s[0] = s0
@@ -100,10 +103,10 @@ def _backward(g, ans, needs, x, kernel, recurrent_kernel, bias, *states0, **para
     _, ctx = ans
     cell, states, m = ctx.cell, ctx.states, ctx.mask
     steps, n, units = states[0].shape[0] - 1, states[0].shape[1], states[0].shape[2]
-    g_out, g_states = g[0], g[1:]
+    g_out = None if g[0] is None else np.asarray(g[0], ctx.dtype)
     d_seq = g_out.transpose(1, 0, 2) if (ctx.return_sequences and g_out is not None) else None
     d_last = g_out if not ctx.return_sequences else None
-    ds = [np.zeros((n, units), ctx.dtype) if gs is None else gs for gs in g_states]
+    ds = [np.zeros((n, units), ctx.dtype) if gs is None else np.asarray(gs, ctx.dtype) for gs in g[1:]]
     cell.prepare_backward(states)
     carry = None
     for t in range(steps - 1, -1, -1):
@@ -111,8 +114,7 @@ def _backward(g, ans, needs, x, kernel, recurrent_kernel, bias, *states0, **para
         if t == steps - 1 and d_last is not None:
             d_out = d_last if d_out is None else d_out + d_last
         if m is None:
-            dh = ds[0] if d_out is None else ds[0] + d_out
-            ds = cell.back(t, [dh] + ds[1:])
+            ds = cell.back(t, ds, d_out)
             continue
         if carry is not None:
             d_out = carry if d_out is None else d_out + carry

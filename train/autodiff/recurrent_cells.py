@@ -2,7 +2,8 @@
 
 A cell object lives for one layer call: ``step(t, ...)`` writes the candidate states of step ``t`` and keeps what
 the backward pass needs; ``prepare_backward`` turns those into per-step factors for all steps at once (a few
-vectorised passes), so ``back(t, ...)`` is a handful of small products plus the recurrent GEMM. The driver
+vectorised passes), so ``back(t, d_states, d_out)`` (the gradients reaching the new states, and the output's
+own when it is the new h) is a handful of small products plus the recurrent GEMM. The driver
 (recurrent.py) owns the time loop, masking and the input projection. Gate columns are Keras' except for LSTM,
 which runs internally as (i, f, o, c) so its three sigmoid gates are one contiguous block (``PERM``).
 """
@@ -43,8 +44,9 @@ class SimpleRNNCell:
         self.factor = self.act.deriv(self.out, self.pre)
         self.dz = np.empty_like(self.out)
 
-    def back(self, t, dnew):
-        np.multiply(dnew[0], self.factor[t], out=self.dz[t])
+    def back(self, t, dnew, d_out=None):
+        dh = dnew[0] if d_out is None else dnew[0] + d_out
+        np.multiply(dh, self.factor[t], out=self.dz[t])
         return [self.rec.backward(self.dz[t])]
 
     def recurrent_grads(self, states):
@@ -105,9 +107,11 @@ class LSTMCell:
         self.dh_to_dc = a[..., 2 * u:3 * u] * self.act.deriv(self.tanh_c, self.c_new)
         self.dz = np.empty_like(a)
 
-    def back(self, t, dnew):
+    def back(self, t, dnew, d_out=None):
         u = self.u
         dh, dc = dnew
+        if d_out is not None:
+            dh = dh + d_out
         n = dh.shape[0]
         dcc = dh * self.dh_to_dc[t]
         dcc += dc
@@ -185,9 +189,9 @@ class GRUCell:
         self.dz = np.empty_like(a)
         self.dm = np.empty_like(a) if self.reset_after else None
 
-    def back(self, t, dnew):
+    def back(self, t, dnew, d_out=None):
         u, dz, k = self.u, self.dz[t], self.factor[t]
-        dh = dnew[0]
+        dh = dnew[0] if d_out is None else dnew[0] + d_out
         np.multiply(dh, k[:, :u], out=dz[:, :u])
         np.multiply(dh, k[:, 2 * u:], out=dz[:, 2 * u:])
         if self.reset_after:
