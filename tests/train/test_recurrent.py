@@ -235,3 +235,17 @@ def test_trained_text_models_predict_the_same_in_the_runtime(tmp_path, ext):
         reloaded = keras.models.load_model(path)
         np.testing.assert_array_equal(reloaded.predict(ids, verbose=0), want)
         reloaded.fit(ids, targets, epochs=1, batch_size=8, verbose=0)  # and it trains on
+
+
+def test_saved_sequences_serve_every_tape_that_recorded_the_call():
+    layer = L.LSTM(3)
+    x = Tensor(rng.normal(size=(2, 4, 2)).astype("float32"))
+    with GradientTape() as outer:
+        with GradientTape() as inner:
+            loss = R.sum_(layer(x))
+        first = inner.gradient(loss, layer.kernel).numpy()
+    np.testing.assert_allclose(outer.gradient(loss, layer.kernel).numpy(), first)  # released only after both
+    with GradientTape(persistent=True) as tape:
+        loss = R.sum_(layer(x))
+    for _ in range(2):
+        np.testing.assert_allclose(tape.gradient(loss, layer.kernel).numpy(), first)

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import primitive
+from ...errors import KerasliteError
+from .core import primitive, recording_tapes
 from .recurrent_cells import CELLS, LSTMCell, lstm_perm
 from .recurrent_kernels import cell_class
 from .recurrent_parts import Projection, activation
@@ -46,7 +47,15 @@ class _Context:
     """What one forward call leaves for its backward pass."""
 
     __slots__ = ("cell", "states", "proj", "mask", "perm", "kind", "go_backwards", "return_sequences",
-                 "zero_output", "reset_after", "dtype")
+                 "zero_output", "reset_after", "dtype", "passes")
+
+
+def _backward_passes():
+    """How many backward passes can reach this call: one per recording tape, unlimited (None) when a tape is
+    persistent. The saved sequences are dropped after the last one: the node itself lives on, in a reference
+    cycle with its outputs, until Python's cycle collector runs, and RNN residuals are megabytes per batch."""
+    active = [t for t in recording_tapes() if t._recording]
+    return None if any(t._persistent for t in active) else len(active)
 
 
 def _forward(kind, x, kernel, recurrent_kernel, bias, *states0, mask=None, dropout=None, recurrent_dropout=None,
@@ -95,18 +104,22 @@ def _forward(kind, x, kernel, recurrent_kernel, bias, *states0, mask=None, dropo
     ctx = _Context()
     ctx.cell, ctx.states, ctx.proj, ctx.mask, ctx.perm, ctx.kind = cell, states, proj, m, perm, kind
     ctx.go_backwards, ctx.return_sequences, ctx.zero_output = go_backwards, return_sequences, zero_output_for_mask
-    ctx.reset_after, ctx.dtype = reset_after, dtype
+    ctx.reset_after, ctx.dtype, ctx.passes = reset_after, dtype, _backward_passes()
     return (out, *[s[steps] for s in states]), ctx
 
 
 def _backward(g, ans, needs, x, kernel, recurrent_kernel, bias, *states0, **params):
     _, ctx = ans
+    if ctx.cell is None:
+        raise KerasliteError(f"the {ctx.kind} call's saved sequences were released after its backward pass; "
+                             "use GradientTape(persistent=True) to take several gradients")
     cell, states, m = ctx.cell, ctx.states, ctx.mask
     steps, n, units = states[0].shape[0] - 1, states[0].shape[1], states[0].shape[2]
+    # contiguous gradients in the working dtype: each step then hands the kernels rows of one layout
     g_out = None if g[0] is None else np.asarray(g[0], ctx.dtype)
-    d_seq = g_out.transpose(1, 0, 2) if (ctx.return_sequences and g_out is not None) else None
-    d_last = g_out if not ctx.return_sequences else None
-    ds = [np.zeros((n, units), ctx.dtype) if gs is None else np.asarray(gs, ctx.dtype) for gs in g[1:]]
+    d_seq = np.ascontiguousarray(g_out.transpose(1, 0, 2)) if (ctx.return_sequences and g_out is not None) else None
+    d_last = np.ascontiguousarray(g_out) if (g_out is not None and not ctx.return_sequences) else None
+    ds = [np.zeros((n, units), ctx.dtype) if gs is None else np.ascontiguousarray(gs, ctx.dtype) for gs in g[1:]]
     cell.prepare_backward(states)
     carry = None
     for t in range(steps - 1, -1, -1):
@@ -137,7 +150,17 @@ def _backward(g, ans, needs, x, kernel, recurrent_kernel, bias, *states0, **para
     if needs[3] and bias is not None:
         grad_b = _unpermute(dz.sum(axis=(0, 1)), ctx.perm)
         grads[3] = np.stack([grad_b, grad_rbias]) if (ctx.kind == "gru" and ctx.reset_after) else grad_b
+    for name in BACKWARD_BUFFERS:  # the node outlives this call until Python's cycle collector frees it
+        cell.__dict__.pop(name, None)
+    if ctx.passes is not None:
+        ctx.passes -= 1
+        if ctx.passes <= 0:
+            ctx.cell = ctx.states = ctx.proj = None
     return tuple(grads) + tuple(ds[k] if needs[4 + k] else None for k in range(len(states0)))
+
+
+# What a cell's prepare_backward makes; a second backward pass (a persistent tape) makes them again.
+BACKWARD_BUFFERS = ("factor", "dh_to_dc", "dz", "dm", "dr", "states")
 
 
 def _unpermute(grad, perm):
