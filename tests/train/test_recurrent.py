@@ -249,3 +249,12 @@ def test_saved_sequences_serve_every_tape_that_recorded_the_call():
         loss = R.sum_(layer(x))
     for _ in range(2):
         np.testing.assert_allclose(tape.gradient(loss, layer.kernel).numpy(), first)
+
+
+def test_positional_arguments_follow_keras_order():
+    lstm = L.LSTM(4, "relu", "hard_sigmoid", False)
+    assert (lstm.get_config()["activation"], lstm.get_config()["recurrent_activation"], lstm.use_bias) == (
+        "relu", "hard_sigmoid", False)
+    gru = L.GRU(3, "softsign", "sigmoid", True, "zeros")
+    assert gru.get_config()["kernel_initializer"]["class_name"] == "Zeros"
+    assert L.SimpleRNN(2, "relu", False).get_config()["use_bias"] is False

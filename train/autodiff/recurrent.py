@@ -87,18 +87,18 @@ def _forward(kind, x, kernel, recurrent_kernel, bias, *states0, mask=None, dropo
     for s, s0 in zip(states, states0):
         s[0] = s0
     outputs = np.empty((steps, n, units), dtype) if m is not None else None
+    step = cell.step
     for t in range(steps):
-        prev, new = [s[t] for s in states], [s[t + 1] for s in states]
-        cell.step(t, xw[t], prev, new)
+        step(t, xw, states)
         if m is not None:
             keep = ~m[t][:, None]
-            np.copyto(outputs[t], new[0])
+            np.copyto(outputs[t], states[0][t + 1])
             if zero_output_for_mask or t == 0:
                 np.copyto(outputs[t], 0, where=keep)
             else:
                 np.copyto(outputs[t], outputs[t - 1], where=keep)
-            for p, q in zip(prev, new):
-                np.copyto(q, p, where=keep)
+            for s in states:
+                np.copyto(s[t + 1], s[t], where=keep)
     seq = states[0][1:] if outputs is None else outputs
     out = seq.transpose(1, 0, 2) if return_sequences else seq[steps - 1]
     ctx = _Context()

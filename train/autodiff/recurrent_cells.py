@@ -1,11 +1,12 @@
 """The per-step arithmetic of SimpleRNN, LSTM and GRU cells, forward and backward, on numpy.
 
-A cell object lives for one layer call: ``step(t, ...)`` writes the candidate states of step ``t`` and keeps what
-the backward pass needs; ``prepare_backward`` turns those into per-step factors for all steps at once (a few
-vectorised passes), so ``back(t, d_states, d_out)`` (the gradients reaching the new states, and the output's
-own when it is the new h) is a handful of small products plus the recurrent GEMM. The driver
-(recurrent.py) owns the time loop, masking and the input projection. Gate columns are Keras' except for LSTM,
-which runs internally as (i, f, o, c) so its three sigmoid gates are one contiguous block (``PERM``).
+A cell object lives for one layer call: ``step(t, xw, states)`` reads the states of step ``t`` (each state is
+one (T + 1, N, units) array), writes the candidates of step ``t + 1`` and keeps what the backward pass needs;
+``prepare_backward`` turns those into per-step factors for all steps at once (a few vectorised passes), so
+``back(t, d_states, d_out)`` (the gradients reaching the new states, and the output's own when it is the new h)
+is a handful of small products plus the recurrent GEMM. The driver (recurrent.py) owns the time loop, masking
+and the input projection. Gate columns are Keras' except for LSTM, which runs internally as (i, f, o, c) so its
+three sigmoid gates are one contiguous block (``lstm_perm``).
 """
 from __future__ import annotations
 
@@ -31,14 +32,14 @@ class SimpleRNNCell:
         self.pre = _pre((steps, batch, units), dtype, self.act.needs_input)
         self.z = np.empty((batch, units), dtype)
 
-    def step(self, t, xw, prev, new):
+    def step(self, t, xw, states):
         z = self.z
-        self.rec.forward(prev[0], z)
-        z += xw
+        self.rec.forward(states[0][t], z)
+        z += xw[t]
         if self.pre is not None:
             self.pre[t] = z
         self.act(z, self.out[t])
-        np.copyto(new[0], self.out[t])
+        np.copyto(states[0][t + 1], self.out[t])
 
     def prepare_backward(self, states):
         self.factor = self.act.deriv(self.out, self.pre)
@@ -76,12 +77,12 @@ class LSTMCell:
         self.z = np.empty((batch, 4 * units), dtype)
         self.tmp = np.empty((batch, units), dtype)
 
-    def step(self, t, xw, prev, new):
+    def step(self, t, xw, states):
         u, z, a = self.u, self.z, self.gate[t]
-        h, c = prev
-        h2, c2 = new
+        h, c = states[0][t], states[1][t]
+        h2, c2 = states[0][t + 1], states[1][t + 1]
         self.rec.forward(h, z)
-        z += xw
+        z += xw[t]
         if self.pre is not None:
             self.pre[t] = z
         self.ract(z[:, :3 * u], a[:, :3 * u])
@@ -150,9 +151,9 @@ class GRUCell:
         self.pre = _pre((steps, batch, 3 * u), dtype, self.act.needs_input or self.ract.needs_input)
         self.tmp = np.empty((batch, u), dtype)
 
-    def step(self, t, xw, prev, new):
+    def step(self, t, xw, states):
         u, z, a, tmp = self.u, self.z, self.gate[t], self.tmp
-        h = prev[0]
+        h, xw = states[0][t], xw[t]
         self.rec.forward(h, z)
         if self.reset_after:
             if self.bias_h is not None:
@@ -174,7 +175,7 @@ class GRUCell:
         self.act(tmp, a[:, 2 * u:])
         np.subtract(h, a[:, 2 * u:], out=tmp)
         tmp *= a[:, :u]
-        np.add(a[:, 2 * u:], tmp, out=new[0])
+        np.add(a[:, 2 * u:], tmp, out=states[0][t + 1])
 
     def prepare_backward(self, states):
         u, a, pre = self.u, self.gate, self.pre

@@ -38,177 +38,178 @@ def _activate(v, code):
             v[j] = max(v[j], np.float32(0.0))
 
 
-def _simple_fwd(z, xw, act, out, h_out):
+def _simple_fwd(z, xw, t, act, out, h):
     n, u = z.shape
     for b in range(n):
-        ob = out[b]
+        ob, xb, zb, hb = out[t, b], xw[t, b], z[b], h[t + 1, b]
         for j in range(u):
-            ob[j] = z[b, j] + xw[b, j]
+            ob[j] = zb[j] + xb[j]
         _activate(ob, act)
         for j in range(u):
-            h_out[b, j] = ob[j]
+            hb[j] = ob[j]
 
 
-def _derive(y, out, code):
-    """d act / dz of each output ``y`` (1-D) into ``out``: every coded activation's derivative reads from y."""
-    n = y.shape[0]
+def _d(y, code):
+    """d act / dz at output ``y``: every coded activation's derivative reads from its output. Inlined, the branch
+    on the loop-invariant code is hoisted out of the loops, which then vectorise."""
+    if code == 1:
+        return np.float32(1.0) - y * y
+    if code == 2:
+        return y * (np.float32(1.0) - y)
     if code == 0:
-        for j in range(n):
-            out[j] = np.float32(1.0)
-    elif code == 1:
-        for j in range(n):
-            out[j] = np.float32(1.0) - y[j] * y[j]
-    elif code == 2:
-        for j in range(n):
-            out[j] = y[j] * (np.float32(1.0) - y[j])
-    elif code == 3 or code == 4:
-        slope = np.float32(1 / 6) if code == 3 else np.float32(0.2)
-        for j in range(n):
-            out[j] = slope if np.float32(0.0) < y[j] < np.float32(1.0) else np.float32(0.0)
-    else:
-        for j in range(n):
-            out[j] = np.float32(1.0) if y[j] > np.float32(0.0) else np.float32(0.0)
+        return np.float32(1.0)
+    if code == 5:
+        return np.float32(1.0) if y > np.float32(0.0) else np.float32(0.0)
+    slope = np.float32(1 / 6) if code == 3 else np.float32(0.2)
+    return slope if np.float32(0.0) < y < np.float32(1.0) else np.float32(0.0)
 
 
 def _simple_back(dh, d_out, out, act, dz):
     n, u = dz.shape
-    d = np.empty(u, np.float32)
     for b in range(n):
-        _derive(out[b], d, act)
+        hb, ob, yb, r = dh[b], d_out[b], out[b], dz[b]
         for j in range(u):
-            dz[b, j] = (dh[b, j] + d_out[b, j]) * d[j]
+            r[j] = (hb[j] + ob[j]) * _d(yb[j], act)
 
 
-def _lstm_fwd(z, xw, c_prev, act, ract, gate, tanh_c, h_out, c_out):
-    """One LSTM step for every row; gates in the internal order (i, f, o, c~)."""
+def _lstm_fwd(z, xw, t, act, ract, gate, tanh_c, h, c):
+    """LSTM step ``t`` for every row (``z`` = h[t] @ U); gates in the internal order (i, f, o, c~)."""
     n, g = z.shape
     u = g // 4
     for b in range(n):
-        a = gate[b]
+        a, zb, xb = gate[t, b], z[b], xw[t, b]
         for j in range(g):
-            a[j] = z[b, j] + xw[b, j]
+            a[j] = zb[j] + xb[j]
         _activate(a[:3 * u], ract)
         _activate(a[3 * u:], act)
-        tc = tanh_c[b]
+        tc, cp, cn, hn = tanh_c[t, b], c[t, b], c[t + 1, b], h[t + 1, b]
         for j in range(u):
-            c = a[u + j] * c_prev[b, j] + a[j] * a[3 * u + j]
-            c_out[b, j] = c
-            tc[j] = c
+            cn[j] = a[u + j] * cp[j] + a[j] * a[3 * u + j]
+        for j in range(u):
+            tc[j] = cn[j]
         _activate(tc, act)
         for j in range(u):
-            h_out[b, j] = a[2 * u + j] * tc[j]
+            hn[j] = a[2 * u + j] * tc[j]
 
 
 def _lstm_back(dh, d_out, dc, gate, tanh_c, c_prev, act, ract, dz, dc_prev):
-    """One LSTM step backwards: gradients of the four pre-activations and of the previous cell state."""
+    """One LSTM step backwards: gradients of the four pre-activations and of the previous cell state. Short
+    loops over a few rows each, so every one vectorises."""
     n, u = dh.shape
-    d = np.empty(4 * u, np.float32)
-    dt = np.empty(u, np.float32)
+    g = np.empty(u, np.float32)
+    dcc = np.empty(u, np.float32)
     for b in range(n):
         a, tc, r = gate[b], tanh_c[b], dz[b]
-        _derive(a[:3 * u], d[:3 * u], ract)
-        _derive(a[3 * u:], d[3 * u:], act)
-        _derive(tc, dt, act)
+        hb, ob, cb, cp, dcb = dh[b], d_out[b], dc[b], c_prev[b], dc_prev[b]
         for j in range(u):
-            g = dh[b, j] + d_out[b, j]
-            dcc = g * a[2 * u + j] * dt[j] + dc[b, j]
-            r[j] = dcc * a[3 * u + j] * d[j]
-            r[u + j] = dcc * c_prev[b, j] * d[u + j]
-            r[2 * u + j] = g * tc[j] * d[2 * u + j]
-            r[3 * u + j] = dcc * a[j] * d[3 * u + j]
-            dc_prev[b, j] = dcc * a[u + j]
+            g[j] = hb[j] + ob[j]
+        for j in range(u):
+            dcc[j] = g[j] * a[2 * u + j] * _d(tc[j], act) + cb[j]
+        for j in range(u):
+            r[j] = dcc[j] * a[3 * u + j] * _d(a[j], ract)
+        for j in range(u):
+            r[u + j] = dcc[j] * cp[j] * _d(a[u + j], ract)
+        for j in range(u):
+            r[2 * u + j] = g[j] * tc[j] * _d(a[2 * u + j], ract)
+        for j in range(u):
+            r[3 * u + j] = dcc[j] * a[j] * _d(a[3 * u + j], act)
+        for j in range(u):
+            dcb[j] = dcc[j] * a[u + j]
 
 
-def _gru_after_fwd(z, xw, h, bias_h, act, ract, gate, side, h_out):
-    """One reset-after GRU step: ``z`` holds h @ U; writes (z, r, h~), h U_h + b_h and the new h."""
+def _gru_after_fwd(z, xw, t, h, bias_h, act, ract, gate, side):
+    """Reset-after GRU step ``t`` (``z`` = h[t] @ U): writes (z, r, h~), h U_h + b_h and the new h."""
     n, g = z.shape
     u = g // 3
     for b in range(n):
-        a, s = gate[b], side[b]
+        a, s, zb, xb, hp, hn = gate[t, b], side[t, b], z[b], xw[t, b], h[t, b], h[t + 1, b]
         for j in range(2 * u):
-            a[j] = z[b, j] + xw[b, j]
+            a[j] = zb[j] + xb[j]
         _activate(a[:2 * u], ract)
         for j in range(u):
-            s[j] = z[b, 2 * u + j] + bias_h[j]
-            a[2 * u + j] = xw[b, 2 * u + j] + a[u + j] * s[j]
+            s[j] = zb[2 * u + j] + bias_h[j]
+        for j in range(u):
+            a[2 * u + j] = xb[2 * u + j] + a[u + j] * s[j]
         _activate(a[2 * u:], act)
         for j in range(u):
-            hh = a[2 * u + j]
-            h_out[b, j] = hh + a[j] * (h[b, j] - hh)
+            hn[j] = a[2 * u + j] + a[j] * (hp[j] - a[2 * u + j])
 
 
 def _gru_after_back(dh, d_out, gate, side, h_prev, act, ract, dz, dm, direct):
     n, u = dh.shape
-    d = np.empty(3 * u, np.float32)
+    g = np.empty(u, np.float32)
     for b in range(n):
-        a, r, m = gate[b], dz[b], dm[b]
-        _derive(a[:2 * u], d[:2 * u], ract)
-        _derive(a[2 * u:], d[2 * u:], act)
+        a, r, m, sb, hp, db = gate[b], dz[b], dm[b], side[b], h_prev[b], direct[b]
+        hb, ob = dh[b], d_out[b]
         for j in range(u):
-            g = dh[b, j] + d_out[b, j]
-            hh = a[2 * u + j]
-            dzz = g * (h_prev[b, j] - hh) * d[j]
-            dah = g * (np.float32(1.0) - a[j]) * d[2 * u + j]
-            dzr = dah * side[b, j] * d[u + j]
-            r[j] = dzz
-            r[u + j] = dzr
-            r[2 * u + j] = dah
-            m[j] = dzz
-            m[u + j] = dzr
-            m[2 * u + j] = dah * a[u + j]
-            direct[b, j] = g * a[j]
+            g[j] = hb[j] + ob[j]
+        for j in range(u):
+            r[j] = g[j] * (hp[j] - a[2 * u + j]) * _d(a[j], ract)
+        for j in range(u):
+            r[2 * u + j] = g[j] * (np.float32(1.0) - a[j]) * _d(a[2 * u + j], act)
+        for j in range(u):
+            r[u + j] = r[2 * u + j] * sb[j] * _d(a[u + j], ract)
+        for j in range(2 * u):
+            m[j] = r[j]
+        for j in range(u):
+            m[2 * u + j] = r[2 * u + j] * a[u + j]
+        for j in range(u):
+            db[j] = g[j] * a[j]
 
 
-def _gru_before_gates(z, xw, h, ract, gate, side):
-    """Reset-before GRU, first half: z and r from h @ U_zr, then r * h for the candidate's product."""
+def _gru_before_gates(z, xw, t, h, ract, gate, side):
+    """Reset-before GRU step ``t``, first half: z and r from h @ U_zr, then r * h for the candidate's product."""
     n, g2 = z.shape
     u = g2 // 2
     for b in range(n):
-        a = gate[b]
+        a, zb, xb, hp, sb = gate[t, b], z[b], xw[t, b], h[t, b], side[t, b]
         for j in range(2 * u):
-            a[j] = z[b, j] + xw[b, j]
+            a[j] = zb[j] + xb[j]
         _activate(a[:2 * u], ract)
         for j in range(u):
-            side[b, j] = a[u + j] * h[b, j]
+            sb[j] = a[u + j] * hp[j]
 
 
-def _gru_before_new(zh, xw, h, act, gate, h_out):
-    """Reset-before GRU, second half: h~ from (r * h) @ U_h, then the new h."""
+def _gru_before_new(zh, xw, t, h, act, gate):
+    """Second half: h~ from (r * h) @ U_h, then the new h."""
     n, u = zh.shape
     for b in range(n):
-        a = gate[b]
+        a, zb, xb, hp, hn = gate[t, b], zh[b], xw[t, b], h[t, b], h[t + 1, b]
         for j in range(u):
-            a[2 * u + j] = zh[b, j] + xw[b, 2 * u + j]
+            a[2 * u + j] = zb[j] + xb[2 * u + j]
         _activate(a[2 * u:], act)
         for j in range(u):
-            hh = a[2 * u + j]
-            h_out[b, j] = hh + a[j] * (h[b, j] - hh)
+            hn[j] = a[2 * u + j] + a[j] * (hp[j] - a[2 * u + j])
 
 
 def _gru_before_back(dh, d_out, gate, h_prev, act, ract, dz, dr, direct):
     """Reset-before GRU backwards, first half: z and candidate pre-activations (r's factor kept in ``dr``)."""
     n, u = dh.shape
-    d = np.empty(3 * u, np.float32)
+    g = np.empty(u, np.float32)
     for b in range(n):
-        a, r = gate[b], dz[b]
-        _derive(a[:2 * u], d[:2 * u], ract)
-        _derive(a[2 * u:], d[2 * u:], act)
+        a, r, hp, db, rb = gate[b], dz[b], h_prev[b], direct[b], dr[b]
+        hb, ob = dh[b], d_out[b]
         for j in range(u):
-            g = dh[b, j] + d_out[b, j]
-            hh = a[2 * u + j]
-            r[j] = g * (h_prev[b, j] - hh) * d[j]
-            r[2 * u + j] = g * (np.float32(1.0) - a[j]) * d[2 * u + j]
-            direct[b, j] = g * a[j]
-            dr[b, j] = h_prev[b, j] * d[u + j]
+            g[j] = hb[j] + ob[j]
+        for j in range(u):
+            r[j] = g[j] * (hp[j] - a[2 * u + j]) * _d(a[j], ract)
+        for j in range(u):
+            r[2 * u + j] = g[j] * (np.float32(1.0) - a[j]) * _d(a[2 * u + j], act)
+        for j in range(u):
+            db[j] = g[j] * a[j]
+        for j in range(u):
+            rb[j] = hp[j] * _d(a[u + j], ract)
 
 
 def _gru_before_back_r(drh, dr, gate, dz, direct):
     """Second half, once d(r * h) is known: r's pre-activation and the direct path to the previous h."""
     n, u = drh.shape
     for b in range(n):
+        hb, rb, a, r, db = drh[b], dr[b], gate[b], dz[b], direct[b]
         for j in range(u):
-            dz[b, u + j] = drh[b, j] * dr[b, j]
-            direct[b, j] += drh[b, j] * gate[b, u + j]
+            r[u + j] = hb[j] * rb[j]
+        for j in range(u):
+            db[j] += hb[j] * a[u + j]
 
 
 def _compile():
@@ -221,7 +222,7 @@ def _compile():
     g = globals()
     g["_tanh"] = runtime_recurrent._tanh_j  # the runtime's approximation, inlined
     g["_activate"] = njit(_activate, fastmath=True, inline=True)
-    g["_derive"] = njit(_derive, fastmath=True, inline=True)
+    g["_d"] = njit(_d, fastmath=True, inline=True)
     names = ("_simple_fwd", "_simple_back", "_lstm_fwd", "_lstm_back", "_gru_after_fwd", "_gru_after_back",
              "_gru_before_gates", "_gru_before_new", "_gru_before_back", "_gru_before_back_r")
     return {name: njit(g[name], fastmath=True) for name in names}
@@ -250,9 +251,9 @@ class _Jit:
 
 
 class JitSimpleRNN(_Jit, SimpleRNNCell):
-    def step(self, t, xw, prev, new):
-        self.rec.forward(prev[0], self.z)
-        self.k["_simple_fwd"](self.z, xw, self.codes[0], self.out[t], new[0])
+    def step(self, t, xw, states):
+        self.rec.forward(states[0][t], self.z)
+        self.k["_simple_fwd"](self.z, xw, t, self.codes[0], self.out, states[0])
 
     def back(self, t, dnew, d_out=None):
         self.k["_simple_back"](dnew[0], self.zero if d_out is None else d_out, self.out[t], self.codes[0],
@@ -261,10 +262,9 @@ class JitSimpleRNN(_Jit, SimpleRNNCell):
 
 
 class JitLSTM(_Jit, LSTMCell):
-    def step(self, t, xw, prev, new):
-        self.rec.forward(prev[0], self.z)
-        self.k["_lstm_fwd"](self.z, xw, prev[1], self.codes[0], self.codes[1], self.gate[t], self.tanh_c[t],
-                            new[0], new[1])
+    def step(self, t, xw, states):
+        self.rec.forward(states[0][t], self.z)
+        self.k["_lstm_fwd"](self.z, xw, t, self.codes[0], self.codes[1], self.gate, self.tanh_c, states[0], states[1])
 
     def back(self, t, dnew, d_out=None):
         dh, dc = dnew
@@ -287,16 +287,16 @@ class JitGRU(_Jit, GRUCell):
         self.dm = np.empty_like(self.dz) if self.reset_after else None
         self.dr = np.empty_like(self.zero)
 
-    def step(self, t, xw, prev, new):
-        h = prev[0]
-        self.rec.forward(h, self.z)
+    def step(self, t, xw, states):
+        h = states[0]
+        self.rec.forward(h[t], self.z)
         act, ract = self.codes
         if self.reset_after:
-            self.k["_gru_after_fwd"](self.z, xw, h, self.bias_h, act, ract, self.gate[t], self.side[t], new[0])
+            self.k["_gru_after_fwd"](self.z, xw, t, h, self.bias_h, act, ract, self.gate, self.side)
             return
-        self.k["_gru_before_gates"](self.z, xw, h, ract, self.gate[t], self.side[t])
+        self.k["_gru_before_gates"](self.z, xw, t, h, ract, self.gate, self.side)
         self.rec_h.forward(self.side[t], self.zh)
-        self.k["_gru_before_new"](self.zh, xw, h, act, self.gate[t], new[0])
+        self.k["_gru_before_new"](self.zh, xw, t, h, act, self.gate)
 
     def back(self, t, dnew, d_out=None):
         dh, d_out = dnew[0], self.zero if d_out is None else d_out

@@ -16,6 +16,12 @@ _TAIL_KEYS = ("kernel_regularizer", "recurrent_regularizer", "bias_regularizer",
               "kernel_constraint", "recurrent_constraint", "bias_constraint", "dropout", "recurrent_dropout")
 
 
+def _args(local_vars):
+    """A constructor's own arguments (its ``locals()`` at the top), to hand to ``Recurrent.__init__``."""
+    args = {k: v for k, v in local_vars.items() if k not in ("self", "kwargs", "__class__")}
+    return {**args, **local_vars["kwargs"]}
+
+
 class SimpleRNN(Recurrent):
     """Fully-connected RNN: ``h_t = activation(x_t @ kernel + h_{t-1} @ recurrent_kernel + bias)``."""
 
@@ -23,12 +29,20 @@ class SimpleRNN(Recurrent):
     gates, n_states = 1, 1
     cell_keys = _COMMON_KEYS + _TAIL_KEYS  # Keras' SimpleRNN config has no "seed"
 
+    def __init__(self, units, activation="tanh", use_bias=True, kernel_initializer="glorot_uniform",
+                 recurrent_initializer="orthogonal", bias_initializer="zeros", kernel_regularizer=None,
+                 recurrent_regularizer=None, bias_regularizer=None, activity_regularizer=None, kernel_constraint=None,
+                 recurrent_constraint=None, bias_constraint=None, dropout=0.0, recurrent_dropout=0.0,
+                 return_sequences=False, return_state=False, go_backwards=False, stateful=False, unroll=False,
+                 seed=None, **kwargs):
+        super().__init__(**_args(locals()))
+
 
 class _Gated(Recurrent):
     """LSTM and GRU: a ``recurrent_activation`` for the gates."""
 
-    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", **kwargs):
-        super().__init__(units, activation=activation, **kwargs)
+    def __init__(self, recurrent_activation="sigmoid", **kwargs):
+        super().__init__(**kwargs)
         self.recurrent_activation, self._ract_name = activation_name(
             recurrent_activation, "recurrent_activation", f"{type(self).__name__} {self.name!r}")
 
@@ -43,9 +57,16 @@ class LSTM(_Gated):
     gates, n_states = 4, 2
     cell_keys = ("recurrent_activation",) + _COMMON_KEYS + ("unit_forget_bias",) + _TAIL_KEYS + ("seed",)
 
-    def __init__(self, units, unit_forget_bias=True, **kwargs):
-        super().__init__(units, **kwargs)
-        self.unit_forget_bias = bool(unit_forget_bias)
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
+                 unit_forget_bias=True, kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, kernel_constraint=None, recurrent_constraint=None, bias_constraint=None,
+                 dropout=0.0, recurrent_dropout=0.0, seed=None, return_sequences=False, return_state=False,
+                 go_backwards=False, stateful=False, unroll=False, use_cudnn="auto", **kwargs):
+        args = _args(locals())
+        forget_bias = bool(args.pop("unit_forget_bias"))
+        super().__init__(**args)
+        self.unit_forget_bias = forget_bias
 
     def _bias_initializer(self):
         if not self.unit_forget_bias:
@@ -66,9 +87,16 @@ class GRU(_Gated):
     gates, n_states = 3, 1
     cell_keys = ("recurrent_activation",) + _COMMON_KEYS + _TAIL_KEYS + ("reset_after", "seed")
 
-    def __init__(self, units, reset_after=True, **kwargs):
-        super().__init__(units, **kwargs)
-        self.reset_after = bool(reset_after)
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
+                 kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, recurrent_constraint=None, bias_constraint=None, dropout=0.0,
+                 recurrent_dropout=0.0, seed=None, return_sequences=False, return_state=False, go_backwards=False,
+                 stateful=False, unroll=False, reset_after=True, use_cudnn="auto", **kwargs):
+        args = _args(locals())
+        reset = bool(args.pop("reset_after"))
+        super().__init__(**args)
+        self.reset_after = reset
 
     def _bias_shape(self):
         width = 3 * self.units
