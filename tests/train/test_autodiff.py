@@ -111,6 +111,14 @@ CASES = {
     "lstm": (lambda *a: list(RC.lstm(*a)), [r(2, 3, 2), r(2, 8) / 2, r(2, 8) / 2, r(8), r(2, 2), r(2, 2)]),
     "gru": (lambda *a: list(RC.gru(*a, return_sequences=True)), [r(2, 3, 2), r(2, 6) / 2, r(2, 6) / 2, r(2, 6),
                                                                  r(2, 2)]),
+    "bidirectional_simple_rnn": (lambda *a: list(RC.bidirectional_simple_rnn(*a, forward={}, backward={
+        "go_backwards": True})), [r(2, 3, 2), r(2, 2), r(2, 2), r(2), r(2, 2), r(2, 2), r(2), r(2, 2), r(2, 2)]),
+    "bidirectional_lstm": (lambda *a: list(RC.bidirectional_lstm(*a, forward={"return_sequences": True}, backward={
+        "go_backwards": True, "return_sequences": True})), [r(2, 3, 2), r(2, 4), r(1, 4), r(4), r(2, 4), r(1, 4),
+                                                            r(4), r(2, 1), r(2, 1), r(2, 1), r(2, 1)]),
+    "bidirectional_gru": (lambda *a: list(RC.bidirectional_gru(*a, forward={"reset_after": False}, backward={
+        "go_backwards": True, "reset_after": False})), [r(2, 3, 2), r(2, 3), r(1, 3), r(3), r(2, 3), r(1, 3), r(3),
+                                                        r(2, 1), r(2, 1)]),
 }
 NOT_DIFFERENTIABLE = {"equal", "not_equal", "less", "less_equal", "greater", "greater_equal", "logical_and",
                       "logical_or", "logical_not", "sign", "floor", "ceil", "round", "floor_divide", "isnan",

@@ -14,13 +14,15 @@ with ``zero_output_for_mask`` (what Bidirectional sets when it returns sequences
 """
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from ...errors import KerasliteError
 from .core import primitive, recording_tapes
 from .recurrent_cells import CELLS, LSTMCell, lstm_perm
 from .recurrent_kernels import cell_class
-from .recurrent_parts import Projection, activation
+from .recurrent_parts import Projection, activation as get_activation
 
 
 def _layout(kind, units, bias, reset_after):
@@ -59,8 +61,8 @@ def _backward_passes():
 
 
 def _forward(kind, x, kernel, recurrent_kernel, bias, *states0, mask=None, dropout=None, recurrent_dropout=None,
-             activation_name="tanh", recurrent_activation="sigmoid", go_backwards=False, return_sequences=False,
-             zero_output_for_mask=False, reset_after=True):
+             activation="tanh", recurrent_activation="sigmoid", go_backwards=False, return_sequences=False,
+             zero_output_for_mask=False, reset_after=True, passes=-1):
     n, steps = x.shape[0], x.shape[1]
     units = recurrent_kernel.shape[0]
     dtype = x.dtype
@@ -78,10 +80,10 @@ def _forward(kind, x, kernel, recurrent_kernel, bias, *states0, mask=None, dropo
     xw = proj.forward()
     if in_bias is not None:
         xw += in_bias
-    names = [activation_name] + ([recurrent_activation] if kind != "simple_rnn" else [])
+    names = [activation] + ([recurrent_activation] if kind != "simple_rnn" else [])
     cls = cell_class(kind, dtype, names) or CELLS[kind]
     extra = {"reset_after": reset_after} if kind == "gru" else {}
-    acts = [activation(a) for a in names]
+    acts = [get_activation(a) for a in names]
     cell = cls(steps, n, units, dtype, rkern, _gate_masks(recurrent_dropout, kind), acts, bias_h, **extra)
     states = [np.empty((steps + 1, n, units), dtype) for _ in range(cell.n_states)]
     for s, s0 in zip(states, states0):
@@ -104,7 +106,8 @@ def _forward(kind, x, kernel, recurrent_kernel, bias, *states0, mask=None, dropo
     ctx = _Context()
     ctx.cell, ctx.states, ctx.proj, ctx.mask, ctx.perm, ctx.kind = cell, states, proj, m, perm, kind
     ctx.go_backwards, ctx.return_sequences, ctx.zero_output = go_backwards, return_sequences, zero_output_for_mask
-    ctx.reset_after, ctx.dtype, ctx.passes = reset_after, dtype, _backward_passes()
+    ctx.reset_after, ctx.dtype = reset_after, dtype
+    ctx.passes = _backward_passes() if passes == -1 else passes
     return (out, *[s[steps] for s in states]), ctx
 
 
@@ -172,8 +175,8 @@ def _unpermute(grad, perm):
 
 
 def _make(kind, n_states):
-    def fwd(x, kernel, recurrent_kernel, bias, *states, activation="tanh", **params):
-        return _forward(kind, x, kernel, recurrent_kernel, bias, *states, activation_name=activation, **params)
+    def fwd(x, kernel, recurrent_kernel, bias, *states, **params):
+        return _forward(kind, x, kernel, recurrent_kernel, bias, *states, **params)
     fwd.__name__ = f"_{kind}_fwd"
     return primitive(kind, fwd, joint=_backward, n_out=1 + n_states, saves=True)
 
@@ -182,4 +185,66 @@ simple_rnn = _make("simple_rnn", 1)
 lstm = _make("lstm", 2)
 gru = _make("gru", 1)
 
-__all__ = ["simple_rnn", "lstm", "gru"]
+
+# ------------------------------------------------------------------------------------------- both directions
+def _both(first, second):
+    """``(first(), second())``, the second on another thread: the two directions of a Bidirectional layer are
+    independent and spend most of their time in GEMMs and kernels that release the GIL (as TensorFlow runs the
+    two halves of its graph on two cores)."""
+    box = {}
+
+    def run():
+        try:
+            box["value"] = second()
+        except BaseException as exc:  # re-raised on the calling thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=run, name="keraslite-bidirectional")
+    thread.start()
+    try:
+        result = first()
+    finally:
+        thread.join()
+    if "error" in box:
+        raise box["error"]
+    return result, box["value"]
+
+
+def _make_pair(kind, n_states):
+    """A Bidirectional layer's two RNNs of one kind as one node:
+    ``(x, kernel, recurrent_kernel, bias) forwards, the same backwards, forward states, backward states``;
+    outputs ``(output, *states)`` forwards then backwards. ``forward``/``backward`` hold each side's parameters."""
+    def fwd(x, fk, frk, fb, bk, brk, bb, *states, forward, backward):
+        passes = _backward_passes()  # tapes are per thread: counted here, for both sides
+        f, b = _both(lambda: _forward(kind, x, fk, frk, fb, *states[:n_states], passes=passes, **forward),
+                     lambda: _forward(kind, x, bk, brk, bb, *states[n_states:], passes=passes, **backward))
+        return (*f[0], *b[0]), (f, b)
+
+    def joint(g, ans, needs, x, fk, frk, fb, bk, brk, bb, *states, forward, backward):
+        _, (f, b) = ans
+        k = 1 + n_states
+        sides = ((g[:k], f, [needs[0], *needs[1:4], *needs[7:7 + n_states]], (fk, frk, fb), states[:n_states],
+                  forward),
+                 (g[k:], b, [needs[0], *needs[4:7], *needs[7 + n_states:]], (bk, brk, bb), states[n_states:],
+                  backward))
+
+        def side(i):
+            grads, saved, wanted, weights, init, params = sides[i]
+            if all(v is None for v in grads):
+                return (None,) * (4 + n_states)
+            return _backward(grads, saved, wanted, x, *weights, *init, **params)
+        rf, rb = _both(lambda: side(0), lambda: side(1))
+        dx = rf[0] if rb[0] is None else (rb[0] if rf[0] is None else rf[0] + rb[0])
+        return (dx, *rf[1:4], *rb[1:4], *rf[4:], *rb[4:])
+
+    fwd.__name__ = f"_bidirectional_{kind}_fwd"
+    return primitive(f"bidirectional_{kind}", fwd, joint=joint, n_out=2 * (1 + n_states), saves=True)
+
+
+bidirectional_simple_rnn = _make_pair("simple_rnn", 1)
+bidirectional_lstm = _make_pair("lstm", 2)
+bidirectional_gru = _make_pair("gru", 1)
+PAIRS = {"simple_rnn": bidirectional_simple_rnn, "lstm": bidirectional_lstm, "gru": bidirectional_gru}
+
+__all__ = ["simple_rnn", "lstm", "gru", "bidirectional_simple_rnn", "bidirectional_lstm", "bidirectional_gru",
+           "PAIRS"]

@@ -9,12 +9,15 @@ on first use and are cached on disk; without Numba ``cell_class`` returns None.
 """
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from .recurrent_cells import GRUCell, LSTMCell, SimpleRNNCell
 
 CODES = {"linear": 0, "tanh": 1, "sigmoid": 2, "hard_sigmoid": 3, "hard_sigmoid_keras2": 4, "relu": 5}
 _state = {}
+_lock = threading.Lock()
 _tanh = None  # the runtime's jitted tanh, bound by _compile before any kernel compiles
 
 
@@ -229,8 +232,9 @@ def _compile():
 
 
 def _kernels():
-    if "k" not in _state:
-        _state["k"] = _compile()
+    with _lock:  # Bidirectional runs its two directions on two threads
+        if "k" not in _state:
+            _state["k"] = _compile()
     return _state["k"]
 
 

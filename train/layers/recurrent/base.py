@@ -109,6 +109,12 @@ class Recurrent(Layer):
 
     # ------------------------------------------------------------------------------------------ calling
     def call(self, sequences, initial_state=None, mask=None, training=False):
+        x, states, params = self.primitive_arguments(sequences, initial_state, mask, training)
+        outs = self.primitive(x, self.kernel, self.recurrent_kernel, self.bias, *states, **params)
+        return self.outputs(outs)
+
+    def primitive_arguments(self, sequences, initial_state=None, mask=None, training=False):
+        """``(x, initial states, parameters)`` of this layer's primitive for one call."""
         if isinstance(sequences, (list, tuple)):  # Keras 2's form: [sequences, *initial_states]
             if len(sequences) > 1:
                 initial_state = list(sequences[1:])
@@ -120,11 +126,13 @@ class Recurrent(Layer):
         if x.shape[1] == 0:
             raise KerasliteError(f"layer {self.name!r}: the input sequences have no time steps "
                                  f"(shape {tuple(x.shape)})")
-        states = self._initial_states(initial_state, x)
-        outs = self.primitive(x, self.kernel, self.recurrent_kernel, self.bias, *states,
-                              mask=_mask_array(mask, x, self.name), **self._dropout_masks(x, training),
-                              go_backwards=self.go_backwards, return_sequences=self.return_sequences,
-                              zero_output_for_mask=self.zero_output_for_mask, **self._cell_params())
+        params = dict(mask=_mask_array(mask, x, self.name), **self._dropout_masks(x, training),
+                      go_backwards=self.go_backwards, return_sequences=self.return_sequences,
+                      zero_output_for_mask=self.zero_output_for_mask, **self._cell_params())
+        return x, self._initial_states(initial_state, x), params
+
+    def outputs(self, outs):
+        """The layer's outputs from the primitive's: the output, with the final states on ``return_state``."""
         return list(outs) if self.return_state else outs[0]
 
     def _cell_params(self):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 
 from ....errors import KerasliteError
-from ...autodiff import elementwise as E, shape as S
+from ...autodiff import Tensor, elementwise as E, recurrent as R, shape as S
 from ..base import Layer
 from .base import Recurrent
 
@@ -96,8 +96,11 @@ class Bidirectional(Layer):
             states = list(initial_state)
             half = len(states) // 2
             forward_state, backward_state = states[:half], states[half:]
-        y = self.forward_layer(sequences, initial_state=forward_state, mask=mask, training=training)
-        y_rev = self.backward_layer(sequences, initial_state=backward_state, mask=mask, training=training)
+        if self._one_node():
+            y, y_rev = self._both(sequences, forward_state, backward_state, mask, training)
+        else:
+            y = self.forward_layer(sequences, initial_state=forward_state, mask=mask, training=training)
+            y_rev = self.backward_layer(sequences, initial_state=backward_state, mask=mask, training=training)
         states = []
         if self.return_state:
             states = list(y[1:]) + list(y_rev[1:])
@@ -117,6 +120,24 @@ class Bidirectional(Layer):
         if self.return_state or self.merge_mode is None:
             return output + states
         return output[0]
+
+    def _one_node(self):
+        """Both sides the same class, with nothing a layer call of their own would add (activity penalties)."""
+        fwd, bwd = self.forward_layer, self.backward_layer
+        return type(fwd) is type(bwd) and fwd.activity_regularizer is None and bwd.activity_regularizer is None
+
+    def _both(self, sequences, forward_state, backward_state, mask, training):
+        """Both directions as one fused node (they run concurrently); the two sides' outputs, as layer calls give."""
+        fwd, bwd = self.forward_layer, self.backward_layer
+        if isinstance(sequences, Tensor) and mask is None:
+            mask = sequences._keras_mask
+        x, fstates, fparams = fwd.primitive_arguments(sequences, forward_state, mask, training)
+        _, bstates, bparams = bwd.primitive_arguments(x, backward_state, mask, training)
+        outs = R.PAIRS[fwd.primitive.name](x, fwd.kernel, fwd.recurrent_kernel, fwd.bias, bwd.kernel,
+                                          bwd.recurrent_kernel, bwd.bias, *fstates, *bstates, forward=fparams,
+                                          backward=bparams)
+        k = len(outs) // 2
+        return fwd.outputs(outs[:k]), bwd.outputs(outs[k:])
 
     def compute_output_shape(self, sequences_shape, initial_state_shape=None):
         shape = self.forward_layer.compute_output_shape(sequences_shape)
