@@ -116,7 +116,10 @@ def test_numba_kernels_agree_with_the_numpy_cells(monkeypatch, kind, params, mas
             loss = E.add(R.sum_(E.multiply(outs[0], cot[0])), R.sum_(E.multiply(outs[1], cot[1])))
         return [o.numpy() for o in outs] + [g.numpy() for g in tape.gradient(loss, tensors)]
 
+    from keraslite.runtime.kernels.recurrent import CODES as SERVING_CODES
+
     assert recurrent_kernels.cell_class(kind, "float32", ["tanh", "sigmoid"]) is not None  # Numba is installed
+    assert recurrent_kernels.CODES == SERVING_CODES  # the runtime's activation kernel is reused by code
     jitted = run()
     monkeypatch.setattr(RC, "cell_class", lambda *a: None)
     plain = run()

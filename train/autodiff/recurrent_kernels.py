@@ -2,10 +2,10 @@
 
 Per time step the numpy cells make 5-10 small ufunc calls around the recurrent GEMM; these kernels do the same
 arithmetic in one pass over the batch (the GEMMs stay with numpy's BLAS), so a step is one GEMM and one kernel
-call each way. tanh is the runtime's clamped rational approximation (|error| < 4e-7) and sigmoid is
-``0.5 * tanh(x / 2) + 0.5``, the form the runtime uses, so training and serving agree. Used only for float32 and
-the activations below; anything else (float64 gradient checks included) runs the numpy cells. Kernels compile
-on first use and are cached on disk; without Numba ``cell_class`` returns None.
+call each way. Activations are the runtime's own row kernel (tanh its clamped rational approximation,
+|error| < 4e-7, sigmoid ``0.5 * tanh(x / 2) + 0.5``), so training and serving compute the same numbers. Used
+only for float32 and the activations in ``CODES``; anything else (float64 gradient checks included) runs the
+numpy cells. Kernels compile on first use and are cached on disk; without Numba ``cell_class`` returns None.
 """
 from __future__ import annotations
 
@@ -18,27 +18,7 @@ from .recurrent_cells import GRUCell, LSTMCell, SimpleRNNCell
 CODES = {"linear": 0, "tanh": 1, "sigmoid": 2, "hard_sigmoid": 3, "hard_sigmoid_keras2": 4, "relu": 5}
 _state = {}
 _lock = threading.Lock()
-_tanh = None  # the runtime's jitted tanh, bound by _compile before any kernel compiles
-
-
-def _activate(v, code):
-    """``v`` (1-D) through activation ``code``, in place; the branch is outside the loops so they vectorise."""
-    n = v.shape[0]
-    if code == 1:
-        for j in range(n):
-            v[j] = _tanh(v[j])
-    elif code == 2:
-        for j in range(n):
-            v[j] = np.float32(0.5) * _tanh(np.float32(0.5) * v[j]) + np.float32(0.5)
-    elif code == 3:
-        for j in range(n):
-            v[j] = min(max(v[j] * np.float32(1 / 6) + np.float32(0.5), np.float32(0.0)), np.float32(1.0))
-    elif code == 4:
-        for j in range(n):
-            v[j] = min(max(v[j] * np.float32(0.2) + np.float32(0.5), np.float32(0.0)), np.float32(1.0))
-    elif code == 5:
-        for j in range(n):
-            v[j] = max(v[j], np.float32(0.0))
+_activate = None  # the runtime's jitted activation of a row (same codes), bound by _compile
 
 
 def _simple_fwd(z, xw, t, act, out, h):
@@ -138,26 +118,32 @@ def _gru_after_fwd(z, xw, t, h, bias_h, act, ract, gate, side):
             hn[j] = a[2 * u + j] + a[j] * (hp[j] - a[2 * u + j])
 
 
+def _gru_shared_back(g, a, hp, r, db, act, ract):
+    """Both GRU forms backwards, one row: the z and candidate pre-activations, and h' -> h directly."""
+    u = g.shape[0]
+    for j in range(u):
+        r[j] = g[j] * (hp[j] - a[2 * u + j]) * _d(a[j], ract)
+    for j in range(u):
+        r[2 * u + j] = g[j] * (np.float32(1.0) - a[j]) * _d(a[2 * u + j], act)
+    for j in range(u):
+        db[j] = g[j] * a[j]
+
+
 def _gru_after_back(dh, d_out, gate, side, h_prev, act, ract, dz, dm, direct):
     n, u = dh.shape
     g = np.empty(u, np.float32)
     for b in range(n):
-        a, r, m, sb, hp, db = gate[b], dz[b], dm[b], side[b], h_prev[b], direct[b]
+        a, r, m, sb = gate[b], dz[b], dm[b], side[b]
         hb, ob = dh[b], d_out[b]
         for j in range(u):
             g[j] = hb[j] + ob[j]
-        for j in range(u):
-            r[j] = g[j] * (hp[j] - a[2 * u + j]) * _d(a[j], ract)
-        for j in range(u):
-            r[2 * u + j] = g[j] * (np.float32(1.0) - a[j]) * _d(a[2 * u + j], act)
+        _gru_shared_back(g, a, h_prev[b], r, direct[b], act, ract)
         for j in range(u):
             r[u + j] = r[2 * u + j] * sb[j] * _d(a[u + j], ract)
         for j in range(2 * u):
             m[j] = r[j]
         for j in range(u):
             m[2 * u + j] = r[2 * u + j] * a[u + j]
-        for j in range(u):
-            db[j] = g[j] * a[j]
 
 
 def _gru_before_gates(z, xw, t, h, ract, gate, side):
@@ -190,16 +176,11 @@ def _gru_before_back(dh, d_out, gate, h_prev, act, ract, dz, dr, direct):
     n, u = dh.shape
     g = np.empty(u, np.float32)
     for b in range(n):
-        a, r, hp, db, rb = gate[b], dz[b], h_prev[b], direct[b], dr[b]
+        a, hp, rb = gate[b], h_prev[b], dr[b]
         hb, ob = dh[b], d_out[b]
         for j in range(u):
             g[j] = hb[j] + ob[j]
-        for j in range(u):
-            r[j] = g[j] * (hp[j] - a[2 * u + j]) * _d(a[j], ract)
-        for j in range(u):
-            r[2 * u + j] = g[j] * (np.float32(1.0) - a[j]) * _d(a[2 * u + j], act)
-        for j in range(u):
-            db[j] = g[j] * a[j]
+        _gru_shared_back(g, a, hp, dz[b], direct[b], act, ract)
         for j in range(u):
             rb[j] = hp[j] * _d(a[u + j], ract)
 
@@ -223,9 +204,9 @@ def _compile():
     from ...runtime.kernels import recurrent as runtime_recurrent
 
     g = globals()
-    g["_tanh"] = runtime_recurrent._tanh_j  # the runtime's approximation, inlined
-    g["_activate"] = njit(_activate, fastmath=True, inline=True)
+    g["_activate"] = runtime_recurrent._activate_j  # what serving computes, inlined
     g["_d"] = njit(_d, fastmath=True, inline=True)
+    g["_gru_shared_back"] = njit(_gru_shared_back, fastmath=True, inline=True)
     names = ("_simple_fwd", "_simple_back", "_lstm_fwd", "_lstm_back", "_gru_after_fwd", "_gru_after_back",
              "_gru_before_gates", "_gru_before_new", "_gru_before_back", "_gru_before_back_r")
     return {name: njit(g[name], fastmath=True) for name in names}
