@@ -261,3 +261,20 @@ def test_positional_arguments_follow_keras_order():
     gru = L.GRU(3, "softsign", "sigmoid", True, "zeros")
     assert gru.get_config()["kernel_initializer"]["class_name"] == "Zeros"
     assert L.SimpleRNN(2, "relu", False).get_config()["use_bias"] is False
+
+
+RNN_CLASSES = {"LSTM", "GRU", "SimpleRNN", "Bidirectional"}
+
+
+def test_keras_made_rnn_files_load_as_trainable_models_that_predict_as_keras(keras_cases):
+    cases = [c for c in keras_cases if RNN_CLASSES & set(c.layers)]
+    assert len(cases) >= 8
+    for case in cases:
+        xs, ys = case.arrays()
+        for kind in ("h5", "keras"):
+            if not case.path(kind):
+                continue
+            model = keras.models.load_model(case.path(kind), compile=False)
+            got = model.predict(xs if len(xs) > 1 else xs[0], verbose=0)
+            for g, y in zip(got if isinstance(got, list) else [got], ys):
+                np.testing.assert_allclose(g, y, rtol=1e-4, atol=1e-5, err_msg=f"{case.id} ({kind})")
