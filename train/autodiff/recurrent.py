@@ -5,6 +5,8 @@ whole sequence: the input projection ``x @ kernel`` of every step is one GEMM, t
 recurrent GEMM and the gate arithmetic of the cell (recurrent_cells.py, or its Numba kernels), keeping what the
 backward pass needs. The VJP walks the steps in reverse and ends with one GEMM each for the kernel, the recurrent
 kernel and the inputs. Outputs: the output (the sequence, or its last step) and the final states.
+``bidirectional_lstm`` (and the other two) are a Bidirectional layer's two directions as one node, run on two
+threads.
 
 Keras' semantics (``keras/src/backend/tensorflow/rnn.py``, the loop Keras runs on CPU): ``go_backwards`` reads
 the (whole, padded) sequence from its end and returns outputs in that order; at a masked step the states keep

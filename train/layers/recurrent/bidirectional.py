@@ -4,7 +4,8 @@ As Keras 3 does: the forward layer is a fresh copy of ``layer`` named ``forward_
 ``backward_layer`` or a copy with ``go_backwards=True`` named ``backward_<name>``. Both return zeros at masked
 steps when they return sequences (``zero_output_for_mask``). The backward layer reads the whole padded sequence
 from its end (with its mask reversed too), and its output sequence is flipped back to the input's order before
-the merge. States come back forward states first, then backward ones.
+the merge. States come back forward states first, then backward ones. Two sides of one class (the usual case)
+run as one fused node whose two directions share the two cores.
 """
 from __future__ import annotations
 
@@ -161,7 +162,7 @@ class Bidirectional(Layer):
         out = mask if self.return_sequences else None
         outputs = [out, out] if self.merge_mode is None else [out]
         if self.return_state:
-            return outputs + [None] * (2 * self.forward_layer.n_states)
+            return outputs + [None] * (self.forward_layer.n_states + self.backward_layer.n_states)
         return outputs if self.merge_mode is None else out
 
     def named_weights(self):
