@@ -57,7 +57,7 @@ def test_forward_and_gradients_match_keras(name):
     grads = tape.gradient(total, [x] + states + layer.trainable_weights)
     labels = ["x"] + [f"state{i}" for i in range(len(states))] + [f"w{i}" for i in range(n_weights)]
     for label, g in zip(labels, grads):
-        _close(g.numpy(), a[f"grad/{label}"], f"{name}: gradient of {label}", rtol=1e-4, atol=1e-5)
+        _close(g.numpy(), a[f"grad/{label}"], f"{name}: gradient of {label}", rtol=1e-5, atol=2e-6)
 
 
 def _sequential(case):
