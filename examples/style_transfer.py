@@ -5,7 +5,7 @@ feature extractor, Gram matrices of its activations, and Adam steps on the pixel
 
 ``--weights`` is Keras' VGG19 weight file without the top (vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5, what
 ``VGG19(include_top=False, weights="imagenet")`` uses). keraslite downloads nothing, so without it the features come
-from random VGG19 weights: the loss still falls, but the picture takes much less of the style.
+from random VGG19 weights: the picture takes much less of the style.
 """
 import argparse
 import sys
@@ -120,8 +120,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     keras.utils.set_random_seed(args.seed)
     if args.weights is None:
-        print("no --weights given: VGG19 has random weights (keraslite downloads nothing), so the loss falls but the "
-              "picture will be weaker than with Keras' ImageNet weights "
+        print("no --weights given: VGG19 has random weights (keraslite downloads nothing), whose features carry "
+              "little style, so the picture will be weaker than with Keras' ImageNet weights "
               "(vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5)", file=sys.stderr)
 
     content_image = load_img(args.content, args.size)
