@@ -1,6 +1,6 @@
-"""How many threads a fit uses for its matrix products.
+"""How many threads ``fit``, ``evaluate`` and ``predict`` use for their matrix products.
 
-During ``fit`` BLAS runs on one thread, and keraslite splits the large products itself over its own threads
+During them BLAS runs on one thread, and keraslite splits the large products itself over its own threads
 (``train/autodiff/parallel.py``): multi-threaded OpenBLAS spins while it waits for its partner threads, so on a
 machine where another process holds a core one 128x784x512 product took 30-48 ms instead of 0.9 ms, and a wide
 MLP's epoch 20 s instead of 2. Small models (under ``SMALL_MACS`` multiply-adds per step) use one thread, which
@@ -71,7 +71,7 @@ def fit_threads(model, batch_size: int) -> int:
 
 @contextlib.contextmanager
 def blas_threads(model, batch_size: int):
-    """For the duration of a fit: BLAS on one thread, large products split over ``fit_threads`` threads."""
+    """For the duration of a fit (evaluate, predict): BLAS on one thread, large products split over ``fit_threads`` threads."""
     if not os.environ.get("KERASLITE_TRAIN_THREADS") and any(os.environ.get(v) for v in USER_VARIABLES):
         yield
         return
