@@ -2,7 +2,7 @@
 ``fit``, then the whole model fine-tuned with a small learning rate, saved and served by keraslite.runtime.
 
     python examples/transfer_learning.py OUT_DIR [--weights vgg16_notop.h5] [--arch VGG16] [--size 32]
-        [--samples 1437] [--epochs 5] [--fine-tune-epochs 2] [--learning-rate 1e-3]
+        [--samples 1437] [--test-samples 360] [--epochs 5] [--fine-tune-epochs 2] [--learning-rate 1e-3]
 
 The data are the 8x8 digits that ship with keraslite (``keraslite.datasets.digits``), grown to ``--size`` pixels
 and three channels. ``--weights`` is Keras' weight file of the base without its top (for VGG16
@@ -41,6 +41,7 @@ def main(argv=None):
     parser.add_argument("--arch", choices=sorted(ARCHS), default="VGG16")
     parser.add_argument("--size", type=int, default=32, help="image side in pixels (at least 32)")
     parser.add_argument("--samples", type=int, default=1437, help="training images (at most 1437)")
+    parser.add_argument("--test-samples", type=int, default=360, help="test images (at most 360)")
     parser.add_argument("--epochs", type=int, default=5, help="epochs of the new head on the frozen base")
     parser.add_argument("--fine-tune-epochs", type=int, default=2, help="epochs of the whole model")
     parser.add_argument("--learning-rate", type=float, default=1e-3,
@@ -53,6 +54,7 @@ def main(argv=None):
     family = getattr(keras.applications, ARCHS[args.arch])
 
     (x_train, y_train), (x_test, y_test) = digits_as_images(args.size, args.samples)
+    x_test, y_test = x_test[:args.test_samples], y_test[:args.test_samples]
     x_train, x_test = family.preprocess_input(x_train), family.preprocess_input(x_test)
 
     base = getattr(keras.applications, args.arch)(include_top=False, weights=args.weights,

@@ -66,7 +66,8 @@ def test_transfer_learning_example_runs_on_a_keras_weight_file(weights, tmp_path
 
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     proc = subprocess.run([sys.executable, os.path.join(root, "examples", "transfer_learning.py"), str(tmp_path),
-                           "--weights", weights, "--samples", "64", "--epochs", "4", "--fine-tune-epochs", "1"],
+                           "--weights", weights, "--samples", "48", "--test-samples", "32", "--epochs", "3",
+                           "--fine-tune-epochs", "1"],
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = proc.stdout
