@@ -198,4 +198,23 @@ def hash_buckets(values, num_buckets: int, salt=None) -> list:
     return [siphash64(as_bytes(v), k0, k1) % num_buckets for v in values]
 
 
-__all__ = ["fingerprint64", "siphash64", "hash_buckets", "as_bytes"]
+def hash_values(values, num_bins: int, mask_value=None, salt=None):
+    """Keras' Hashing layer on a numpy array: values as strings (floats cast to int64 first, integers written in
+    decimal), hashed into ``num_bins`` bins; bin 0 belongs to ``mask_value`` when it is set. Returns int64."""
+    import numpy as np
+
+    bins = num_bins
+    mask = None
+    if mask_value is not None and bins > 1:
+        bins -= 1
+        probe = mask_value.encode() if values.dtype == object and isinstance(mask_value, str) else mask_value
+        mask = values == probe
+    if values.dtype.kind == "f":
+        values = values.astype(np.int64)
+    flat = values.ravel().tolist()
+    keys = flat if values.dtype == object else [str(int(v)).encode() for v in flat]
+    out = np.asarray(hash_buckets(keys, bins, salt), np.int64).reshape(values.shape)
+    return np.where(mask, 0, out + 1) if mask is not None else out
+
+
+__all__ = ["fingerprint64", "siphash64", "hash_buckets", "hash_values", "as_bytes"]

@@ -84,6 +84,26 @@ def area_matrix(in_size: int, out_size: int) -> np.ndarray:
     return matrix.astype(F32)
 
 
+def interpolation_matrix(in_size: int, out_size: int, method: str) -> np.ndarray:
+    """(out, in) float32 matrix whose product with an axis is that axis' resampling (the linear map behind each
+    method; the training layers use its transpose for gradients)."""
+    m = np.zeros((out_size, in_size), np.float64)
+    rows = np.arange(out_size)
+    if method == "nearest":
+        m[rows, nearest_index(in_size, out_size)] = 1
+    elif method == "bilinear":
+        lower, upper, lerp = linear_taps(in_size, out_size)
+        np.add.at(m, (rows, lower), 1 - lerp.astype(np.float64))
+        np.add.at(m, (rows, upper), lerp.astype(np.float64))
+    elif method == "bicubic":
+        index, weight = cubic_taps(in_size, out_size)
+        for k in range(4):
+            np.add.at(m, (rows, index[:, k]), weight[:, k].astype(np.float64))
+    else:
+        m = area_matrix(in_size, out_size).astype(np.float64) / float(_scale(in_size, out_size))
+    return m.astype(F32)
+
+
 def resize(images: np.ndarray, height: int, width: int, method: str = "bilinear") -> np.ndarray:
     """``images`` (N, H, W, C) resized to (N, height, width, C) as ``tf.image.resize(..., antialias=False)``.
 
@@ -96,7 +116,7 @@ def resize(images: np.ndarray, height: int, width: int, method: str = "bilinear"
     n, h, w, c = images.shape
     if method == "nearest":
         return images[:, nearest_index(h, height)][:, :, nearest_index(w, width)]
-    x = images if images.dtype == F32 else images.astype(F32)
+    x = images if images.dtype in (F32, np.float64) else images.astype(F32)  # float64: gradient checks
     if method == "bilinear":
         ylo, yhi, ylerp = linear_taps(h, height)
         xlo, xhi, xlerp = linear_taps(w, width)
@@ -180,4 +200,4 @@ def center_crop(images: np.ndarray, height: int, width: int) -> np.ndarray:
     return resize_layer(images, height, width, "bilinear", crop_to_aspect_ratio=True)
 
 
-__all__ = ["METHODS", "resize", "resize_layer", "resize_with_pad", "center_crop", "crop_box", "pad_amounts"]
+__all__ = ["METHODS", "interpolation_matrix", "resize", "resize_layer", "resize_with_pad", "center_crop", "crop_box", "pad_amounts"]

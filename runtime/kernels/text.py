@@ -45,9 +45,14 @@ def as_strings(x) -> np.ndarray:
         flat = [to_bytes(v) for v in arr.ravel().tolist()]
     else:
         raise TextError(f"expected an array of strings, got dtype {arr.dtype}")
-    out = np.empty(len(flat), dtype=object)
-    out[:] = flat
-    return out.reshape(arr.shape)
+    return object_array(flat).reshape(arr.shape)
+
+
+def object_array(items: list) -> np.ndarray:
+    """A 1-D object array holding ``items`` as they are (numpy would turn equal-length bytes into 'S' arrays)."""
+    out = np.empty(len(items), dtype=object)
+    out[:] = items
+    return out
 
 
 def standardize(items: List[bytes], mode) -> List[bytes]:
@@ -90,6 +95,15 @@ def ngrams(rows: List[List[bytes]], widths: Optional[Sequence[int]]) -> List[Lis
                 grams.extend(b" ".join(row[i:i + w]) for i in range(len(row) - w + 1))
         out.append(grams)
     return out
+
+
+def tokenize(flat: List[bytes], standardize_mode, split_mode, widths):
+    """Built-in standardization, split and n-grams of a flat list of byte strings: one token list per string
+    (``split_mode=None``: the standardized strings themselves)."""
+    flat = standardize(flat, standardize_mode)
+    if split_mode is None:
+        return flat
+    return ngrams(split(flat, split_mode), widths)
 
 
 def sort_vocabulary(counts: dict) -> list:
@@ -193,6 +207,46 @@ def encode_flat(flat: np.ndarray, lengths: np.ndarray, mode: str, depth: int, id
     return counts.astype(np.float32) if w is not None else counts.astype(np.int64)
 
 
+def encode_array(indices: np.ndarray, mode: str, depth: int, idf=None, weights=None) -> np.ndarray:
+    """Keras' ``encode_categorical_inputs`` of an index array: ``one_hot`` adds an axis (replacing a trailing 1),
+    ``multi_hot``/``count``/``tf_idf`` encode the last axis (a 1-D array is one sample)."""
+    x = indices if indices.ndim else indices[None]
+    if mode == "one_hot":
+        return one_hot(x, depth)
+    rows = x.reshape(-1, x.shape[-1])
+    lengths = np.full(rows.shape[0], rows.shape[1], np.int64)
+    w = None if weights is None else np.asarray(weights, np.float32).reshape(rows.shape)
+    out = encode_flat(rows.ravel().astype(np.int64), lengths, mode, depth, idf, w)
+    return out[0] if x.ndim == 1 else out.reshape(x.shape[:-1] + (depth,))
+
+
+def lookup_array(keys: np.ndarray, table: "Lookup", mode: str, depth: Optional[int], idf=None) -> np.ndarray:
+    """A lookup layer's output for an array of keys: indices (int mode) or their encoding."""
+    indices = table.indices(keys.ravel().tolist()).reshape(keys.shape)
+    return indices if mode == "int" else encode_array(indices, mode, depth, idf)
+
+
+def vectorize(data, table: "Lookup", mode: str, sequence_length: Optional[int], depth: Optional[int], idf=None):
+    """TextVectorization's output for preprocessed ``data``: token rows (a split was applied) or an object array
+    of whole strings (``split=None``)."""
+    if isinstance(data, np.ndarray):
+        indices = table.indices(data.ravel().tolist()).reshape(data.shape)
+        if mode != "int":
+            return encode_array(indices if indices.ndim > 1 else indices[:, None], mode, depth, idf)
+        if sequence_length is not None and indices.ndim > 1:
+            rows = indices.reshape(-1, indices.shape[-1])
+            padded = pad_flat(rows.ravel(), np.full(rows.shape[0], rows.shape[1]), sequence_length)
+            indices = padded.reshape(indices.shape[:-1] + (sequence_length,))
+        return indices
+    lengths = np.fromiter((len(r) for r in data), np.int64, count=len(data))
+    flat = table.indices([t for row in data for t in row])
+    if mode == "int":
+        return pad_flat(flat, lengths, sequence_length)
+    if mode == "one_hot":
+        return encode_array(pad_flat(flat, lengths, None), mode, depth, idf)
+    return encode_flat(flat, lengths, mode, depth, idf)
+
+
 def encode(index_rows: List[np.ndarray], mode: str, depth: int, idf=None, weights=None) -> np.ndarray:
     """Rows of indices encoded for a non-int ``output_mode`` (see ``encode_flat``)."""
     lengths = np.asarray([len(r) for r in index_rows], np.int64)
@@ -212,4 +266,4 @@ def one_hot(indices: np.ndarray, depth: int) -> np.ndarray:
 
 
 __all__ = ["STANDARDIZE", "SPLIT", "TextError", "as_strings", "standardize", "split", "ngrams", "sort_vocabulary",
-           "Lookup", "pad_flat", "encode_flat", "one_hot", "encode", "to_bytes"]
+           "Lookup", "pad_flat", "encode_flat", "encode_array", "one_hot", "encode", "to_bytes", "tokenize", "lookup_array", "vectorize", "object_array"]

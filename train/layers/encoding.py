@@ -6,7 +6,7 @@ import numpy as np
 
 from ...errors import KerasliteError
 from ...runtime.kernels import text as T
-from ...runtime.kernels.hashing import hash_buckets
+from ...runtime.kernels.hashing import hash_values
 from ..autodiff import Tensor
 from .base import Layer
 from .keras_tensor import KerasTensor
@@ -17,16 +17,8 @@ def _values(x):
 
 
 def encode_categorical(indices: np.ndarray, mode: str, depth: int, dtype: str, count_weights=None) -> np.ndarray:
-    """Keras' ``encode_categorical_inputs``: ``indices`` -> (..., depth) one_hot / multi_hot / count."""
-    if indices.ndim == 0:
-        indices = indices[None]
-    if mode == "one_hot":
-        return T.one_hot(indices, depth).astype(dtype)
-    rows = indices.reshape(-1, indices.shape[-1])
-    lengths = np.full(rows.shape[0], rows.shape[1], np.int64)
-    weights = None if count_weights is None else np.asarray(count_weights, np.float32).reshape(rows.shape)
-    out = T.encode_flat(rows.ravel().astype(np.int64), lengths, mode, depth, weights=weights).astype(dtype)
-    return out[0] if indices.ndim == 1 else out.reshape(indices.shape[:-1] + (depth,))
+    """Keras' ``encode_categorical_inputs`` in the layer's dtype."""
+    return T.encode_array(indices.astype(np.int64), mode, depth, weights=count_weights).astype(dtype)
 
 
 class CategoryEncoding(Layer):
@@ -71,25 +63,6 @@ class CategoryEncoding(Layer):
     def get_config(self):
         return {**super().get_config(), "num_tokens": self.num_tokens, "output_mode": self.output_mode,
                 "sparse": self.sparse}
-
-
-def hash_values(values: np.ndarray, num_bins: int, mask_value=None, salt=None) -> np.ndarray:
-    """Keras' Hashing of an array: values as strings (floats cast to int64 first), hashed into bins; bin 0 is the
-    mask's when ``mask_value`` is set."""
-    bins = num_bins
-    mask = None
-    if mask_value is not None and bins > 1:
-        bins -= 1
-        mask = values == (mask_value.encode() if values.dtype == object and isinstance(mask_value, str)
-                          else mask_value)
-    if values.dtype.kind == "f":
-        values = values.astype(np.int64)
-    flat = values.ravel().tolist()
-    keys = flat if values.dtype == object else [str(int(v)).encode() for v in flat]
-    out = np.asarray(hash_buckets(keys, bins, salt), np.int64).reshape(values.shape)
-    if mask is not None:
-        out = np.where(mask, 0, out + 1)
-    return out
 
 
 class Hashing(Layer):

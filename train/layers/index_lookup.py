@@ -333,14 +333,7 @@ class IndexLookup(Layer):
 
     def encode_indices(self, indices: np.ndarray) -> np.ndarray:
         """Keras' ``encode_categorical_inputs`` of lookup indices for the non-int output modes."""
-        depth = self._depth()
-        if self.output_mode == "one_hot":
-            return T.one_hot(indices if indices.ndim else indices[None], depth)
-        x = indices if indices.ndim else indices[None]
-        rows = x.reshape(-1, x.shape[-1])
-        lengths = np.full(rows.shape[0], rows.shape[1], np.int64)
-        out = T.encode_flat(rows.ravel(), lengths, self.output_mode, depth, self._idf)
-        return out[0] if x.ndim == 1 else out.reshape(x.shape[:-1] + (depth,))
+        return T.encode_array(indices, self.output_mode, self._depth(), self._idf)
 
     def call(self, inputs):
         self._check_ready()
@@ -352,10 +345,10 @@ class IndexLookup(Layer):
             out = np.empty(len(tokens), dtype=object)
             out[:] = [self._plain(t) if isinstance(t, (bytes, int)) else t for t in tokens]
             return Tensor(out.reshape(keys.shape))
-        indices = self.lookup(keys)
-        if self.output_mode == "int":
-            return Tensor(indices)
-        return Tensor(self.encode_indices(indices))
+        try:
+            return Tensor(T.lookup_array(keys, self.lookup_table(), self.output_mode, self._depth(), self._idf))
+        except T.TextError as exc:
+            raise KerasliteError(str(exc)) from None
 
     def compute_output_shape(self, input_shape):
         if self.output_mode == "int":

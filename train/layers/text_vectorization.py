@@ -33,18 +33,15 @@ def preprocess(x, standardize, split, widths):
     if callable(standardize):
         texts = np.asarray([b.decode("utf-8", "replace") for b in flat], dtype=str).reshape(shape)
         flat = T.as_strings(np.asarray(standardize(texts))).ravel().tolist()
-    else:
-        flat = T.standardize(flat, standardize)
-    if split is None:
-        out = np.empty(len(flat), dtype=object)
-        out[:] = flat
-        return out.reshape(shape)
-    if callable(split):
-        texts = np.asarray([b.decode("utf-8", "replace") for b in flat], dtype=str)
-        rows = [[T.to_bytes(t) for t in row] for row in split(texts)]
-    else:
-        rows = T.split(flat, split)
-    return T.ngrams(rows, widths)
+        standardize = None
+    if not callable(split):
+        data = T.tokenize(flat, standardize, split, widths)
+        if split is not None:
+            return data
+        return T.object_array(data).reshape(shape)
+    flat = T.standardize(flat, standardize)
+    texts = np.asarray([b.decode("utf-8", "replace") for b in flat], dtype=str)
+    return T.ngrams([[T.to_bytes(t) for t in row] for row in split(texts)], widths)
 
 
 class TextVectorization(Layer):
@@ -139,23 +136,11 @@ class TextVectorization(Layer):
         lookup = self._lookup_layer
         lookup._check_ready()
         data = self._preprocess(inputs)
-        if isinstance(data, np.ndarray):  # split=None: each string is one token
-            indices = lookup.lookup(data)
-            if self._output_mode != "int":
-                return Tensor(lookup.encode_indices(indices if indices.ndim > 1 else indices[:, None]))
-            if self._output_sequence_length is not None and indices.ndim > 1:
-                flat = indices.reshape(-1, indices.shape[-1])
-                indices = T.pad_flat(flat.ravel(), np.full(flat.shape[0], flat.shape[1]),
-                                     self._output_sequence_length).reshape(
-                    indices.shape[:-1] + (self._output_sequence_length,))
-            return Tensor(indices)
-        lengths = np.fromiter((len(r) for r in data), np.int64, count=len(data))
-        flat = lookup.lookup_list([t for row in data for t in row])
-        if self._output_mode == "int":
-            return Tensor(T.pad_flat(flat, lengths, self._output_sequence_length))
-        if self._output_mode == "one_hot":
-            return Tensor(lookup.encode_indices(T.pad_flat(flat, lengths, None)))
-        return Tensor(T.encode_flat(flat, lengths, self._output_mode, lookup._depth(), lookup._idf))
+        try:
+            return Tensor(T.vectorize(data, lookup.lookup_table(), self._output_mode, self._output_sequence_length,
+                                      lookup._depth(), lookup._idf))
+        except T.TextError as exc:
+            raise KerasliteError(str(exc)) from None
 
     def compute_output_shape(self, input_shape):
         input_shape = tuple(input_shape)
