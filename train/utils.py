@@ -1,4 +1,5 @@
-"""``keraslite.utils``: to_categorical, normalize, set_random_seed, Progbar (Keras' names)."""
+"""``keraslite.utils``: to_categorical, normalize, set_random_seed, Progbar, PyDataset, the folder loaders
+(image_dataset_from_directory, text_dataset_from_directory) and the image helpers (Keras' names)."""
 from __future__ import annotations
 
 import random as _py_random
@@ -8,6 +9,10 @@ import numpy as np
 from ..errors import KerasliteError
 from . import random as krandom
 from .callbacks.progbar import Progbar  # noqa: F401
+from .data.image_dataset import image_dataset_from_directory  # noqa: F401
+from .data.images import array_to_img, img_to_array, load_img, save_img  # noqa: F401
+from .data.py_dataset import PyDataset  # noqa: F401
+from .data.text_dataset import text_dataset_from_directory  # noqa: F401
 
 
 def to_categorical(x, num_classes=None):
@@ -45,4 +50,8 @@ def set_random_seed(seed):
     krandom.set_seed(seed)
 
 
-__all__ = ["to_categorical", "normalize", "set_random_seed", "Progbar"]
+Sequence = PyDataset  # Keras 2's name for it
+
+__all__ = ["to_categorical", "normalize", "set_random_seed", "Progbar", "PyDataset", "Sequence",
+           "image_dataset_from_directory", "text_dataset_from_directory", "load_img", "img_to_array",
+           "array_to_img", "save_img"]

@@ -11,13 +11,18 @@ from .merge import (Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtr
 from .normalization import BatchNormalization, LayerNormalization
 from .pooling import (AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D,
                       GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPooling1D, MaxPooling2D)
+from .encoding import CategoryEncoding, Hashing
+from .image_preprocessing import CenterCrop, Resizing
+from .lookup import IntegerLookup, StringLookup
 from .preprocessing import Normalization, Rescaling
+from .text_vectorization import TextVectorization
 
 LAYERS = {cls.__name__: cls for cls in (
     InputLayer, Dense, Activation, Dropout, Flatten, Reshape, Embedding, ReLU, LeakyReLU, PReLU, ELU, Softmax,
     Conv1D, Conv2D, MaxPooling1D, MaxPooling2D, AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D,
     GlobalAveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D, BatchNormalization, LayerNormalization,
-    Rescaling, Normalization, Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate)}
+    Rescaling, Normalization, Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate,
+    Resizing, CenterCrop, TextVectorization, StringLookup, IntegerLookup, CategoryEncoding, Hashing)}
 
 # Other spellings Keras accepts for the same classes.
 Convolution1D, Convolution2D = Conv1D, Conv2D

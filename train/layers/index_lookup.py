@@ -377,6 +377,24 @@ class IndexLookup(Layer):
                 "idf_weights": listify(self.input_idf_weights), "vocabulary": listify(self.input_vocabulary),
                 "vocabulary_size": self._frozen_vocab_size, "oov_method": self.oov_method, "salt": self.salt}
 
+    @classmethod
+    def from_config(cls, config):
+        """Rebuild from a config; a whole vocabulary read from a model file is set as if adapted (as Keras'
+        load_assets does), so the layer may be adapted again."""
+        config = dict(config)
+        vocabulary, idf = config.pop("vocabulary", None), config.pop("idf_weights", None)
+        if vocabulary is None or isinstance(vocabulary, str):
+            return cls(vocabulary=vocabulary, idf_weights=idf, **config)
+        layer = cls(**config)
+        layer._restore(vocabulary, idf)
+        return layer
+
+    def _restore(self, vocabulary, idf):
+        has = self._has_input_vocabulary
+        self._has_input_vocabulary = False
+        self.set_vocabulary(vocabulary, idf)
+        self._has_input_vocabulary = has
+
     def _spec_config(self):
         """What a model file keeps beyond get_config(): the whole vocabulary and idf weights (format/ writes them
         as the archive's assets and variables, as Keras 3 does)."""

@@ -180,6 +180,7 @@ class TextVectorization(Layer):
 
     @classmethod
     def from_config(cls, config):
+        """Rebuild from a config; a whole vocabulary read from a model file is set as if adapted."""
         config = dict(config)
         if isinstance(config.get("ngrams"), list):
             config["ngrams"] = tuple(config["ngrams"])
@@ -187,7 +188,12 @@ class TextVectorization(Layer):
             if config.get(key) is not None and not isinstance(config[key], str) and not callable(config[key]):
                 raise KerasliteError(f"TextVectorization: `{key}` is a serialized function ({config[key]!r}); a "
                                      "model file never runs code: rebuild the layer with the callable in code")
-        return cls(**config)
+        vocabulary, idf = config.pop("vocabulary", None), config.pop("idf_weights", None)
+        if vocabulary is None or isinstance(vocabulary, str):
+            return cls(vocabulary=vocabulary, idf_weights=idf, **config)
+        layer = cls(**config)
+        layer._lookup_layer._restore(vocabulary, idf)
+        return layer
 
     def _spec_config(self):
         if callable(self._standardize) or callable(self._split):
