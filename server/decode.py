@@ -171,6 +171,10 @@ def check_shape(arr: np.ndarray, spec, what: str, hint: str = "") -> None:
 
 def as_input(value: Any, spec, what: str, hint: str = "") -> np.ndarray:
     """A JSON value for one model input -> a checked array of the input's dtype."""
+    if spec.dtype == "string":  # raw-text models: JSON strings, not numbers
+        from .strings import as_string_input
+
+        return as_string_input(value, spec, what, hint)
     arr = to_array(value, what)
     check_shape(arr, spec, what, hint)
     return cast(arr, spec.dtype, what)

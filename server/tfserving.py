@@ -87,7 +87,7 @@ def _rows(served: ServedModel, instances) -> List[np.ndarray]:
     if not instances:
         raise bad("'instances' is empty: expected at least one instance (empty batch)")
     specs = served.inputs
-    named = [isinstance(inst, dict) for inst in instances]
+    named = [isinstance(inst, dict) and set(inst) != {"b64"} for inst in instances]  # {"b64"}: a binary string
     if any(named):
         if not all(named):
             raise bad(f"instance {named.index(False)}: expected an object of named inputs like the other "

@@ -126,6 +126,13 @@ def _tensor(tensor: Dict[str, Any], spec, what: str) -> np.ndarray:
                                               for d in shape):
         raise bad(f"{what}: 'shape' must be an array of non-negative integers, got {str(shape)[:60]}")
     dtype = numpy_for_v2(tensor["datatype"], what)
+    if dtype == "string" or spec.dtype == "string":  # BYTES tensors for raw-text models
+        from .strings import v2_bytes_tensor
+
+        if dtype != spec.dtype:
+            raise bad(f"{what}: datatype {tensor['datatype']} is not supported for this input: it takes "
+                      f"{v2_name(spec.dtype)} (BYTES carries strings, for text inputs)")
+        return v2_bytes_tensor(tensor["data"], shape, spec, what)
     data = tensor["data"]
     arr = to_array(data if isinstance(data, list) else [data], what)
     count = math.prod(shape)

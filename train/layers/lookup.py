@@ -15,6 +15,8 @@ class StringLookup(IndexLookup):
         lookup(np.array([["a", "b", "z"]]))        # [[3, 1, 0]]: "b" is the most frequent, "z" is OOV
     """
 
+    input_dtype = "string"  # the dtype of the Input a Sequential model builds in front of it
+
     def __init__(self, max_tokens=None, num_oov_indices=1, mask_token=None, oov_token="[UNK]", vocabulary=None,
                  idf_weights=None, invert=False, output_mode="int", pad_to_max_tokens=False, sparse=False,
                  encoding="utf-8", name=None, salt=None, **kwargs):
@@ -33,6 +35,8 @@ class StringLookup(IndexLookup):
 class IntegerLookup(IndexLookup):
     """Maps integers to contiguous indices (or encodings) through a vocabulary; OOV integers go to the OOV
     indices by ``floormod`` (default) or FarmHash (``oov_method="farmhash"``)."""
+
+    input_dtype = "int64"  # the dtype of the Input a Sequential model builds in front of it
 
     integer = True
 

@@ -54,6 +54,8 @@ class TextVectorization(Layer):
         vectorize(np.array(["this movie was great"]))
     """
 
+    input_dtype = "string"  # the dtype of the Input a Sequential model builds in front of it
+
     def __init__(self, max_tokens=None, standardize="lower_and_strip_punctuation", split="whitespace", ngrams=None,
                  output_mode="int", output_sequence_length=None, pad_to_max_tokens=False, vocabulary=None,
                  idf_weights=None, sparse=False, ragged=False, encoding="utf-8", name=None, **kwargs):
