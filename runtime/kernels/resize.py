@@ -140,7 +140,7 @@ def resize(images: np.ndarray, height: int, width: int, method: str = "bilinear"
     my, mx = area_matrix(h, height), area_matrix(w, width)
     factor = F32(1.0 / (float(_scale(h, height)) * float(_scale(w, width))))
     rows = np.einsum("oh,nhwc->nowc", my, x, optimize=True)
-    return (np.einsum("pw,nowc->nopc", mx, rows, optimize=True) * factor).astype(F32)
+    return (np.einsum("pw,nowc->nopc", mx, rows, optimize=True) * factor).astype(x.dtype, copy=False)
 
 
 def crop_box(height: int, width: int, target_h: int, target_w: int):

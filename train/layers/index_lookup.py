@@ -25,12 +25,11 @@ OUTPUT_MODES = ("int", "one_hot", "multi_hot", "count", "tf_idf")
 
 def check_choice(value, allowed, caller, arg, allow_none=False, allow_callables=False):
     """Keras' ``validate_string_arg``: the same message for a value outside ``allowed``."""
-    if value is None and allow_none or callable(value) and allow_callables or value in allowed:
+    if value is None and allow_none or callable(value) and allow_callables or (
+            isinstance(value, str) and value in allowed):
         return
-    extra = (" It is also allowed to pass None." if allow_none else "") + \
-        (" It is also allowed to pass a callable." if allow_callables else "")
-    raise KerasliteError(f"Unknown value for `{arg}` argument of {caller}. Allowed values are: {allowed}."
-                         f"{extra} Received: {arg}={value}")
+    raise KerasliteError(f"Unknown value for `{arg}` argument of {caller}. Allowed values are: {allowed}. "
+                         f"Received: {arg}={value}")
 
 
 def adapt_batches(data, steps=None):
