@@ -10,9 +10,9 @@ import math
 from typing import Any, Dict, Optional
 
 from ..errors import ModelFormatError, UnsupportedLayerError
-from .layers import (ACTIVATION_ALIASES, ACTIVATIONS, DATA_LAYERS, KERAS3_ONLY_KEYS, LAYERS, MODEL_CLASSES,
-                     NO_TRAINABLE_KEY, REFUSE, REFUSED, REQUIRED, canonical_class, reversed_rnn, supported)
-from .vocabulary import normalize as normalize_data_layer
+from .layers import (ACTIVATION_ALIASES, ACTIVATIONS, DATA_LAYERS, LAYERS, MODEL_CLASSES, NO_TRAINABLE_KEY, REFUSE,
+                     REFUSED, REQUIRED, canonical_class, reversed_rnn, supported)
+from .vocabulary import keras2_data_layer, normalize as normalize_data_layer
 
 TUPLE_KEYS = ("kernel_size", "strides", "dilation_rate", "pool_size", "size", "output_padding")
 RANK = {"1D": 1, "2D": 2}
@@ -283,12 +283,8 @@ def dialect_layer_config(class_name: str, name: str, config: dict, dialect: str,
             out[key] = {"module": "keras.layers", "class_name": inner["class_name"],
                         "config": dialect_layer_config(inner["class_name"], iname, icfg, dialect, where),
                         "registered_name": None}
-    if dialect != "keras3" and class_name in KERAS3_ONLY_KEYS:
-        for key, default in KERAS3_ONLY_KEYS[class_name].items():
-            if out.get(key, default) != default:
-                raise ModelFormatError(f"{where}: {class_name} with {key}={out[key]!r} exists only in Keras 3; write "
-                                       "this model as .keras (or with dialect='keras3')")
-            out.pop(key, None)
+    if dialect != "keras3" and class_name in DATA_LAYERS:
+        keras2_data_layer(class_name, out, where)
     if dialect == "keras3":
         out["dtype"] = {"module": "keras", "class_name": "DTypePolicy", "config": {"name": config.get("dtype",
                                                                                                        "float32")},

@@ -97,6 +97,26 @@ def _weights(values, where) -> List[float]:
     return [float(v) for v in arr]
 
 
+def keras2_data_layer(class_name: str, out: dict, where: str) -> None:
+    """A data layer's written config for a file tf_keras must load too: Keras-3-only keys dropped at their
+    default (refused otherwise), and the dtypes tf_keras' constructors insist on."""
+    from .layers import KERAS3_ONLY_KEYS
+
+    for key, default in KERAS3_ONLY_KEYS.get(class_name, {}).items():
+        if out.get(key, default) != default:
+            raise ModelFormatError(f"{where}: {class_name} with {key}={out[key]!r} exists only in Keras 3; write "
+                                   "this model as .keras (or with dialect='keras3')")
+        out.pop(key, None)
+    if out.get("output_mode") == "tf_idf" and class_name in LOOKUPS:
+        raise ModelFormatError(f"{where}: {class_name} with output_mode='tf_idf' keeps its idf weights in a variable "
+                               "that tf_keras' .h5 loader counts as a layer weight and Keras 3's does not, so one .h5 "
+                               "cannot serve both; write .keras, or .h5 with dialect='keras3'")
+    if class_name == "TextVectorization":
+        out["dtype"] = "string"  # tf_keras: "`TextVectorization` may only have a dtype of string"
+    elif class_name in ("IntegerLookup", "Hashing") and out.get("output_mode", "int") == "int":
+        out["dtype"] = "int64"  # tf_keras: "When `output_mode='int'`, `dtype` should be an integer type"
+
+
 # ----------------------------------------------------------------------------------------------- .keras archives
 def _asset_names(layer: LayerSpec, path: str) -> List[str]:
     names = [f"assets/{path}/vocabulary.txt"]
@@ -205,4 +225,4 @@ def idf_of(layer: LayerSpec) -> Optional[np.ndarray]:
     return weights
 
 
-__all__ = ["LOOKUPS", "specials", "normalize", "read_assets", "split_assets", "write_variables", "idf_of"]
+__all__ = ["LOOKUPS", "specials", "normalize", "keras2_data_layer", "read_assets", "split_assets", "write_variables", "idf_of"]
