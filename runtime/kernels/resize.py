@@ -116,7 +116,11 @@ def resize(images: np.ndarray, height: int, width: int, method: str = "bilinear"
     n, h, w, c = images.shape
     if method == "nearest":
         return images[:, nearest_index(h, height)][:, :, nearest_index(w, width)]
-    x = images if images.dtype in (F32, np.float64) else images.astype(F32)  # float64: gradient checks
+    if images.dtype != np.float64:  # float64 (gradient checks) stays on numpy, in float64
+        jitted = _jit_resize(images, height, width, method)
+        if jitted is not None:
+            return jitted
+    x = images if images.dtype in (F32, np.float64) else images.astype(F32)
     if method == "bilinear":
         ylo, yhi, ylerp = linear_taps(h, height)
         xlo, xhi, xlerp = linear_taps(w, width)
@@ -141,6 +145,27 @@ def resize(images: np.ndarray, height: int, width: int, method: str = "bilinear"
     factor = F32(1.0 / (float(_scale(h, height)) * float(_scale(w, width))))
     rows = np.einsum("oh,nhwc->nowc", my, x, optimize=True)
     return (np.einsum("pw,nowc->nopc", mx, rows, optimize=True) * factor).astype(x.dtype, copy=False)
+
+
+def _jit_resize(images, height, width, method):
+    """The Numba loop for ``method`` (same values as the numpy code below), or None without Numba."""
+    from . import resize_jit as J
+
+    if J.bilinear is None:
+        return None
+    n, h, w, c = images.shape
+    x = np.ascontiguousarray(images)
+    out = np.empty((n, height, width, c), F32)
+    if method == "bilinear":
+        return J.bilinear(x, *linear_taps(h, height), *linear_taps(w, width), out)
+    if method == "bicubic":
+        yi, yw = cubic_taps(h, height)
+        xi, xw = cubic_taps(w, width)
+        return J.bicubic(x, yi, yw, xi, xw, out)
+    sy, sx = _scale(h, height), _scale(w, width)
+    start, end, first, last = J.area_taps(w, width, sx)
+    factor = F32(1.0 / (float(sy) * float(sx)))
+    return J.area(x, *J.area_rows(h, height, sy), start, end, first, last, factor, out)
 
 
 def crop_box(height: int, width: int, target_h: int, target_w: int):

@@ -7,18 +7,19 @@ cut a multi-byte character). Shared by the trainable layers (``keraslite.train``
 """
 from __future__ import annotations
 
-import re
+import itertools
 from typing import List, Optional, Sequence
 
 import numpy as np
 
 from .hashing import hash_buckets
 
-STRIP = re.compile(rb"[!\"#$%&()*+,\-./:;<=>?@\[\\\]^_`{|}~']")  # Keras' DEFAULT_STRIP_REGEX, as bytes
+PUNCTUATION = b"!\"#$%&()*+,-./:;<=>?@[\\]^_`{|}~'"  # the bytes Keras' DEFAULT_STRIP_REGEX removes
 STANDARDIZE = ("lower_and_strip_punctuation", "lower", "strip_punctuation")
 SPLIT = ("whitespace", "character")
 SEP = b"\x00"  # joins a batch for one lower()/sub() call; never produced or removed by either
 INT64_MAX = np.iinfo(np.int64).max
+MASKED = -3  # what the table gives the mask token before it becomes 0 (int mode) or INT64_MAX (dropped)
 
 
 class TextError(ValueError):
@@ -66,10 +67,10 @@ def standardize(items: List[bytes], mode) -> List[bytes]:
         if lower:
             joined = joined.lower()
         if strip:
-            joined = STRIP.sub(b"", joined)
+            joined = joined.translate(None, PUNCTUATION)  # deleting single bytes: what the regex does, faster
         return joined.split(SEP)
     out = [b.lower() for b in items] if lower else list(items)
-    return [STRIP.sub(b"", b) for b in out] if strip else out
+    return [b.translate(None, PUNCTUATION) for b in out] if strip else out
 
 
 def split(items: List[bytes], mode) -> List[List[bytes]]:
@@ -136,11 +137,13 @@ class Lookup:
     def indices(self, flat: Sequence) -> np.ndarray:
         """Index of every token in ``flat`` (a list); the mask token maps to 0 in int mode, else to INT64_MAX."""
         default = self.oov_start if self.num_oov == 1 else -1
-        get = self.table.get
-        out = np.fromiter((get(t, default) for t in flat), dtype=np.int64, count=len(flat))
+        if self.mask_token is not None and self.mask_token not in self.table:
+            self.table[self.mask_token] = MASKED
+        # map() with two iterables calls dict.get in C: no Python frame per token
+        out = np.fromiter(map(self.table.get, flat, itertools.repeat(default, len(flat))), dtype=np.int64,
+                          count=len(flat))
         if self.mask_token is not None:
-            mask = np.fromiter((t == self.mask_token for t in flat), dtype=bool, count=len(flat))
-            out[mask] = 0 if self.output_mode == "int" else INT64_MAX
+            out[out == MASKED] = 0 if self.output_mode == "int" else INT64_MAX
         missing = np.flatnonzero(out == -1)
         if missing.size:
             if self.num_oov == 0:

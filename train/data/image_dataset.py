@@ -28,6 +28,17 @@ def load_image(path, image_size, num_channels, interpolation, crop_to_aspect_rat
     return out[0]
 
 
+def load_batch(paths, args) -> np.ndarray:
+    """A batch of files loaded straight into one array (no per-image copies to stack afterwards)."""
+    names = [p.decode() for p in paths.tolist()]
+    first = load_image(names[0], *args)
+    out = np.empty((len(names),) + first.shape, first.dtype)
+    out[0] = first
+    for i, name in enumerate(names[1:], start=1):
+        out[i] = load_image(name, *args)
+    return out
+
+
 def _dataset(paths, labels, label_mode, num_classes, args, shuffle, buffer, seed, batch_size):
     path_ds = Dataset.from_tensor_slices(np.asarray(paths, dtype=str))
     if label_mode:
@@ -36,12 +47,18 @@ def _dataset(paths, labels, label_mode, num_classes, args, shuffle, buffer, seed
         ds = path_ds
     if shuffle:
         ds = ds.shuffle(buffer, seed=seed)
-    if label_mode:
-        ds = ds.map(lambda p, y: (load_image(p.item().decode(), *args), y), num_parallel_calls=AUTOTUNE)
-    else:
-        ds = ds.map(lambda p: load_image(p.item().decode(), *args), num_parallel_calls=AUTOTUNE)
+    # Keras maps the loader over files, then batches; loading a whole batch of files per call gives the same
+    # elements while each worker writes into one array (the batching copy and per-file overhead disappear).
     if batch_size is not None:
         ds = ds.batch(batch_size)
+        load = load_batch
+    else:
+        def load(p, a):
+            return load_image(p.item().decode(), *a)
+    if label_mode:
+        ds = ds.map(lambda p, y: (load(p, args), y), num_parallel_calls=AUTOTUNE)
+    else:
+        ds = ds.map(lambda p: load(p, args), num_parallel_calls=AUTOTUNE)
     return ds.prefetch(AUTOTUNE)
 
 
