@@ -8,6 +8,8 @@ TensorFlow to float32 rounding. Images are ``(N, H, W, C)``; the output is float
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 METHODS = ("bilinear", "nearest", "bicubic", "area")
@@ -24,8 +26,9 @@ def _half_pixel(out_size: int, scale) -> np.ndarray:
     return (np.arange(out_size, dtype=F32) + F32(0.5)) * F32(scale) - F32(0.5)
 
 
+@functools.lru_cache(maxsize=256)
 def linear_taps(in_size: int, out_size: int):
-    """(lower, upper, lerp) per output index for bilinear sampling."""
+    """(lower, upper, lerp) per output index for bilinear sampling (cached: images of a data set share sizes)."""
     pos = _half_pixel(out_size, _scale(in_size, out_size))
     floor = np.floor(pos)
     lower = np.maximum(floor.astype(np.int64), 0)
@@ -33,6 +36,7 @@ def linear_taps(in_size: int, out_size: int):
     return lower, upper, (pos - floor).astype(F32)
 
 
+@functools.lru_cache(maxsize=256)
 def nearest_index(in_size: int, out_size: int) -> np.ndarray:
     pos = (np.arange(out_size, dtype=F32) + F32(0.5)) * _scale(in_size, out_size)
     return np.clip(np.floor(pos).astype(np.int64), 0, in_size - 1)
@@ -51,6 +55,7 @@ def _keys_table() -> np.ndarray:
 _TABLE = _keys_table()
 
 
+@functools.lru_cache(maxsize=256)
 def cubic_taps(in_size: int, out_size: int):
     """(indices (out, 4), weights (out, 4)) for bicubic sampling; taps outside the image get weight 0 and the
     others are renormalized (TF's half-pixel bicubic)."""

@@ -7,18 +7,31 @@ from .._jit import njit
 
 
 def _bilinear(x, ylo, yhi, yl, xlo, xhi, xl, out):
-    n, oh, ow, c = out.shape
+    n, h, w, c = x.shape
+    oh, ow = out.shape[1], out.shape[2]
+    rows = x.reshape(n, h, w * c)  # rows as flat (x, channel) runs: one index per load
+    outs = out.reshape(n, oh, ow * c)
     for b in range(n):
         for i in range(oh):
-            top_row, bottom_row, wy = x[b, ylo[i]], x[b, yhi[i]], yl[i]
+            top_row, bottom_row, wy, o = rows[b, ylo[i]], rows[b, yhi[i]], yl[i], outs[b, i]
+            if c == 3:  # RGB unrolled: the common case, three independent lerps per pixel
+                for j in range(ow):
+                    a, d, wx, p = xlo[j] * 3, xhi[j] * 3, xl[j], j * 3
+                    for k in (0, 1, 2):
+                        tl, tr = np.float32(top_row[a + k]), np.float32(top_row[d + k])
+                        bl, br = np.float32(bottom_row[a + k]), np.float32(bottom_row[d + k])
+                        top = tl + (tr - tl) * wx
+                        bottom = bl + (br - bl) * wx
+                        o[p + k] = top + (bottom - top) * wy
+                continue
             for j in range(ow):
-                a, d, wx = xlo[j], xhi[j], xl[j]
+                a, d, wx, p = xlo[j] * c, xhi[j] * c, xl[j], j * c
                 for k in range(c):
-                    tl, tr = np.float32(top_row[a, k]), np.float32(top_row[d, k])
-                    bl, br = np.float32(bottom_row[a, k]), np.float32(bottom_row[d, k])
+                    tl, tr = np.float32(top_row[a + k]), np.float32(top_row[d + k])
+                    bl, br = np.float32(bottom_row[a + k]), np.float32(bottom_row[d + k])
                     top = tl + (tr - tl) * wx
                     bottom = bl + (br - bl) * wx
-                    out[b, i, j, k] = top + (bottom - top) * wy
+                    o[p + k] = top + (bottom - top) * wy
     return out
 
 
