@@ -123,8 +123,9 @@ def main():
                          metrics=["accuracy"])
     _, raw_accuracy = export_model.evaluate(raw_test_ds, verbose=0)
     print(f"raw-text test accuracy {raw_accuracy:.4f}")
-    examples = np.array(["The movie was great!", "The movie was okay.", "The movie was terrible..."])
-    print("predictions:", np.round(export_model.predict(examples, verbose=0)[:, 0], 3).tolist())
+    examples = keras.ops.convert_to_tensor(["The movie was great!", "The movie was okay.",
+                                            "The movie was terrible..."])
+    print("predictions:", [round(float(p), 3) for p in np.asarray(export_model.predict(examples, verbose=0))[:, 0]])
     path = os.path.join(args.out, "review_model.keras")
     export_model.save(path)
     print(f"saved {path}; serve it and classify a sentence:")
