@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from typing import Dict, Optional, Tuple
 
-import numpy as np
-
 from ..errors import ConversionError
 from ..format.layers import STRING_LAYERS
 from ..runtime.kernels import resize as R

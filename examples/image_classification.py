@@ -20,8 +20,6 @@ from keraslite import layers
 
 def write_images(folder, image_size, per_class, seed):
     """The shipped 8x8 digits as colored JPEGs (one folder per digit), plus one held-out image; returns its path."""
-    from PIL import Image
-
     rng = np.random.RandomState(seed)
     (x_train, y_train), (x_test, y_test) = keras.datasets.digits.load_data()
     images, labels = np.concatenate([x_train, x_test]), np.concatenate([y_train, y_test])

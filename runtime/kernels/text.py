@@ -250,14 +250,6 @@ def vectorize(data, table: "Lookup", mode: str, sequence_length: Optional[int], 
     return encode_flat(flat, lengths, mode, depth, idf)
 
 
-def encode(index_rows: List[np.ndarray], mode: str, depth: int, idf=None, weights=None) -> np.ndarray:
-    """Rows of indices encoded for a non-int ``output_mode`` (see ``encode_flat``)."""
-    lengths = np.asarray([len(r) for r in index_rows], np.int64)
-    flat = np.concatenate([np.asarray(r, np.int64).ravel() for r in index_rows]) if index_rows else \
-        np.zeros(0, np.int64)
-    return encode_flat(flat, lengths, mode, depth, idf, weights)
-
-
 def one_hot(indices: np.ndarray, depth: int) -> np.ndarray:
     """(..., depth) one-hot of integer ``indices``; a trailing axis of size 1 is replaced, as Keras does."""
     if indices.ndim > 1 and indices.shape[-1] == 1:
@@ -269,4 +261,4 @@ def one_hot(indices: np.ndarray, depth: int) -> np.ndarray:
 
 
 __all__ = ["STANDARDIZE", "SPLIT", "TextError", "as_strings", "standardize", "split", "ngrams", "sort_vocabulary",
-           "Lookup", "pad_flat", "encode_flat", "encode_array", "one_hot", "encode", "to_bytes", "tokenize", "lookup_array", "vectorize", "object_array"]
+           "Lookup", "pad_flat", "encode_flat", "encode_array", "one_hot", "to_bytes", "tokenize", "lookup_array", "vectorize", "object_array"]

@@ -1,6 +1,5 @@
 """The text and image tutorials of issue "Training, part 3", run as a user runs them (examples/*.py in a fresh
 process, tiny settings): folders in, a trained model out, the saved text model served on raw strings."""
-import os
 import re
 
 import numpy as np

@@ -19,41 +19,9 @@ from ..autodiff import Tensor
 from ..autodiff.core import FLOATX
 from .base import Layer
 from .keras_tensor import KerasTensor
+from .preprocessing_args import adapt_batches, check_choice
 
 OUTPUT_MODES = ("int", "one_hot", "multi_hot", "count", "tf_idf")
-
-
-def check_choice(value, allowed, caller, arg, allow_none=False, allow_callables=False):
-    """Keras' ``validate_string_arg``: the same message for a value outside ``allowed``."""
-    if value is None and allow_none or callable(value) and allow_callables or (
-            isinstance(value, str) and value in allowed):
-        return
-    raise KerasliteError(f"Unknown value for `{arg}` argument of {caller}. Allowed values are: {allowed}. "
-                         f"Received: {arg}={value}")
-
-
-def adapt_batches(data, steps=None):
-    """The batches ``adapt`` learns from: one array for array/list data, else each batch of an iterable
-    (a keraslite Dataset, a generator), up to ``steps``."""
-    if isinstance(data, (list, tuple, np.ndarray, Tensor)):
-        arr = data._v if isinstance(data, Tensor) else np.asarray(data, dtype=object if isinstance(
-            data, (list, tuple)) else None)
-        if arr.ndim == 1:
-            arr = arr[:, None]
-        yield arr
-        return
-    if not hasattr(data, "__iter__"):
-        raise KerasliteError(f"adapt() expects an array, a list, a Dataset or an iterable of batches; got "
-                             f"{type(data).__name__}")
-    for i, batch in enumerate(data):
-        if steps is not None and i >= steps:
-            return
-        if isinstance(batch, tuple):
-            raise KerasliteError("adapt() received batches of (inputs, labels); adapt on the inputs only, e.g. "
-                                 "layer.adapt(dataset.map(lambda x, y: x))")
-        yield batch._v if isinstance(batch, Tensor) else batch
-
-
 class IndexLookup(Layer):
     """Maps tokens to indices (or back with ``invert``) through a vocabulary learned by ``adapt`` or given."""
 
@@ -319,21 +287,6 @@ class IndexLookup(Layer):
         except T.TextError as exc:
             raise KerasliteError(f"{type(self).__name__} {self.name!r}: {exc}") from None
 
-    def lookup(self, keys: np.ndarray) -> np.ndarray:
-        """Indices (int64, same shape) of an array of keys."""
-        return self.lookup_list(keys.ravel().tolist()).reshape(keys.shape)
-
-    def lookup_list(self, flat: list) -> np.ndarray:
-        """Indices (int64) of a list of keys."""
-        try:
-            return self.lookup_table().indices(flat)
-        except T.TextError as exc:
-            raise KerasliteError(str(exc)) from None
-
-    def encode_indices(self, indices: np.ndarray) -> np.ndarray:
-        """Keras' ``encode_categorical_inputs`` of lookup indices for the non-int output modes."""
-        return T.encode_array(indices, self.output_mode, self._depth(), self._idf)
-
     def call(self, inputs):
         self._check_ready()
         keys = self._as_keys(inputs)
@@ -403,4 +356,4 @@ class IndexLookup(Layer):
                 "vocabulary_size": self.vocabulary_size()}
 
 
-__all__ = ["IndexLookup", "adapt_batches", "check_choice", "OUTPUT_MODES"]
+__all__ = ["IndexLookup", "OUTPUT_MODES"]

@@ -14,9 +14,10 @@ from ...errors import KerasliteError
 from ...runtime.kernels import text as T
 from ..autodiff import Tensor
 from .base import Layer
-from .index_lookup import OUTPUT_MODES, adapt_batches, check_choice
+from .index_lookup import OUTPUT_MODES
 from .keras_tensor import KerasTensor
 from .lookup import StringLookup
+from .preprocessing_args import adapt_batches, check_choice
 
 
 def preprocess(x, standardize, split, widths):
