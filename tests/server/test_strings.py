@@ -65,3 +65,26 @@ def test_v2_datatype_mismatch(text_client):
     r = text_client.post("/v2/models/reviews/infer", json=body)
     assert r.status_code == 400 and "datatype FP32 is not supported for this input: it takes BYTES" in \
         r.json["error"]
+
+
+def test_keraslite_serve_answers_raw_text(free_port, tmp_path, keras_io):
+    """`keraslite serve review_model.keras` under gunicorn, over real HTTP, printing a string curl to try."""
+    import subprocess
+    import sys
+
+    from .test_e2e import request, wait_ready
+
+    log_path = tmp_path / "serve.log"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "keraslite", "serve", REVIEWS, "--port", str(free_port),
+                                 "--workers", "1"], stdout=log, stderr=subprocess.STDOUT, cwd=str(tmp_path))
+    try:
+        wait_ready(proc, free_port, log_path)
+        rows, y = keras_io
+        status, _, body = request(free_port, "POST", "/v1/models/review_model:predict", {"instances": rows})
+        assert status == 200
+        np.testing.assert_allclose(body["predictions"], y, atol=1e-6)
+        assert '{"instances":[["some text"]]}' in open(log_path).read()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
