@@ -109,8 +109,11 @@ def interpolation_matrix(in_size: int, out_size: int, method: str) -> np.ndarray
     return m.astype(F32)
 
 
-def resize(images: np.ndarray, height: int, width: int, method: str = "bilinear") -> np.ndarray:
+def resize(images: np.ndarray, height: int, width: int, method: str = "bilinear", out=None) -> np.ndarray:
     """``images`` (N, H, W, C) resized to (N, height, width, C) as ``tf.image.resize(..., antialias=False)``.
+
+    ``out`` (a float32 C-contiguous array of the result's shape) receives the result when the Numba loops run (the
+    folder loader writes straight into its batch); the returned array is the result either way.
 
     Example::
 
@@ -122,7 +125,7 @@ def resize(images: np.ndarray, height: int, width: int, method: str = "bilinear"
     if method == "nearest":
         return images[:, nearest_index(h, height)][:, :, nearest_index(w, width)]
     if images.dtype != np.float64:  # float64 (gradient checks) stays on numpy, in float64
-        jitted = _jit_resize(images, height, width, method)
+        jitted = _jit_resize(images, height, width, method, out)
         if jitted is not None:
             return jitted
     x = images if images.dtype in (F32, np.float64) else images.astype(F32)
@@ -152,7 +155,7 @@ def resize(images: np.ndarray, height: int, width: int, method: str = "bilinear"
     return (np.einsum("pw,nowc->nopc", mx, rows, optimize=True) * factor).astype(x.dtype, copy=False)
 
 
-def _jit_resize(images, height, width, method):
+def _jit_resize(images, height, width, method, out=None):
     """The Numba loop for ``method`` (same values as the numpy code below), or None without Numba."""
     from . import resize_jit as J
 
@@ -160,7 +163,8 @@ def _jit_resize(images, height, width, method):
         return None
     n, h, w, c = images.shape
     x = np.ascontiguousarray(images)
-    out = np.empty((n, height, width, c), F32)
+    if out is None:
+        out = np.empty((n, height, width, c), F32)
     if method == "bilinear":
         return J.bilinear(x, *linear_taps(h, height), *linear_taps(w, width), out)
     if method == "bicubic":

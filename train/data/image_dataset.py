@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...errors import KerasliteError
+from ...runtime._alloc import tune as tune_allocator
 from ...runtime.kernels import resize as R
 from . import directory as D
 from .dataset import AUTOTUNE, Dataset
@@ -29,13 +30,18 @@ def load_image(path, image_size, num_channels, interpolation, crop_to_aspect_rat
 
 
 def load_batch(paths, args) -> np.ndarray:
-    """A batch of files loaded straight into one array (no per-image copies to stack afterwards)."""
+    """A batch of files loaded straight into one array: each image is resized into its slot (no per-image copy,
+    no stacking afterwards)."""
     names = [p.decode() for p in paths.tolist()]
-    first = load_image(names[0], *args)
-    out = np.empty((len(names),) + first.shape, first.dtype)
-    out[0] = first
-    for i, name in enumerate(names[1:], start=1):
-        out[i] = load_image(name, *args)
+    (height, width), channels, method, crop, pad = args
+    out = np.empty((len(names), height, width, channels), np.uint8 if method == "nearest" else np.float32)
+    for i, name in enumerate(names):
+        if crop or pad or method == "nearest":
+            out[i] = load_image(name, *args)
+        else:
+            result = R.resize(read_image(name, channels)[None], height, width, method, out=out[i:i + 1])
+            if result.base is not out and result is not out[i:i + 1]:  # the numpy fallback returns a new array
+                out[i] = result[0]
     return out
 
 
@@ -104,6 +110,7 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
     if format not in ("tf", "grain"):
         raise KerasliteError(f'`format` should be either "tf" or "grain". Received: format={format}')
     D.check_validation_split_arg(validation_split, subset, shuffle, seed)
+    tune_allocator()  # batch arrays are recycled instead of page-faulting fresh memory each time
     if seed is None:
         seed = np.random.randint(1e6)
     paths, labels, class_names = D.index_directory(directory, labels, formats=ALLOWLIST_FORMATS,
