@@ -40,8 +40,8 @@ def _data(task, np):
         x = images[..., None] if task == "digits_cnn" else images.reshape(-1, 64)
         return (x[:1437], labels[:1437]), (x[1437:], labels[1437:])
     if task == "wide_mlp":
-        x = rng.normal(size=(22000, 784)).astype("float32")
-        w = rng.normal(size=(784, 10)).astype("float32")
+        x = rng.standard_normal(size=(22000, 784), dtype=np.float32)  # no float64 copy in the peak RSS
+        w = rng.standard_normal(size=(784, 10), dtype=np.float32)
         y = np.argmax(x @ w, axis=1)
         return (x[:20000], y[:20000]), (x[20000:], y[20000:])
     x = rng.integers(1, 1000, size=(2400, 50))

@@ -10,6 +10,7 @@ import zipfile
 from . import writer
 from .graph import model_config
 from .keras3_store import write_keras3_weights
+from .layers import APPLICATION_LAYERS, canonical_class
 from .spec import ModelSpec
 from .vocabulary import split_assets, write_variables
 
@@ -47,22 +48,27 @@ def _with_module(value, module: str):
     return value
 
 
-def _module(class_name: str) -> dict:
+def _module(class_name: str, keras2: bool = False) -> dict:
     """The ``module``/``registered_name`` pair Keras 3 needs to find a built-in class in a ``.keras`` config."""
+    cls = canonical_class(class_name)
+    if cls in APPLICATION_LAYERS:  # defined in Keras' applications, found there by module (Keras 3's, tf_keras')
+        modules, registered = APPLICATION_LAYERS[cls]
+        return {"module": modules[int(keras2)], "registered_name": registered[-1] if keras2 else registered[0]}
     if class_name == "Functional":
         return {"module": "keras.src.models.functional", "registered_name": "Functional"}
     return {"module": "keras" if class_name == "Sequential" else "keras.layers", "registered_name": None}
 
 
-def with_modules(entry: dict) -> dict:
-    """A serialized layer or model (and every layer inside it) with its module recorded."""
+def with_modules(entry: dict, keras2: bool = False) -> dict:
+    """A serialized layer or model (and every layer inside it) with its module recorded (tf_keras' modules for
+    the applications' own layers when ``keras2``)."""
     config = dict(entry["config"])
     if isinstance(config.get("layers"), list):
-        config["layers"] = [with_modules(layer) for layer in config["layers"]]
+        config["layers"] = [with_modules(layer, keras2) for layer in config["layers"]]
     for key in ("layer", "backward_layer"):  # Bidirectional's wrapped RNNs
         if isinstance(config.get(key), dict) and "class_name" in config[key]:
-            config[key] = with_modules(config[key])
-    return {**_module(entry["class_name"]), **entry, "config": config}
+            config[key] = with_modules(config[key], keras2)
+    return {**_module(entry["class_name"], keras2), **entry, "config": config}
 
 
 def write_keras_zip(spec: ModelSpec, tmp: str) -> None:

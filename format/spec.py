@@ -40,6 +40,9 @@ class LayerSpec:
     ``inbound`` has one entry per call of the layer (a shared layer has several); each entry lists the input tensors
     of that call, in order (one for most layers, several for merge layers). An InputLayer has no calls.
     ``model`` is set only for a nested Sequential/Functional model used as a layer; its weights live on its layers.
+    ``mask`` is set only on the flat graphs ``format.masking.explicit_masks`` makes for the runtime and exporters:
+    ``{"kind": "ids" | "values", "value": v}`` says each call's last input is the tensor the Keras mask comes from
+    (``ids != 0`` of an Embedding(mask_zero=True), or ``any(x != mask_value, -1)`` of a Masking layer's input).
     """
 
     name: str
@@ -48,6 +51,7 @@ class LayerSpec:
     weights: List[Tuple[str, np.ndarray]] = field(default_factory=list)
     inbound: List[List[TensorRef]] = field(default_factory=list)
     model: Optional["ModelSpec"] = None
+    mask: Optional[Dict] = None
 
     @property
     def weight_dict(self) -> Dict[str, np.ndarray]:

@@ -75,11 +75,13 @@ def _suffix(name: str) -> str:
 
 
 # Stored names that differ from ours for the same array (Keras 3 calls DepthwiseConv2D's array "kernel").
-SAME_ARRAY = {"depthwise_kernel": {"kernel"}}
+SAME_ARRAY = {"depthwise_kernel": {"kernel"}, "gamma": {"variable"}}  # LayerScale: Keras 3 names it "variable"
 
 
 def _same_weight(expected: str, stored: str) -> bool:
     want, got = _suffix(expected), _suffix(stored)
+    if want in SAME_ARRAY and re.fullmatch(r"variable(_\d+)?", got):  # Keras 3 numbers unnamed variables
+        got = "variable"
     return want == got or got in SAME_ARRAY.get(want, ())
 
 

@@ -10,7 +10,8 @@ hands out. Submodules import lazily, so ``import keraslite.runtime`` never pulls
 import importlib
 
 SUBMODULES = ("layers", "models", "losses", "optimizers", "metrics", "callbacks", "initializers", "regularizers",
-              "constraints", "activations", "ops", "random", "utils", "autodiff", "data", "backend", "preprocessing")
+              "constraints", "activations", "ops", "random", "utils", "autodiff", "data", "backend",
+              "preprocessing", "distribute")
 NAMES = {"Sequential": "models", "Model": "models", "Input": "layers", "Layer": "layers", "Variable": "autodiff",
          "GradientTape": "autodiff", "Tensor": "autodiff", "KerasTensor": "layers", "load_model": "models"}
 

@@ -1,5 +1,6 @@
 """``keraslite.utils``: to_categorical, normalize, set_random_seed, Progbar, PyDataset, the folder loaders
-(image_dataset_from_directory, text_dataset_from_directory) and the image helpers (Keras' names)."""
+(image_dataset_from_directory, text_dataset_from_directory), the image helpers, plot_model, model_to_dot (Keras'
+names)."""
 from __future__ import annotations
 
 import random as _py_random
@@ -50,8 +51,37 @@ def set_random_seed(seed):
     krandom.set_seed(seed)
 
 
+def model_to_dot(model, show_shapes=False, show_dtype=False, show_layer_names=True, rankdir="TB",
+                 expand_nested=False, dpi=200, subgraph=False, show_layer_activations=False, show_trainable=False,
+                 **kwargs):
+    """The model as a pydot graph (see ``keraslite.train.model_plot.model_to_dot``; needs ``keraslite[plot]``)."""
+    from .model_plot import model_to_dot as build
+
+    return build(model, show_shapes=show_shapes, show_dtype=show_dtype, show_layer_names=show_layer_names,
+                 rankdir=rankdir, expand_nested=expand_nested, dpi=dpi, subgraph=subgraph,
+                 show_layer_activations=show_layer_activations, show_trainable=show_trainable, **kwargs)
+
+
+def plot_model(model, to_file="model.png", show_shapes=False, show_dtype=False, show_layer_names=True,
+               rankdir="TB", expand_nested=False, dpi=200, show_layer_activations=False, show_trainable=False,
+               **kwargs):
+    """Draw the model to ``to_file`` (see ``keraslite.train.model_plot.plot_model``; needs Graphviz's ``dot``)."""
+    from .model_plot import plot_model as draw
+
+    return draw(model, to_file=to_file, show_shapes=show_shapes, show_dtype=show_dtype,
+                show_layer_names=show_layer_names, rankdir=rankdir, expand_nested=expand_nested, dpi=dpi,
+                show_layer_activations=show_layer_activations, show_trainable=show_trainable, **kwargs)
+
+
+def plot_history(history, to_file, title=None, dpi=100, separator=","):
+    """Draw a CSVLogger log (or a History) per epoch (see ``keraslite.train.history_plot``; needs matplotlib)."""
+    from .history_plot import plot_history as draw
+
+    return draw(history, to_file, title=title, dpi=dpi, separator=separator)
+
+
 Sequence = PyDataset  # Keras 2's name for it
 
 __all__ = ["to_categorical", "normalize", "set_random_seed", "Progbar", "PyDataset", "Sequence",
            "image_dataset_from_directory", "text_dataset_from_directory", "load_img", "img_to_array",
-           "array_to_img", "save_img"]
+           "array_to_img", "save_img", "plot_model", "model_to_dot", "plot_history"]

@@ -5,6 +5,7 @@ import pytest
 from keraslite.errors import KerasliteError
 from keraslite.train.autodiff import PRIMITIVES, GradientTape, Tensor, Variable
 from keraslite.train.autodiff import conv as C, elementwise as E, linalg as L, nn as N, reduce as R, shape as S
+from keraslite.train.autodiff import conv_transpose as CT, depthwise as D, image as I
 
 from .gradcheck import check_gradients
 
@@ -23,6 +24,9 @@ def away(*shape, gap=0.1):
 
 POS = lambda *s: r(*s, low=0.3, high=2.0)  # noqa: E731
 LABELS = np.array([0, 2, 1, 2])
+# a rotation by 0.3 rad about the centre plus a shift, and a zoom: points land between pixels and off the image
+AFFINE = np.array([[np.cos(0.3), -np.sin(0.3), 0.9, np.sin(0.3), np.cos(0.3), -0.4, 0.0, 0.0],
+                   [0.8, 0.0, 0.37, 0.0, 1.3, -0.61, 0.0, 0.0]])
 
 CASES = {
     "add": (E.add, [r(3, 4), r(4)]),
@@ -94,6 +98,7 @@ CASES = {
     "einsum": (lambda x, y: L.einsum(x, y, subscripts="bijc,bijd->bcd"), [r(2, 3, 3, 2), r(2, 3, 3, 4)]),
     "tensordot": (lambda x, y: L.tensordot(x, y, axes=([0, 2], [1, 0])), [r(3, 2, 4), r(4, 3, 5)]),
     "dense": (lambda x, k, b: N.dense(x, k, b, activation="tanh"), [r(4, 3), r(3, 2), r(2)]),
+    "embedding_lookup": (lambda t: N.embedding_lookup(t, np.array([[0, 2], [2, 2]])), [r(3, 4)]),
     "sparse_softmax_cross_entropy": (lambda x: N.sparse_softmax_cross_entropy(x, LABELS), [r(4, 3)]),
     "softmax_cross_entropy": (N.softmax_cross_entropy, [r(4, 3), rng.dirichlet(np.ones(3), 4)]),
     "sigmoid_cross_entropy": (N.sigmoid_cross_entropy, [r(4, 3), rng.uniform(0, 1, (4, 3))]),
@@ -104,6 +109,16 @@ CASES = {
     "max_pool2d": (lambda x: C.max_pool2d(x, pool=(2, 2), strides=(1, 2), padding="same"),
                    [rng.permutation(2 * 5 * 4 * 3).reshape(2, 5, 4, 3) * 0.1]),
     "avg_pool2d": (lambda x: C.avg_pool2d(x, pool=(3, 2), strides=(2, 2), padding="same"), [r(2, 5, 4, 3)]),
+    "conv2d_transpose": (lambda x, k, b: CT.conv2d_transpose(x, k, b, strides=(2, 3), padding="same",
+                                                             output_padding=(1, 0), dilation=(1, 1)),
+                         [r(2, 3, 2, 3), r(3, 2, 2, 3), r(2)]),
+    "depthwise_conv2d": (lambda x, k, b: D.depthwise_conv2d(x, k, b, strides=(2, 1), padding="same",
+                                                            dilation=(1, 1)), [r(2, 5, 4, 3), r(3, 2, 3, 2), r(6)]),
+    "grouped_conv2d": (lambda x, k, b: D.grouped_conv2d(x, k, b, strides=(1, 2), padding="same", dilation=(1, 1),
+                                                        groups=2), [r(2, 4, 5, 4), r(2, 3, 2, 6), r(6)]),
+    "resample": (lambda x: I.resample(x, matrix=I.bilinear_matrix(3, 7), axis=1), [r(2, 3, 2)]),
+    "affine_transform": (lambda x: I.affine_transform(x, transform=AFFINE, interpolation="bilinear",
+                                                      fill_mode="constant", fill_value=0.5), [r(2, 5, 4, 2)]),
 }
 NOT_DIFFERENTIABLE = {"equal", "not_equal", "less", "less_equal", "greater", "greater_equal", "logical_and",
                       "logical_or", "logical_not", "sign", "floor", "ceil", "round", "floor_divide", "isnan",
@@ -126,6 +141,47 @@ def test_dense_activations_and_dilated_conv():
         check_gradients(lambda x, k, b: N.dense(x, k, b, activation=act), [away(4, 3) * 2, r(3, 2), r(2)])
     check_gradients(lambda x, k: C.conv2d(x, k, None, strides=(1, 1), padding="valid", dilation=(2, 2)),
                     [r(1, 6, 6, 2), r(2, 2, 2, 3)])
+    for act in ("relu", "tanh"):
+        check_gradients(lambda x, k, b: C.conv2d(x, k, b, padding="same", activation=act),
+                        [away(1, 4, 4, 2), r(3, 3, 2, 2), away(2)])
+
+
+def test_conv_variants_and_image_modes():
+    for act in ("relu", "relu6", "tanh"):
+        check_gradients(lambda x, k, b: C.conv2d(x, k, b, strides=(1, 2), padding="same", dilation=(1, 1),
+                                                 activation=act), [away(2, 4, 5, 2) * 3, r(2, 3, 2, 3), r(3)])
+    check_gradients(lambda x, k: CT.conv2d_transpose(x, k, None, strides=(1, 1), padding="valid",
+                                                     output_padding=None, dilation=(2, 1)),
+                    [r(1, 3, 3, 2), r(2, 3, 2, 2)])
+    check_gradients(lambda x, k: CT.conv2d_transpose(x, k, None, strides=(2, 2), padding="valid",
+                                                     output_padding=(1, 1), dilation=(1, 1)),
+                    [r(1, 2, 3, 2), r(3, 3, 1, 2)])
+    check_gradients(lambda x, k: D.depthwise_conv2d(x, k, None, strides=(1, 1), padding="valid", dilation=(2, 1)),
+                    [r(2, 6, 4, 3), r(2, 2, 3, 1)])
+    for interpolation in ("nearest", "bilinear"):
+        for fill_mode in ("reflect", "wrap", "nearest", "constant"):
+            check_gradients(lambda x: I.affine_transform(x, transform=AFFINE[:1] * 1.7, interpolation=interpolation,
+                                                         fill_mode=fill_mode, fill_value=0.0), [r(2, 4, 5, 2)])
+
+
+def test_affine_transform_numba_and_numpy_paths_agree(monkeypatch):
+    from keraslite.train.autodiff import kernels
+
+    x = r(3, 6, 7, 2).astype("float32")
+    g = r(3, 6, 7, 2).astype("float32")
+    transform = np.concatenate([AFFINE, AFFINE[:1] * 1.9]).astype("float32")
+    runs = {}
+    for path in ("numba", "numpy"):
+        if path == "numpy":
+            monkeypatch.setitem(kernels._compiled, "warp", None)
+        else:
+            assert kernels.get("warp") is not None
+        runs[path] = [(I._affine_fwd(x, transform, interp, mode, 0.25), I._affine_vjp(g, None, x, transform, interp,
+                                                                                      mode, 0.25))
+                      for interp in ("nearest", "bilinear") for mode in ("reflect", "wrap", "nearest", "constant")]
+    for (fa, ga), (fb, gb) in zip(runs["numba"], runs["numpy"]):
+        np.testing.assert_allclose(fa, fb, rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(ga, gb, rtol=1e-5, atol=1e-5)
 
 
 def test_tape_variables_watch_persistent_and_unconnected():

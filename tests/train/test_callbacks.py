@@ -395,7 +395,7 @@ def _digits_run(callbacks, epochs=6):
     y = (x[:, :3].sum(1) > x[:, 3:].sum(1)).astype("int64")
     model = keras.Sequential([keras.Input(shape=(6,)), keras.layers.Dense(8, activation="relu"),
                               keras.layers.Dense(2)])
-    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.05),
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.01),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
     history = model.fit(x, y, epochs=epochs, batch_size=16, shuffle=False, verbose=0, callbacks=callbacks)
     return model, history

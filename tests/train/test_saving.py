@@ -43,14 +43,21 @@ def test_saved_files_predict_the_same_everywhere(name, tmp_path):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
 
 
-def test_load_model_resumes_with_the_optimizer_state(tmp_path):
+OPTIMIZERS = {"adam": lambda: keras.optimizers.Adam(learning_rate=0.01),
+              "nadam": lambda: keras.optimizers.Nadam(learning_rate=0.01),
+              "rmsprop_momentum": lambda: keras.optimizers.RMSprop(learning_rate=0.01, momentum=0.5, centered=True),
+              "sgd_momentum": lambda: keras.optimizers.SGD(learning_rate=0.01, momentum=0.9)}
+
+
+@pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS))
+def test_load_model_resumes_with_the_optimizer_state(tmp_path, optimizer):
     rng = np.random.default_rng(1)
     x, y = rng.normal(size=(64, 4)).astype("float32"), rng.normal(size=(64, 1)).astype("float32")
 
     def make():
         keras.utils.set_random_seed(3)
         m = keras.Sequential([keras.layers.Dense(8, activation="relu", input_shape=(4,)), keras.layers.Dense(1)])
-        m.compile(optimizer=keras.optimizers.Adam(learning_rate=0.01), loss="mse")
+        m.compile(optimizer=OPTIMIZERS[optimizer](), loss="mse")
         return m
 
     straight = make()
@@ -86,3 +93,24 @@ def test_bad_extension_is_refused_before_writing(tmp_path):
     with pytest.raises(KerasliteError, match=r"`\.keras`"):
         model.save(str(tmp_path / "model.pb"))
     assert not os.listdir(tmp_path)
+
+
+def test_tensor_arithmetic_in_a_functional_model_saves_and_serves(tmp_path):
+    x = keras.Input(shape=(4,), name="x")
+    h = keras.layers.Dense(3, name="d")(x)
+    y = -((h * 2.0 + 1.0) - h[:, 0:1] / (x[:, 1:2] + 3.0))
+    model = keras.Model(x, y)
+    model.compile(optimizer="adam", loss="mse")
+    data = np.random.default_rng(2).random((16, 4)).astype("float32")
+    model.fit(data, np.ones((16, 3), "float32"), epochs=2, verbose=0)
+    want = model.predict(data, verbose=0)
+    np.testing.assert_allclose(want, -((data @ model.get_weights()[0] + model.get_weights()[1]) * 2 + 1
+                                       - (data @ model.get_weights()[0] + model.get_weights()[1])[:, :1]
+                                       / (data[:, 1:2] + 3)), rtol=1e-5, atol=1e-6)
+    with pytest.warns(UserWarning, match="tf_keras .and keraslite. only"):
+        model.save(str(tmp_path / "m.h5"))  # slicing has no layer both Keras versions read from .h5
+    model.save(str(tmp_path / "m.keras"))
+    for name in ("m.h5", "m.keras"):
+        np.testing.assert_allclose(keras.models.load_model(str(tmp_path / name)).predict(data, verbose=0), want,
+                                   rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(runtime.load(str(tmp_path / name)).predict(data), want, rtol=1e-5, atol=1e-5)

@@ -162,31 +162,49 @@ def _tracked(x, tapes) -> bool:
     return False
 
 
+def _wrap(array) -> Tensor:
+    """A Tensor around a fresh forward result (skips __init__'s conversion checks)."""
+    t = _new(Tensor)
+    t._v = array if type(array) is np.ndarray else np.asarray(array)  # reductions can return numpy scalars
+    t._node = t._keras_mask = t._keras_logits = None
+    return t
+
+
+_new = object.__new__
+
+
 def apply(prim: Primitive, args, params):
     """Run ``prim`` on ``args`` and, when a tape records and an input is tracked, record the call."""
     vals = [a._v if isinstance(a, Tensor) else a for a in args]
     ans = prim.fwd(*vals, **params)
-    if prim.n_out == 1:
-        out = Tensor(ans[0] if prim.saves else ans)
-        outs = out
+    single = prim.n_out == 1
+    if single:
+        outs = _wrap(ans[0] if prim.saves else ans)
     else:
-        arrays = ans[0] if prim.saves else ans
-        outs = out = tuple(Tensor(a) for a in arrays)
+        outs = tuple(_wrap(a) for a in (ans[0] if prim.saves else ans))
     tapes = getattr(_local, "tapes", None)
-    if tapes and (prim.vjps or prim.joint is not None):  # non-differentiable outputs stay untracked
-        active = [t for t in tapes if t._recording]
-        if active:
-            parents = [(i, a) for i, a in enumerate(args) if isinstance(a, Tensor) and _tracked(a, active)]
-            if parents:
-                node = Node(prim, vals, params, ans, parents, outs)
-                if prim.n_out == 1:
-                    out._node = node
-                else:
-                    for o in out:
-                        o._node = node
-                for tape in active:
-                    tape._nodes.append(node)
-    return out
+    if not tapes or (not prim.vjps and prim.joint is None):  # nothing records, or nothing to differentiate
+        return outs
+    active = tapes if len(tapes) == 1 and tapes[0]._recording else [t for t in tapes if t._recording]
+    if not active:
+        return outs
+    parents = None
+    for i, a in enumerate(args):
+        if isinstance(a, Tensor) and (a._node is not None or _tracked(a, active)):
+            if parents is None:
+                parents = []
+            parents.append((i, a))
+    if parents is None:
+        return outs
+    node = Node(prim, vals, params, ans, parents, outs)
+    if single:
+        outs._node = node
+    else:
+        for o in outs:
+            o._node = node
+    for tape in active:
+        tape._nodes.append(node)
+    return outs
 
 
 def primitive(name: str, fwd: Callable, *vjps: Optional[Callable], joint: Optional[Callable] = None,

@@ -193,20 +193,22 @@ mish = primitive("mish", lambda x: x * np.tanh(_softplus(x)), _mish_vjp)
 
 
 def softmax_array(x, axis=-1):
-    """Numerically stable softmax along ``axis``."""
-    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
-    e /= np.sum(e, axis=axis, keepdims=True)
+    """Numerically stable softmax along ``axis`` (ndarray methods: numpy's np.max/np.sum wrappers cost more
+    than the arithmetic on small batches)."""
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    e /= e.sum(axis=axis, keepdims=True)
     return e
 
 
 def log_softmax_array(x, axis=-1):
-    z = x - np.max(x, axis=axis, keepdims=True)
-    return z - np.log(np.sum(np.exp(z), axis=axis, keepdims=True))
+    z = x - x.max(axis=axis, keepdims=True)
+    z -= np.log(np.exp(z).sum(axis=axis, keepdims=True))
+    return z
 
 
 softmax = primitive("softmax", softmax_array,
-                    lambda g, a, x, axis=-1: a * (g - np.sum(g * a, axis=axis, keepdims=True)))
+                    lambda g, a, x, axis=-1: a * (g - (g * a).sum(axis=axis, keepdims=True)))
 log_softmax = primitive("log_softmax", log_softmax_array,
-                        lambda g, a, x, axis=-1: g - np.exp(a) * np.sum(g, axis=axis, keepdims=True))
+                        lambda g, a, x, axis=-1: g - np.exp(a) * g.sum(axis=axis, keepdims=True))
 
 __all__ = [name for name, value in list(globals().items()) if hasattr(value, "fwd")]

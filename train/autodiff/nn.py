@@ -48,19 +48,37 @@ def _dense_joint(g, y, needs, x, kernel, bias, activation="linear"):
 dense = primitive("dense", _dense_fwd, joint=_dense_joint)
 
 
+# ------------------------------------------------------------------------------------------- lookup
+def _lookup_fwd(table, ids):
+    return table[ids]
+
+
+def _lookup_vjp(g, ans, table, ids):
+    from .sparse import IndexedSlices
+
+    width = table.shape[1:]
+    return IndexedSlices(g.reshape((-1,) + width), ids.reshape(-1), table.shape)
+
+
+embedding_lookup = primitive("embedding_lookup", _lookup_fwd, _lookup_vjp)
+
+
 # ------------------------------------------------------------------------------------------- cross-entropy
 def _sparse_ce_fwd(logits, labels):
     lsm = log_softmax_array(logits, axis=-1)
-    picked = np.take_along_axis(lsm, labels[..., None].astype(np.intp), axis=-1)[..., 0]
-    return -picked, lsm
+    flat = lsm.reshape(-1, lsm.shape[-1])
+    rows = np.arange(flat.shape[0])
+    picked = flat[rows, labels.reshape(-1)].reshape(labels.shape)
+    return -picked, (lsm, rows)
 
 
 def _sparse_ce_vjp(g, ans, logits, labels):
-    _, lsm = ans
+    _, (lsm, rows) = ans
     grad = np.exp(lsm)
-    np.put_along_axis(grad, labels[..., None].astype(np.intp),
-                      np.take_along_axis(grad, labels[..., None].astype(np.intp), axis=-1) - 1, axis=-1)
-    return grad * g[..., None]
+    flat = grad.reshape(-1, grad.shape[-1])
+    flat[rows, labels.reshape(-1)] -= 1
+    grad *= g[..., None]
+    return grad
 
 
 sparse_softmax_cross_entropy = primitive("sparse_softmax_cross_entropy", _sparse_ce_fwd, _sparse_ce_vjp, None,
@@ -125,5 +143,5 @@ def _bn_joint(g, ans, needs, x, gamma, beta, axes, epsilon):
 
 batch_norm_train = primitive("batch_norm_train", _bn_fwd, joint=_bn_joint, n_out=3, saves=True)
 
-__all__ = ["dense", "sparse_softmax_cross_entropy", "softmax_cross_entropy", "sigmoid_cross_entropy",
+__all__ = ["dense", "embedding_lookup", "sparse_softmax_cross_entropy", "softmax_cross_entropy", "sigmoid_cross_entropy",
            "batch_norm_train", "DENSE_ACTIVATIONS", "softmax_array"]

@@ -28,11 +28,15 @@ def _count(x, axis):
 
 
 def _sum_vjp(g, a, x, axis=None, keepdims=False):
+    if axis is None:
+        return np.full(np.shape(x), g, dtype=g.dtype)
     return np.broadcast_to(_expand(g, x, axis, keepdims), np.shape(x))
 
 
 def _mean_vjp(g, a, x, axis=None, keepdims=False):
     n = _count(x, axis)
+    if axis is None:
+        return np.full(np.shape(x), g / n, dtype=g.dtype)
     return np.broadcast_to(_expand(g, x, axis, keepdims) / np.asarray(n, g.dtype), np.shape(x))
 
 
@@ -85,7 +89,7 @@ def _cumsum_vjp(g, a, x, axis=None):
     return np.flip(np.cumsum(np.flip(g, axis), axis=axis), axis)
 
 
-sum_ = primitive("sum", lambda x, axis=None, keepdims=False: np.sum(x, axis=axis, keepdims=keepdims), _sum_vjp)
+sum_ = primitive("sum", lambda x, axis=None, keepdims=False: np.add.reduce(x, axis=axis, keepdims=keepdims), _sum_vjp)
 mean = primitive("mean", lambda x, axis=None, keepdims=False: np.mean(x, axis=axis, keepdims=keepdims), _mean_vjp)
 max_ = primitive("max", lambda x, axis=None, keepdims=False: np.max(x, axis=axis, keepdims=keepdims), _extreme_vjp)
 min_ = primitive("min", lambda x, axis=None, keepdims=False: np.min(x, axis=axis, keepdims=keepdims), _extreme_vjp)

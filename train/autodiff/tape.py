@@ -16,6 +16,7 @@ import numpy as np
 
 from ...errors import KerasliteError
 from .core import Tensor, recording_tapes
+from .sparse import IndexedSlices
 
 
 class GradientTape:
@@ -112,7 +113,9 @@ class GradientTape:
             g = grads.get(id(s))
             if g is None and unconnected_gradients == "zero":
                 g = np.zeros(s.shape, s.dtype)
-            out.append(None if g is None else Tensor(np.asarray(g, dtype=s.dtype)))
+            if g is not None and not isinstance(g, IndexedSlices):
+                g = Tensor(np.asarray(g, dtype=s.dtype))
+            out.append(g)  # a lookup table's gradient stays IndexedSlices, as TensorFlow gives it
         if not self._persistent:
             self._nodes = []
         return _unflatten(sources, out)

@@ -7,8 +7,9 @@ from .lambda_callback import LambdaCallback
 from .learning_rate import LearningRateScheduler, ReduceLROnPlateau
 from .model_checkpoint import ModelCheckpoint
 from .progbar import Progbar, ProgbarLogger
+from .tensorboard import TensorBoard
 from .terminate_on_nan import NaNLossError, TerminateOnNaN
 
 __all__ = ["Callback", "CallbackList", "History", "ProgbarLogger", "Progbar", "EarlyStopping",
            "ModelCheckpoint", "CSVLogger", "ReduceLROnPlateau", "LearningRateScheduler", "TerminateOnNaN",
-           "NaNLossError", "LambdaCallback", "BackupAndRestore"]
+           "NaNLossError", "LambdaCallback", "BackupAndRestore", "TensorBoard"]

@@ -1,8 +1,11 @@
 """``keraslite.layers``: the trainable layers, one file per family, and ``LAYERS``, the registry by Keras
 ``class_name`` (the same names as ``keraslite.format``'s table; ``tests/test_registries.py`` compares them)."""
 from .activation import ELU, LeakyReLU, PReLU, ReLU, Softmax
+from .augmentation import RandomContrast, RandomFlip, RandomRotation, RandomTranslation, RandomZoom
 from .base import Layer
 from .conv import Conv1D, Conv2D
+from .conv_depthwise import DepthwiseConv2D, SeparableConv1D, SeparableConv2D
+from .conv_transpose import Conv2DTranspose
 from .core import Activation, Dense, Dropout, Embedding, Flatten, Reshape
 from .input_layer import Input, InputLayer
 from .keras_tensor import KerasTensor
@@ -15,17 +18,37 @@ from .encoding import CategoryEncoding, Hashing
 from .image_preprocessing import CenterCrop, Resizing
 from .lookup import IntegerLookup, StringLookup
 from .preprocessing import Normalization, Rescaling
+from .regularization import GaussianDropout, GaussianNoise, SpatialDropout1D, SpatialDropout2D
+from .reshaping import (Cropping1D, Cropping2D, Permute, RepeatVector, UpSampling1D, UpSampling2D, ZeroPadding1D,
+                        ZeroPadding2D)
+from .tensor_ops import CustomScaleLayer, LayerScale, TFOpLambda
 from .text_vectorization import TextVectorization
 
 LAYERS = {cls.__name__: cls for cls in (
+    # core, activations
     InputLayer, Dense, Activation, Dropout, Flatten, Reshape, Embedding, ReLU, LeakyReLU, PReLU, ELU, Softmax,
-    Conv1D, Conv2D, MaxPooling1D, MaxPooling2D, AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D,
-    GlobalAveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D, BatchNormalization, LayerNormalization,
-    Rescaling, Normalization, Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate,
-    Resizing, CenterCrop, TextVectorization, StringLookup, IntegerLookup, CategoryEncoding, Hashing)}
+    # convolutions
+    Conv1D, Conv2D, DepthwiseConv2D, SeparableConv1D, SeparableConv2D, Conv2DTranspose,
+    # pooling
+    MaxPooling1D, MaxPooling2D, AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D,
+    GlobalAveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D,
+    # reshaping
+    ZeroPadding1D, ZeroPadding2D, Cropping1D, Cropping2D, UpSampling1D, UpSampling2D, Permute, RepeatVector,
+    # normalization, regularization
+    BatchNormalization, LayerNormalization, SpatialDropout1D, SpatialDropout2D, GaussianNoise, GaussianDropout,
+    # preprocessing and augmentation
+    Rescaling, Normalization, RandomFlip, RandomRotation, RandomZoom, RandomTranslation, RandomContrast,
+    Resizing, CenterCrop,
+    # text and categorical preprocessing
+    TextVectorization, StringLookup, IntegerLookup, CategoryEncoding, Hashing,
+    # merging
+    Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate,
+    # tensor operations outside layers, and the layers of Keras' applications
+    TFOpLambda, LayerScale, CustomScaleLayer)}
 
 # Other spellings Keras accepts for the same classes.
-Convolution1D, Convolution2D = Conv1D, Conv2D
+Convolution1D, Convolution2D, Convolution2DTranspose = Conv1D, Conv2D, Conv2DTranspose
+SeparableConvolution1D, SeparableConvolution2D = SeparableConv1D, SeparableConv2D
 MaxPool1D, MaxPool2D, AvgPool1D, AvgPool2D = MaxPooling1D, MaxPooling2D, AveragePooling1D, AveragePooling2D
 GlobalAvgPool1D, GlobalAvgPool2D = GlobalAveragePooling1D, GlobalAveragePooling2D
 GlobalMaxPool1D, GlobalMaxPool2D = GlobalMaxPooling1D, GlobalMaxPooling2D
@@ -42,4 +65,7 @@ def get(class_name):
 
 
 __all__ = sorted(LAYERS) + ["Layer", "Input", "KerasTensor", "LAYERS", "get", "add", "subtract", "multiply",
-                            "average", "maximum", "minimum", "concatenate"]
+                            "average", "maximum", "minimum", "concatenate", "Convolution1D", "Convolution2D",
+                            "Convolution2DTranspose", "SeparableConvolution1D", "SeparableConvolution2D", "MaxPool1D",
+                            "MaxPool2D", "AvgPool1D", "AvgPool2D", "GlobalAvgPool1D", "GlobalAvgPool2D",
+                            "GlobalMaxPool1D", "GlobalMaxPool2D"]

@@ -247,6 +247,7 @@ class Layer:
     def add_loss(self, loss) -> None:
         """Add a loss tensor computed in ``call`` (collected by the model for this forward pass)."""
         self._call_losses.append(loss)
+        _context.losses_added = True
 
     @property
     def losses(self) -> List[Tensor]:
@@ -320,8 +321,9 @@ class Layer:
         if previous_mask is not None and self._call_takes_mask and kwargs.get("mask") is None:
             kwargs["mask"] = previous_mask
         stack.append(training)
-        if len(stack) == 1:
-            self._clear_losses()
+        if len(stack) == 1 and getattr(_context, "losses_added", False):
+            self._clear_losses()  # a new outermost call replaces the losses the previous one added
+            _context.losses_added = False
         try:
             outputs = self.call(*args, **kwargs)
         finally:

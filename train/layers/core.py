@@ -208,7 +208,7 @@ class Embedding(Layer):
             bad = ids[(ids < 0) | (ids >= self.input_dim)].ravel()[0]
             raise KerasliteError(f"layer {self.name!r}: index {int(bad)} is out of range for an Embedding with "
                                  f"input_dim={self.input_dim} (valid indices are 0..{self.input_dim - 1})")
-        return S.take(self.embeddings, ids, axis=0)
+        return N.embedding_lookup(self.embeddings, ids)  # the gradient is sparse: IndexedSlices, as in Keras
 
     def compute_mask(self, inputs, mask=None):
         if not self.mask_zero:

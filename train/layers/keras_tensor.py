@@ -48,7 +48,7 @@ class KerasTensor:
                              "values. Keras ops on KerasTensors are applied by layers, e.g. layers.Add()([a, b])")
 
     def _op(self, name, other=None, reflected=False):
-        from .ops_layers import symbolic_op
+        from .tensor_ops import symbolic_op
 
         return symbolic_op(name, self, other, reflected)
 

@@ -103,8 +103,11 @@ class BatchNormalization(_Normalization):
         reduce_axes = tuple(i for i in range(inputs.ndim) if i not in axes)
         fit = self._broadcast(inputs.ndim, axes)
         if training and self.trainable:
-            y, mean, var = N.batch_norm_train(inputs, fit(self.gamma), fit(self.beta), axes=reduce_axes,
-                                              epsilon=self.epsilon)
+            batch_norm_train = N.batch_norm_train
+            if self.synchronized:  # global batch statistics under a multi-replica fit (keraslite.distribute)
+                from ..distribute.sync_batch_norm import batch_norm_train
+            y, mean, var = batch_norm_train(inputs, fit(self.gamma), fit(self.beta), axes=reduce_axes,
+                                            epsilon=self.epsilon)
             m = np.float32(self.momentum)
             for moving, batch in ((self.moving_mean, mean), (self.moving_variance, var)):
                 stat = batch.numpy().reshape(moving.shape).astype(moving.dtype, copy=False)

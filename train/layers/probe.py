@@ -59,7 +59,8 @@ def _probe(layer, args, kwargs):
             call_kwargs = dict(_concrete(kwargs, unknown))
             if layer._call_takes_training:
                 call_kwargs.setdefault("training", False)
-            out = layer.call(*_concrete(args, unknown), **call_kwargs)
+            with np.errstate(all="ignore"):  # zeros in, so 0/0 and log(0) are expected
+                out = layer.call(*_concrete(args, unknown), **call_kwargs)
             runs.append(out)
     except Exception as exc:  # a user's call() failing on zeros: say where
         raise KerasliteError(f"layer {layer.name!r} ({type(layer).__name__}) failed when called on symbolic inputs "

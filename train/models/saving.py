@@ -241,8 +241,9 @@ def _build(spec: ModelSpec, custom_objects):
 
 def _takes_list(layer):
     from ..layers.merge import Merge
+    from ..layers.tensor_ops import CustomScaleLayer
 
-    return isinstance(layer, Merge)
+    return isinstance(layer, (Merge, CustomScaleLayer))
 
 
 def _assign_weights(model, spec: ModelSpec):
@@ -303,16 +304,18 @@ def _objects(value, custom_objects, get):
 
 
 def restore_optimizer(model, state):
-    """Build the optimizer for the model's trainable variables and load its saved variables."""
+    """Build the optimizer for the model's trainable variables and load its saved variables.
+
+    A tf_keras-layout state (what ``.h5`` files hold, see ``format.writer.write_optimizer_legacy``) lacks Keras 3's
+    ``learning_rate`` variable and Nadam's running momentum product; both are restored from what they are
+    determined by (the compiled learning rate; beta_1 and the step count).
+    """
     opt = model.optimizer
     opt.build(model.trainable_variables)
-    arrays = [a for _, a in state]
     variables = opt.variables
-    names = [n for n, _ in state]
-    if len(arrays) == len(variables) - 1 and names and names[0].split("/")[-1].startswith("iteration") and \
-            len(variables) > 1 and "learning_rate" in variables[1].name:
-        # tf_keras keeps the learning rate out of its variables; Keras 3 stores it second
-        arrays.insert(1, variables[1].numpy())
+    arrays = [a for _, a in state]
+    if len(arrays) < len(variables):
+        arrays = _fill_legacy_gaps(opt, variables, arrays)
     if len(arrays) != len(variables):
         import warnings
 
@@ -327,6 +330,32 @@ def restore_optimizer(model, state):
         v.assign(np.asarray(a).reshape(v.shape))
 
 
+def _fill_legacy_gaps(opt, variables, arrays):
+    derived = [i for i, v in enumerate(variables) if _legacy_derived(v)]
+    if len(arrays) + len(derived) != len(variables):
+        return arrays
+    out = list(arrays)
+    for i in derived:
+        out.insert(i, None)
+    iterations = int(np.asarray(out[0]))
+    for i in derived:
+        v = variables[i]
+        if v.name.endswith("learning_rate") or v.path.endswith("/learning_rate"):
+            out[i] = v.numpy()
+        else:  # Nadam's prod(u_1..u_t), u_t = beta_1 * (1 - 0.5 * 0.96**t), in float32 as the update computes it
+            f = np.float32
+            u = f(1.0)
+            for t in range(1, iterations + 1):
+                u = u * f(opt.beta_1) * (f(1.0) - f(0.5) * np.power(f(0.96), f(t)))
+            out[i] = np.asarray(u, v.dtype)
+    return out
+
+
+def _legacy_derived(variable):
+    path = getattr(variable, "path", variable.name)
+    return path.endswith("/learning_rate") or path == "nadam/variable" or path.endswith("/nadam/variable")
+
+
 # ------------------------------------------------------------------------------------------- user API
 def save_model(model, filepath, overwrite=True, **kwargs):
     path = os.fspath(filepath)
@@ -338,7 +367,24 @@ def save_model(model, filepath, overwrite=True, **kwargs):
                              "extension for the native Keras format (recommended) or a `.h5` extension. Use "
                              "`model.export(filepath)` if you want to export a SavedModel for use with TFLite/"
                              "TFServing/etc.")
-    fmt.write(to_spec(model), path, dialect=kwargs.get("dialect", "portable" if ext != ".keras" else "keras3"))
+    spec = to_spec(model)
+    dialect = kwargs.get("dialect", "portable" if ext != ".keras" else "keras3")
+    try:
+        fmt.write(spec, path, dialect=dialect)
+    except ModelFormatError as exc:
+        if dialect != "portable" or "dialect" in kwargs:
+            raise
+        import warnings
+
+        # keraslite's default .h5 loads in both Keras versions; when this model cannot be such a file (a tensor
+        # operation no layer computes, Keras 2's hard_sigmoid, ...), write the tf_keras form, which every .h5
+        # reader of TF ops understands, rather than fail the save, and say so.
+        try:
+            fmt.write(spec, path, dialect="keras2")
+        except ModelFormatError:
+            raise exc from None
+        warnings.warn(f"{path}: written for tf_keras (and keraslite) only, not Keras 3: {exc}. Save to .keras for "
+                      "Keras 3", stacklevel=3)
 
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):

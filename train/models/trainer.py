@@ -1,8 +1,9 @@
 """The training API every Model has: ``compile``, ``fit``, ``evaluate``, ``predict`` and the ``*_on_batch`` forms.
 
 ``fit`` is an epoch loop over a data adapter calling ``train_step`` (forward under a GradientTape, loss,
-gradients, ``optimizer.apply``, metrics); callbacks plug in through ``CallbackList`` hooks, and a distribution
-strategy through the two small hooks ``_reduce_gradients`` / ``_reduce_logs`` (identity on one process).
+gradients, metrics, ``optimizer.apply``); callbacks plug in through ``CallbackList`` hooks, and a distribution
+strategy (``keraslite.distribute``) through the small ``_shard`` / ``_reduce_*`` / ``_on_fit_*`` hooks, each the
+identity on one process.
 Logs are dicts sorted by name, as Keras gives them to callbacks.
 """
 from __future__ import annotations
@@ -18,6 +19,7 @@ from .. import optimizers as optimizers_module
 from ..autodiff import GradientTape, Tensor, elementwise as E
 from ..callbacks.base import CallbackList
 from ..data import adapters
+from ..distribute import context as distribute_context
 from ..layers.keras_tensor import flatten, map_structure
 from .compile_utils import CompiledLoss, CompiledMetrics, as_list
 from .threads import blas_threads
@@ -43,7 +45,7 @@ class Trainer:
         self._compile_args: Dict = {}
         self.stop_training = False
         self.history = None
-        self._distribution = None
+        self._distribution = distribute_context.current_strategy()  # a model made in ``strategy.scope()``
         self._initial_epoch = None  # set by a callback's on_train_begin (BackupAndRestore) to resume a fit
 
     # ------------------------------------------------------------------------------------------- compile
@@ -56,6 +58,8 @@ class Trainer:
             raise KerasliteError(f"compile() got unexpected argument(s) {sorted(kwargs)}; it takes optimizer, loss, "
                                  "loss_weights, metrics, weighted_metrics, run_eagerly, steps_per_execution, "
                                  "jit_compile")
+        if self._distribution is None:
+            self._distribution = distribute_context.current_strategy()
         self.optimizer = optimizers_module.get(optimizer)
         self.loss = loss
         names = self._output_names_for_compile()
@@ -202,13 +206,15 @@ class Trainer:
             variables = self._variables_to_train()  # after the forward pass, which builds a lazy model
             loss = self.compute_loss(x, y, y_pred, sample_weight, training=True)
         self._update_loss_trackers(loss, _batch_size(x))
+        # metrics before the update (they read y_pred only), so a strategy reduces them with the gradients
+        logs = self.compute_metrics(x, y, y_pred, sample_weight)
         if variables:
             grads = tape.gradient(loss, variables)
             grads = self._reduce_gradients(grads)
             self.optimizer.apply(grads, variables)
         else:
             warnings.warn("The model does not have any trainable weights.", stacklevel=2)
-        return self.compute_metrics(x, y, y_pred, sample_weight)
+        return logs
 
     def test_step(self, data):
         """Loss and metrics on a batch without training."""
@@ -223,9 +229,42 @@ class Trainer:
         x, _, _ = adapters.unpack(data)
         return self(x, training=False)
 
+    # -- hooks of a distribution strategy (keraslite.distribute); each is the identity on one process
     def _reduce_gradients(self, grads):
-        """Hook for data parallelism (all-reduce); identity on one process."""
-        return grads
+        """The gradients averaged over replicas (one fused all-reduce)."""
+        engine = _engine(self)
+        return grads if engine is None else engine.reduce_gradients(self, grads)
+
+    def _reduce_logs(self, logs):
+        """Logs of the global batch: metric states summed over replicas."""
+        engine = _engine(self)
+        return logs if engine is None else engine.reduce_logs(self, logs)
+
+    def _shard(self, data, kind):
+        """This replica's share of each batch of an adapter (``kind``: "train", "test" or "predict")."""
+        engine = _engine(self)
+        return data if engine is None or data is None else engine.shard(self, data, kind)
+
+    def _prepare_callbacks(self, cbs):
+        """The callbacks this replica runs (files and progress bars on the chief only)."""
+        engine = _engine(self)
+        return cbs if engine is None else engine.prepare_callbacks(cbs)
+
+    def _gather_predictions(self, outputs):
+        """Every replica's predictions, in the order of the input."""
+        engine = _engine(self)
+        return outputs if engine is None else engine.gather_predictions(self, outputs)
+
+    def _on_fit_begin(self):
+        """After ``on_train_begin`` (which may restore a backup): the chief's weights and epoch everywhere."""
+        engine = _engine(self)
+        if engine is not None:
+            engine.on_fit_begin(self)
+
+    def _on_fit_end(self):
+        engine = _engine(self)
+        if engine is not None:
+            engine.on_fit_end(self)
 
     # ------------------------------------------------------------------------------------------- loops
     def _num_classes(self):
@@ -259,14 +298,15 @@ class Trainer:
         cbs = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
             callbacks, add_history=True, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=epochs,
             steps=len(data))
+        data, val, cbs = self._shard(data, "train"), self._shard(val, "test"), self._prepare_callbacks(cbs)
         with blas_threads(self, getattr(data, "batch_size", batch_size)):
             return self._fit_loop(data, val, cbs, epochs, initial_epoch, validation_freq)
 
     def _fit_loop(self, data, val, cbs, epochs, initial_epoch, validation_freq):
         self.stop_training = False
         self._start_fit_cache()
-        self._on_fit_begin()
         cbs.on_train_begin()
+        self._on_fit_begin()
         resume_at, self._initial_epoch = getattr(self, "_initial_epoch", None), None
         if resume_at is not None:
             initial_epoch = resume_at
@@ -297,16 +337,6 @@ class Trainer:
         self._on_fit_end()
         self._end_fit_cache()
         return cbs.history if hasattr(cbs, "history") else self.history
-
-    def _on_fit_begin(self):
-        """Hook for strategies (broadcast initial weights)."""
-
-    def _on_fit_end(self):
-        """Hook for strategies."""
-
-    def _reduce_logs(self, logs):
-        """Hook for data parallelism (global metrics); identity on one process."""
-        return logs
 
     def _validation_adapter(self, validation_data, batch_size, steps):
         if adapters.is_iterable_source(validation_data):
@@ -340,6 +370,7 @@ class Trainer:
         verbose = 1 if verbose == "auto" else verbose
         cbs = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
             callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1, steps=len(data))
+        data, cbs = self._shard(data, "test"), self._prepare_callbacks(cbs)
         logs = self._evaluate_adapter(data, cbs)
         if return_dict:
             return logs
@@ -353,6 +384,7 @@ class Trainer:
         verbose = 1 if verbose == "auto" else verbose
         cbs = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
             callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1, steps=len(data))
+        data, cbs = self._shard(data, "predict"), self._prepare_callbacks(cbs)
         cbs.on_predict_begin()
         outputs = []
         for step, batch in enumerate(data.batches()):
@@ -363,7 +395,7 @@ class Trainer:
         cbs.on_predict_end()
         if not outputs:
             raise KerasliteError("predict() got no batches: the input is empty")
-        return _concat(outputs)
+        return self._gather_predictions(_concat(outputs))
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One training step on one batch; returns the logs (metrics accumulate until ``reset_metrics``)."""
@@ -387,6 +419,12 @@ class Trainer:
         """Outputs for one batch as numpy arrays."""
         out = self.predict_step((adapters.standardize(x, "x"),))
         return map_structure(lambda t: np.asarray(t._v if isinstance(t, Tensor) else t), out)
+
+
+def _engine(model):
+    """The multi-replica engine of the model's strategy; None on one process or without a strategy."""
+    strategy = model._distribution
+    return None if strategy is None else strategy._engine
 
 
 def _python_value(value):

@@ -1,94 +1,105 @@
-"""Interim optimizers (SGD, Adam) until the full package lands; same API."""
-import numpy as np
+"""``keraslite.optimizers``: Keras 3's optimizers, their string names, ``get``/``serialize``/``deserialize``,
+``schedules`` and tf.keras 2's ``legacy`` names.
+
+Every optimizer keeps its state in Variables (``optimizer.variables``, in Keras 3's order) so saving a compiled
+model keeps it and loading resumes training; each built-in update runs as one fused in-place kernel per variable.
+
+Example::
+
+    opt = keraslite.optimizers.get("adam")
+    opt.apply_gradients(zip(grads, model.trainable_variables))
+    keraslite.optimizers.serialize(opt)["class_name"]  # "Adam"
+"""
+from __future__ import annotations
 
 from ...errors import KerasliteError
-from ..autodiff import Variable
+from . import compat, legacy, schedules
+from .adadelta import Adadelta
+from .adagrad import Adagrad
+from .adam import Adam, AdamW
+from .adamax import Adamax
+from .base import Optimizer
+from .ftrl import Ftrl
+from .lion import Lion
+from .nadam import Nadam
+from .rmsprop import RMSprop
+from .sgd import SGD
+
+CLASSES = {c.__name__: c for c in (SGD, RMSprop, Adam, AdamW, Adagrad, Adadelta, Adamax, Nadam, Ftrl, Lion)}
+# Keras resolves names case-insensitively through the lower-cased class names ("sgd", "rmsprop", "adamw", ...)
+NAMES = {name.lower(): cls for name, cls in CLASSES.items()}
+# Keras optimizers keraslite does not implement (named in the error so nobody mistakes them for typos)
+NOT_IMPLEMENTED = ("Adafactor", "Lamb", "LossScaleOptimizer", "Muon", "MultiOptimizer", "ScheduleFreeAdamW")
 
 
-class Optimizer:
-    def __init__(self, learning_rate=0.01, name=None, **kwargs):
-        self._learning_rate = float(learning_rate)
-        self.name = name or type(self).__name__.lower()
-        self.iterations = Variable(np.int64(0), trainable=False, name="iteration")
-        self.built = False
-
-    @property
-    def learning_rate(self):
-        return self._learning_rate
-
-    @learning_rate.setter
-    def learning_rate(self, value):
-        self._learning_rate = float(value)
-
-    def apply_gradients(self, grads_and_vars):
-        grads, variables = zip(*grads_and_vars)
-        self.apply(list(grads), list(variables))
-
-    def apply(self, grads, variables):
-        if not self.built:
-            self.build(variables)
-        lr = np.float32(self._learning_rate)
-        for i, (g, v) in enumerate(zip(grads, variables)):
-            if g is not None:
-                self.update_step(np.asarray(g._v if hasattr(g, "_v") else g, v.dtype), v, lr, i)
-        self.iterations.assign(self.iterations._v + 1)
-
-    def build(self, variables):
-        self.built = True
-
-    def get_config(self):
-        return {"name": self.name, "learning_rate": self._learning_rate}
-
-    @property
-    def variables(self):
-        return [self.iterations]
+def _class_for(name: str, custom_objects=None):
+    custom = custom_objects or {}
+    if name in custom:
+        return custom[name]
+    bare = compat.class_name(name)
+    cls = NAMES.get(bare.lower())
+    if cls is not None:
+        return cls
+    known = ", ".join(sorted(NAMES))
+    if bare in NOT_IMPLEMENTED or bare.lower() in {n.lower() for n in NOT_IMPLEMENTED}:
+        raise KerasliteError(f"Optimizer {name!r} is a Keras optimizer keraslite does not implement. "
+                             f"Known optimizers: {known}.")
+    raise KerasliteError(f"Could not interpret optimizer identifier: {name!r}. Known optimizers: {known} (or pass "
+                         "an optimizer object, or a custom class in `custom_objects`).")
 
 
-class SGD(Optimizer):
-    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, **kwargs):
-        super().__init__(learning_rate, **kwargs)
-        self.momentum = momentum
+def serialize(optimizer) -> dict:
+    """Keras 3's form: ``{"module", "class_name", "config", "registered_name"}``.
 
-    def build(self, variables):
-        self.m = [np.zeros(v.shape, v.dtype) for v in variables]
-        self.built = True
+    Args:
+        optimizer: an ``Optimizer``.
 
-    def update_step(self, g, v, lr, i):
-        if self.momentum:
-            self.m[i] = self.momentum * self.m[i] - lr * g
-            v._v += self.m[i]
-        else:
-            v._v -= lr * g
-
-
-class Adam(Optimizer):
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kwargs):
-        super().__init__(learning_rate, **kwargs)
-        self.b1, self.b2, self.eps = beta_1, beta_2, epsilon
-
-    def build(self, variables):
-        self.m = [np.zeros(v.shape, v.dtype) for v in variables]
-        self.v = [np.zeros(v.shape, v.dtype) for v in variables]
-        self.built = True
-
-    def update_step(self, g, var, lr, i):
-        t = float(self.iterations._v) + 1
-        alpha = lr * np.sqrt(1 - self.b2 ** t) / (1 - self.b1 ** t)
-        self.m[i] += (g - self.m[i]) * (1 - self.b1)
-        self.v[i] += (g * g - self.v[i]) * (1 - self.b2)
-        var._v -= (self.m[i] * alpha) / (np.sqrt(self.v[i]) + self.eps)
+    Returns:
+        A JSON-ready dict; ``deserialize`` (or real Keras) rebuilds the optimizer from it, without its state.
+    """
+    if not isinstance(optimizer, Optimizer):
+        raise KerasliteError(f"`serialize` expects an optimizer, got {optimizer!r:.200}")
+    cls = type(optimizer)
+    builtin = NAMES.get(cls.__name__.lower()) is not None and cls.__module__.startswith(__name__)
+    return {"module": "keras.optimizers" if builtin else cls.__module__, "class_name": cls.__name__,
+            "config": optimizer.get_config(), "registered_name": None if builtin else cls.__name__}
 
 
-class RMSprop(SGD):
-    pass
+def deserialize(config, custom_objects=None) -> Optimizer:
+    """An optimizer from ``serialize``'s dict, or Keras 2's ``{"class_name", "config"}`` (names case-insensitive).
+
+    Args:
+        config: the dict.
+        custom_objects: ``{name: class}`` for user optimizers and schedules.
+
+    Returns:
+        A new, unbuilt optimizer.
+    """
+    if not isinstance(config, dict) or not isinstance(config.get("class_name"), str):
+        raise KerasliteError(f"Could not interpret optimizer config: {config!r:.200}; expected a dict with "
+                             "'class_name' and 'config'.")
+    cls = _class_for(config["class_name"], custom_objects)
+    return cls.from_config(dict(config.get("config") or {}), custom_objects=custom_objects)
 
 
-def get(identifier):
-    if isinstance(identifier, Optimizer):
+def get(identifier) -> Optimizer:
+    """An optimizer from a name (``"adam"``), a config dict, an optimizer object or class; None stays None.
+
+    Example::
+
+        get("sgd").learning_rate.numpy()  # 0.01
+    """
+    if identifier is None or isinstance(identifier, Optimizer):
         return identifier
-    table = {"sgd": SGD, "adam": Adam, "rmsprop": RMSprop}
+    if isinstance(identifier, str):
+        return _class_for(identifier)()
     if isinstance(identifier, dict):
-        return table[identifier["class_name"].lower()](**identifier.get("config", {}))
-    if isinstance(identifier, str) and identifier.lower() in table:
-        return table[identifier.lower()]()
-    raise KerasliteError(f"Could not interpret optimizer identifier: {identifier!r}")
+        return deserialize(identifier)
+    if isinstance(identifier, type) and issubclass(identifier, Optimizer):
+        return identifier()
+    raise KerasliteError(f"Could not interpret optimizer identifier: {identifier!r:.200}. Expected an optimizer "
+                         f"name ({', '.join(sorted(NAMES))}), a config dict or an Optimizer.")
+
+
+__all__ = list(CLASSES) + ["Optimizer", "get", "serialize", "deserialize", "schedules", "legacy", "CLASSES",
+                           "NAMES"]
