@@ -186,3 +186,17 @@ def test_text_arrays_feed_fit():
     model.fit(texts, labels, epochs=1, batch_size=4, verbose=0)
     model.fit(Dataset.from_tensor_slices((texts, labels)).batch(4), epochs=1, verbose=0)
     assert model.predict(np.array(["good"]), verbose=0).shape == (1, 1)
+
+
+def test_fit_on_a_generator_equals_fit_on_the_arrays():
+    def batches():
+        for i in range(0, len(X), 8):
+            yield X[i:i + 8], Y[i:i + 8]
+
+    on_arrays, on_generator = _model(), _model()
+    on_arrays.fit(X, Y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+    on_generator.fit(batches(), epochs=1, verbose=0)
+    for a, b in zip(on_arrays.get_weights(), on_generator.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+    assert on_generator.evaluate(batches(), verbose=0)[0] == pytest.approx(on_arrays.evaluate(X, Y, verbose=0)[0])
+    assert on_generator.predict((x for x, _ in batches()), verbose=0).shape == (40, 1)

@@ -177,3 +177,23 @@ def test_binary_needs_two_classes(text_tree):
     with pytest.raises(KerasliteError, match='When passing `label_mode="binary"`, there must be exactly 2 '
                                              "class_names. Received: class_names=\\['neg', 'pos', 'unsup'\\]"):
         utils.text_dataset_from_directory(text_tree, label_mode="binary", verbose=False)
+
+
+def test_follow_links_walks_linked_folders_inside_classes_as_keras(tmp_path):
+    # Real Keras 3.15 on this tree (checked by hand): a linked class folder is always read (os.walk follows its
+    # top), a link inside a class only with follow_links=True.
+    (tmp_path / "root" / "a").mkdir(parents=True)
+    (tmp_path / "outside" / "deep").mkdir(parents=True)
+    (tmp_path / "root" / "a" / "1.txt").write_text("one")
+    (tmp_path / "outside" / "2.txt").write_text("two")
+    (tmp_path / "outside" / "deep" / "3.txt").write_text("three")
+    os.symlink(str(tmp_path / "outside"), str(tmp_path / "root" / "b"))
+    os.symlink(str(tmp_path / "outside" / "deep"), str(tmp_path / "root" / "a" / "nested"))
+    seen = {}
+    for follow in (False, True):
+        ds = utils.text_dataset_from_directory(str(tmp_path / "root"), shuffle=False, follow_links=follow,
+                                               batch_size=None, verbose=False)
+        assert ds.class_names == ["a", "b"]
+        seen[follow] = [(x.numpy(), int(y)) for x, y in ds]
+    assert seen[False] == [(b"one", 0), (b"two", 1), (b"three", 1)]
+    assert seen[True] == [(b"one", 0), (b"three", 0), (b"two", 1), (b"three", 1)]

@@ -216,6 +216,11 @@ def is_iterable_source(x) -> bool:
     return hasattr(x, "__iter__") or hasattr(x, "__next__") or (hasattr(x, "__getitem__") and hasattr(x, "__len__"))
 
 
+def num_steps(adapter) -> Optional[int]:
+    """Batches per epoch of an adapter, None when unknown (a plain generator): ``len()`` cannot return None."""
+    return adapter.__len__()
+
+
 def make_adapter(x, y=None, sample_weight=None, batch_size=None, steps=None, shuffle=False, class_weight=None,
                  num_classes=None, label="x"):
     """The adapter for ``x`` (and ``y``, ``sample_weight``) as fit/evaluate/predict receive them."""
@@ -247,7 +252,7 @@ class _ClassWeighted:
         self.inner, self.class_weight, self.num_classes = inner, class_weight, num_classes
 
     def __len__(self):
-        return len(self.inner)
+        return self.inner.__len__()
 
     def batches(self):
         for x, y, sw in self.inner.batches():
@@ -276,5 +281,5 @@ def split_validation(x, y, sample_weight, validation_split):
     return (pick(x, head), pick(y, head), pick(sw, head)), (pick(x, tail), pick(y, tail), pick(sw, tail))
 
 
-__all__ = ["make_adapter", "split_validation", "unpack", "standardize", "num_samples", "ArrayAdapter",
+__all__ = ["make_adapter", "num_steps", "split_validation", "unpack", "standardize", "num_samples", "ArrayAdapter",
            "IteratorAdapter", "is_iterable_source", "class_weights_to_sample_weights"]
