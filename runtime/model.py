@@ -28,6 +28,12 @@ def _check_strings(spec, item):
         a = as_strings(item if isinstance(item, np.ndarray) else np.asarray(item, dtype=object))
     except TextError as exc:
         raise InputError(f"input {spec.name!r}: expected strings (dtype string), {exc}") from None
+    _check_shape(spec, a)
+    return a
+
+
+def _check_shape(spec, a):
+    """InputError unless ``a`` has the input's rank and every fixed axis of its shape."""
     if a.ndim != len(spec.shape):
         raise InputError(f"input {spec.name!r}: expected rank {len(spec.shape)} (shape {spec.shape}, batch first), "
                          f"got rank {a.ndim} (shape {a.shape})")
@@ -35,7 +41,6 @@ def _check_strings(spec, item):
         if want is not None and want != got:
             raise InputError(f"input {spec.name!r}: axis {axis} expected size {want}, got {got} (expected shape "
                              f"{spec.shape}, got {a.shape})")
-    return a
 
 
 CACHE_BUDGET = 2 << 20  # bytes of the largest intermediate per internal pass (about one core's L2)
@@ -178,13 +183,7 @@ class Model:
                 raise InputError(f"input {spec.name!r}: cannot be read as an array ({exc})") from None
             if a.dtype.kind not in "biuf":
                 raise InputError(f"input {spec.name!r}: expected a numeric array ({spec.dtype}), got dtype {a.dtype}")
-        if a.ndim != len(spec.shape):
-            raise InputError(f"input {spec.name!r}: expected rank {len(spec.shape)} (shape {spec.shape}, batch "
-                             f"first), got rank {a.ndim} (shape {a.shape})")
-        for axis, (want, got) in enumerate(zip(spec.shape, a.shape)):
-            if want is not None and want != got:
-                raise InputError(f"input {spec.name!r}: axis {axis} expected size {want}, got {got} "
-                                 f"(expected shape {spec.shape}, got {a.shape})")
+        _check_shape(spec, a)
         return a if fast else np.ascontiguousarray(a, dtype=cast)
 
     def summary(self) -> str:

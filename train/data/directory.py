@@ -14,6 +14,7 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 
 from ...errors import KerasliteError
+from .dataset import Dataset
 
 
 def check_validation_split_arg(validation_split, subset, shuffle, seed) -> None:
@@ -142,5 +143,13 @@ def encode_labels(labels: np.ndarray, label_mode: str, num_classes: int) -> np.n
     return np.asarray(labels, np.int32)
 
 
+def path_dataset(paths, labels, label_mode, num_classes, shuffle, buffer, seed) -> Dataset:
+    """The files' paths (zipped with their encoded labels when ``label_mode``), shuffled as the loaders do."""
+    ds = Dataset.from_tensor_slices(np.asarray(paths, dtype=str))
+    if label_mode:
+        ds = Dataset.zip((ds, Dataset.from_tensor_slices(encode_labels(labels, label_mode, num_classes))))
+    return ds.shuffle(buffer, seed=seed) if shuffle else ds
+
+
 __all__ = ["check_validation_split_arg", "check_labels_arg", "index_directory", "training_or_validation_split",
-           "encode_labels"]
+           "encode_labels", "path_dataset"]

@@ -46,13 +46,7 @@ def load_batch(paths, args) -> np.ndarray:
 
 
 def _dataset(paths, labels, label_mode, num_classes, args, shuffle, buffer, seed, batch_size):
-    path_ds = Dataset.from_tensor_slices(np.asarray(paths, dtype=str))
-    if label_mode:
-        ds = Dataset.zip((path_ds, Dataset.from_tensor_slices(D.encode_labels(labels, label_mode, num_classes))))
-    else:
-        ds = path_ds
-    if shuffle:
-        ds = ds.shuffle(buffer, seed=seed)
+    ds = D.path_dataset(paths, labels, label_mode, num_classes, shuffle, buffer, seed)
     # Keras maps the loader over files, then batches; loading a whole batch of files per call gives the same
     # elements while each worker writes into one array (the batching copy and per-file overhead disappear).
     if batch_size is not None:

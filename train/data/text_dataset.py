@@ -27,13 +27,7 @@ def read_text(path: str, max_length=None) -> np.ndarray:
 
 
 def _dataset(paths, labels, label_mode, num_classes, max_length, shuffle, buffer, seed, batch_size):
-    path_ds = Dataset.from_tensor_slices(np.asarray(paths, dtype=str))
-    if label_mode:
-        ds = Dataset.zip((path_ds, Dataset.from_tensor_slices(D.encode_labels(labels, label_mode, num_classes))))
-    else:
-        ds = path_ds
-    if shuffle:
-        ds = ds.shuffle(buffer, seed=seed)
+    ds = D.path_dataset(paths, labels, label_mode, num_classes, shuffle, buffer, seed)
     if label_mode:
         ds = ds.map(lambda p, y: (read_text(p.item().decode(), max_length), y), num_parallel_calls=AUTOTUNE)
     else:

@@ -10,6 +10,7 @@ from ...runtime.kernels.hashing import hash_values
 from ..autodiff import Tensor
 from .base import Layer
 from .keras_tensor import KerasTensor
+from .preprocessing_args import salt_pair
 
 
 def _values(x):
@@ -85,14 +86,7 @@ class Hashing(Layer):
                                  f"output_mode={output_mode}")
         if sparse:
             raise KerasliteError("Hashing: sparse outputs need TensorFlow; pass sparse=False")
-        if salt is not None:
-            if isinstance(salt, (tuple, list)) and len(salt) == 2:
-                salt = list(salt)
-            elif isinstance(salt, int):
-                salt = [salt, salt]
-            else:
-                raise KerasliteError(f"The `salt` argument for `Hashing` can only be a tuple of size 2 integers, or "
-                                     f"a single integer. Received: salt={salt}.")
+        salt = salt_pair(salt, "Hashing", "a tuple of size 2 integers")
         self.num_bins, self.mask_value, self.salt = num_bins, mask_value, salt
         self.output_mode, self.sparse = output_mode, sparse
         self.built = True

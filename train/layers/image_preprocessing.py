@@ -57,7 +57,16 @@ def _check_format(data_format):
                              "use channels_last images (height, width, channels)")
 
 
-class Resizing(Layer):
+class _ImageSizeLayer(Layer):
+    """A layer whose images come out ``(self.height, self.width)``."""
+
+    def compute_output_shape(self, input_shape):
+        shape = list(input_shape)
+        shape[-3], shape[-2] = self.height, self.width
+        return tuple(shape)
+
+
+class Resizing(_ImageSizeLayer):
     """Resize images to ``(height, width)``, as Keras' Resizing layer with the TensorFlow backend."""
 
     def __init__(self, height, width, interpolation="bilinear", crop_to_aspect_ratio=False, pad_to_aspect_ratio=False,
@@ -89,11 +98,6 @@ class Resizing(Layer):
             out = Tensor(np.clip(np.round(np.asarray(out._v)), info.min, info.max).astype(x.dtype))
         return S.squeeze(out, 0) if added else out
 
-    def compute_output_shape(self, input_shape):
-        shape = list(input_shape)
-        shape[-3], shape[-2] = self.height, self.width
-        return tuple(shape)
-
     def get_config(self):
         return {**super().get_config(), "height": self.height, "width": self.width,
                 "interpolation": self.interpolation, "crop_to_aspect_ratio": self.crop_to_aspect_ratio,
@@ -101,7 +105,7 @@ class Resizing(Layer):
                 "fill_value": self.fill_value, "antialias": self.antialias, "data_format": self.data_format}
 
 
-class CenterCrop(Layer):
+class CenterCrop(_ImageSizeLayer):
     """The centered ``(height, width)`` crop of images; smaller images are cropped to the aspect ratio and
     resized (bilinear), as Keras does."""
 
@@ -119,11 +123,6 @@ class CenterCrop(Layer):
         else:
             out = resize_images(x, self.height, self.width, "bilinear", crop_to_aspect_ratio=True)
         return S.squeeze(out, 0) if added else out
-
-    def compute_output_shape(self, input_shape):
-        shape = list(input_shape)
-        shape[-3], shape[-2] = self.height, self.width
-        return tuple(shape)
 
     def get_config(self):
         return {**super().get_config(), "height": self.height, "width": self.width, "data_format": self.data_format}

@@ -19,7 +19,7 @@ from ..autodiff import Tensor
 from ..autodiff.core import FLOATX
 from .base import Layer
 from .keras_tensor import KerasTensor
-from .preprocessing_args import adapt_batches, check_choice
+from .preprocessing_args import adapt_batches, check_choice, salt_pair
 
 OUTPUT_MODES = ("int", "one_hot", "multi_hot", "count", "tf_idf")
 class IndexLookup(Layer):
@@ -44,13 +44,7 @@ class IndexLookup(Layer):
             if self.integer and oov_method != "farmhash":
                 raise KerasliteError(f"`salt` can only be used when `oov_method='farmhash'`. Received: "
                                      f"oov_method={oov_method}")
-            if isinstance(salt, (tuple, list)) and len(salt) == 2:
-                salt = list(salt)
-            elif isinstance(salt, int):
-                salt = [salt, salt]
-            else:
-                raise KerasliteError(f"The `salt` argument for `IndexLookup` can only be a tuple of 2 integers, "
-                                     f"or a single integer. Received: salt={salt}.")
+            salt = salt_pair(salt, "IndexLookup")
         output_mode = {"binary": "multi_hot", "tf-idf": "tf_idf"}.get(output_mode, output_mode)
         check_choice(output_mode, OUTPUT_MODES, cls, "output_mode")
         if invert and output_mode != "int":

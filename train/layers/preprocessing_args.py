@@ -38,4 +38,16 @@ def adapt_batches(data, steps=None):
         yield batch._v if isinstance(batch, Tensor) else batch
 
 
-__all__ = ["check_choice", "adapt_batches"]
+def salt_pair(salt, owner: str, tuple_words: str = "a tuple of 2 integers"):
+    """Keras' ``salt``: a pair of integers kept as a list (one integer is used twice); None stays None."""
+    if salt is None:
+        return None
+    if isinstance(salt, (tuple, list)) and len(salt) == 2:
+        return list(salt)
+    if isinstance(salt, int):
+        return [salt, salt]
+    raise KerasliteError(f"The `salt` argument for `{owner}` can only be {tuple_words}, or a single integer. "
+                         f"Received: salt={salt}.")
+
+
+__all__ = ["check_choice", "adapt_batches", "salt_pair"]
