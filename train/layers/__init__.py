@@ -9,6 +9,7 @@ from .conv_transpose import Conv2DTranspose
 from .core import Activation, Dense, Dropout, Embedding, Flatten, Reshape
 from .input_layer import Input, InputLayer
 from .keras_tensor import KerasTensor
+from .masking import Masking
 from .merge import (Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract, add, average, concatenate,
                     maximum, minimum, multiply, subtract)
 from .normalization import BatchNormalization, LayerNormalization
@@ -18,6 +19,7 @@ from .encoding import CategoryEncoding, Hashing
 from .image_preprocessing import CenterCrop, Resizing
 from .lookup import IntegerLookup, StringLookup
 from .preprocessing import Normalization, Rescaling
+from .recurrent import GRU, LSTM, Bidirectional, SimpleRNN
 from .regularization import GaussianDropout, GaussianNoise, SpatialDropout1D, SpatialDropout2D
 from .reshaping import (Cropping1D, Cropping2D, Permute, RepeatVector, UpSampling1D, UpSampling2D, ZeroPadding1D,
                         ZeroPadding2D)
@@ -41,6 +43,8 @@ LAYERS = {cls.__name__: cls for cls in (
     Resizing, CenterCrop,
     # text and categorical preprocessing
     TextVectorization, StringLookup, IntegerLookup, CategoryEncoding, Hashing,
+    # recurrent and masking
+    SimpleRNN, LSTM, GRU, Bidirectional, Masking,
     # merging
     Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate,
     # tensor operations outside layers, and the layers of Keras' applications
