@@ -60,7 +60,7 @@ def _wide(seed=1):
 def test_fit_on_split_threads_follows_fit_on_one(monkeypatch):
     x = rng.standard_normal((512, 300), dtype=np.float32)
     y = rng.integers(0, 4, 512)
-    for var in threads.USER_VARIABLES:
+    for var in parallel.USER_VARIABLES:
         monkeypatch.delenv(var, raising=False)
     results, pools = [], []
     real = parallel._executor
@@ -78,7 +78,7 @@ def test_fit_on_split_threads_follows_fit_on_one(monkeypatch):
 
 
 def test_blas_runs_on_one_thread_during_fit_and_is_restored(monkeypatch):
-    for var in threads.USER_VARIABLES:
+    for var in parallel.USER_VARIABLES:
         monkeypatch.delenv(var, raising=False)
     before = [p["num_threads"] for p in threadpoolctl.threadpool_info() if p["user_api"] == "blas"]
     seen = []
@@ -95,7 +95,7 @@ def test_blas_runs_on_one_thread_during_fit_and_is_restored(monkeypatch):
 
 
 def test_thread_choice(monkeypatch):
-    for var in threads.USER_VARIABLES + threads.LOCAL_RANKS_VARIABLES + ("KERASLITE_TRAIN_THREADS",):
+    for var in parallel.USER_VARIABLES + parallel.LOCAL_RANKS_VARIABLES + ("KERASLITE_TRAIN_THREADS",):
         monkeypatch.delenv(var, raising=False)
     small = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
     assert threads.fit_threads(small, 32) == 1
@@ -125,3 +125,25 @@ raise SystemExit(os.waitstatus_to_exitcode(status))
 """
     done = subprocess.run([sys.executable, "-c", code], timeout=120, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_a_custom_training_loop_gets_the_same_policy(monkeypatch):
+    for var in parallel.USER_VARIABLES + ("KERASLITE_TRAIN_THREADS",):
+        monkeypatch.delenv(var, raising=False)
+
+    def blas():
+        return [p["num_threads"] for p in threadpoolctl.threadpool_info() if p["user_api"] == "blas"]
+
+    before = blas()
+    w = keras.Variable(rng.standard_normal((300, 200), dtype=np.float32))
+    x = rng.standard_normal((256, 300), dtype=np.float32)
+    with keras.GradientTape() as tape:
+        assert all(n == 1 for n in blas()) and parallel.threads() == parallel.default_threads()
+        with keras.GradientTape() as inner:  # nested: nothing changes, nothing is restored early
+            loss = keras.ops.mean(keras.ops.square(keras.ops.matmul(x, w)))
+        assert all(n == 1 for n in blas())
+    assert blas() == before and parallel.threads() == 1
+    grad = tape.gradient(loss, [w])[0]
+    assert blas() == before
+    np.testing.assert_allclose(grad.numpy(), 2 * x.T @ (x @ w.numpy()) / (256 * 200), rtol=1e-3, atol=1e-6)
+    del inner

@@ -8,10 +8,14 @@ small pool that blocks on futures, so a busy machine costs at most the idle core
 element is still one BLAS dot over the whole inner dimension, so the numbers do not depend on the split beyond
 the few ulps BLAS's blocking can change.
 
-``set_threads(n)`` is called by ``fit`` (``train/models/threads.py``); until then ``matmul`` is ``np.matmul``.
+``policy(n)`` holds for the duration of ``fit``/``evaluate``/``predict`` (``train/models/threads.py`` picks ``n``)
+and of a ``GradientTape`` block and its ``gradient()`` call (``n = default_threads()``); outside them ``matmul``
+is ``np.matmul`` and BLAS has its own settings. ``KERASLITE_TRAIN_THREADS=n`` picks ``n``; a BLAS variable the
+user set (``OPENBLAS_NUM_THREADS`` and the like) hands threading back to BLAS, untouched.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -22,10 +26,16 @@ import numpy as np
 MIN_SPLIT_MACS = 4_000_000
 MIN_BLOCK = 64  # rows or columns per block: BLAS kernels work on panels of this order
 
+USER_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+LOCAL_RANKS_VARIABLES = ("MPI_LOCALNRANKS", "OMPI_COMM_WORLD_LOCAL_SIZE", "SLURM_NTASKS_PER_NODE")
+
 _lock = threading.Lock()
 _pool = None
 _pool_size = 0
 _threads = 1
+_depth = 0  # nesting of policy() (a tape inside fit changes nothing)
+_blas = None  # (threadpoolctl controller of the BLAS libraries, their thread counts before) while a policy holds
+_controller = None
 
 
 def set_threads(n: int) -> int:
@@ -38,6 +48,72 @@ def set_threads(n: int) -> int:
 def threads() -> int:
     """How many threads ``matmul`` may use now."""
     return _threads
+
+
+def default_threads() -> int:
+    """``KERASLITE_TRAIN_THREADS``, else the cores this process may run on divided by the MPI ranks on its host."""
+    wanted = os.environ.get("KERASLITE_TRAIN_THREADS")
+    if wanted:
+        try:
+            return max(1, int(wanted))
+        except ValueError:
+            from ...errors import KerasliteError
+
+            raise KerasliteError(f"KERASLITE_TRAIN_THREADS must be a whole number of threads, got {wanted!r}; "
+                                 "unset it to let keraslite choose") from None
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    for var in LOCAL_RANKS_VARIABLES:
+        value = os.environ.get(var, "")
+        if value.isdigit() and int(value) > 0:
+            return max(1, cores // int(value))
+    return cores
+
+
+def _blas_libraries():
+    global _controller
+    if _controller is None:
+        try:
+            import threadpoolctl
+        except ImportError:
+            return None
+        _controller = threadpoolctl.ThreadpoolController().select(user_api="blas")
+    return _controller
+
+
+@contextlib.contextmanager
+def policy(n=None):
+    """BLAS on one thread and large products split over ``n`` threads (default ``default_threads()``) inside.
+
+    Re-entrant: only the outermost one acts. Example: ``with policy(2): z = matmul(x, w)``.
+    """
+    global _depth, _blas, _threads
+    with _lock:
+        _depth += 1
+        outermost = _depth == 1
+    if not outermost:
+        try:
+            yield
+        finally:
+            with _lock:
+                _depth -= 1
+        return
+    handed_to_blas = not os.environ.get("KERASLITE_TRAIN_THREADS") and any(os.environ.get(v) for v in USER_VARIABLES)
+    libraries = None if handed_to_blas else _blas_libraries()
+    previous = _threads
+    try:
+        if libraries is not None:
+            _threads = default_threads() if n is None else max(1, int(n))
+            _blas = [(lib, lib.num_threads) for lib in libraries.lib_controllers]
+            for lib, _ in _blas:
+                lib.set_num_threads(1)
+        yield
+    finally:
+        with _lock:
+            _depth -= 1
+            _threads = previous
+            for lib, count in _blas or ():
+                lib.set_num_threads(count)
+            _blas = None
 
 
 def _executor(n):
@@ -94,4 +170,4 @@ def matmul(a, b):
     return out
 
 
-__all__ = ["matmul", "set_threads", "threads", "MIN_SPLIT_MACS"]
+__all__ = ["matmul", "policy", "default_threads", "set_threads", "threads", "MIN_SPLIT_MACS"]

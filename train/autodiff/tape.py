@@ -15,6 +15,7 @@ from typing import Any, Dict
 import numpy as np
 
 from ...errors import KerasliteError
+from . import parallel
 from .core import Tensor, recording_tapes
 from .sparse import IndexedSlices
 
@@ -38,6 +39,8 @@ class GradientTape:
     def __enter__(self):
         recording_tapes().append(self)
         self._recording = True
+        self._threads = parallel.policy()  # custom training loops get fit's thread policy
+        self._threads.__enter__()
         return self
 
     def __exit__(self, *exc):
@@ -45,6 +48,9 @@ class GradientTape:
         if self in tapes:
             tapes.remove(self)
         self._recording = False
+        threads, self._threads = getattr(self, "_threads", None), None
+        if threads is not None:
+            threads.__exit__(*exc)
         return False
 
     def _tracks(self, x: Tensor) -> bool:
@@ -107,7 +113,8 @@ class GradientTape:
         for s in flat_sources:
             if not isinstance(s, Tensor):
                 raise KerasliteError(f"gradient sources must be variables or tensors, got {type(s).__name__}")
-        grads = backward(self._nodes, targets, seeds, {id(s) for s in flat_sources})
+        with parallel.policy():
+            grads = backward(self._nodes, targets, seeds, {id(s) for s in flat_sources})
         out = []
         for s in flat_sources:
             g = grads.get(id(s))

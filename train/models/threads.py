@@ -7,6 +7,7 @@ MLP's epoch 20 s instead of 2. Small models (under ``SMALL_MACS`` multiply-adds 
 is fastest for small matrices; larger ones use every core this process may run on, divided among the MPI ranks
 on this host. ``KERASLITE_TRAIN_THREADS=n`` picks ``n``; a BLAS variable the user set (``OPENBLAS_NUM_THREADS``
 and the like) hands threading back to BLAS, untouched. Needs ``threadpoolctl``; without it nothing is changed.
+The mechanism (and the same policy for ``GradientTape`` blocks) is ``train/autodiff/parallel.py``.
 """
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ import os
 import numpy as np
 
 SMALL_MACS = 5e7
-USER_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def step_macs(model, batch_size: int) -> float:
@@ -43,51 +43,22 @@ def _leaves(layer):
     return out
 
 
-LOCAL_RANKS_VARIABLES = ("MPI_LOCALNRANKS", "OMPI_COMM_WORLD_LOCAL_SIZE", "SLURM_NTASKS_PER_NODE")
-
-
 def fit_threads(model, batch_size: int) -> int:
     """Threads for the products of one fit of ``model`` (see the module docstring)."""
-    wanted = os.environ.get("KERASLITE_TRAIN_THREADS")
-    if wanted:
-        try:
-            return max(1, int(wanted))
-        except ValueError:
-            from ...errors import KerasliteError
+    from ..autodiff import parallel
 
-            raise KerasliteError(f"KERASLITE_TRAIN_THREADS must be a whole number of threads, got {wanted!r}; "
-                                 "unset it to let keraslite choose") from None
-    if step_macs(model, batch_size or 32) < SMALL_MACS:
-        return 1
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    local = 1
-    for var in LOCAL_RANKS_VARIABLES:
-        value = os.environ.get(var, "")
-        if value.isdigit() and int(value) > 0:
-            local = int(value)
-            break
-    return max(1, cores // local)
+    if os.environ.get("KERASLITE_TRAIN_THREADS"):
+        return parallel.default_threads()
+    return 1 if step_macs(model, batch_size or 32) < SMALL_MACS else parallel.default_threads()
 
 
 @contextlib.contextmanager
 def blas_threads(model, batch_size: int):
-    """For the duration of a fit (evaluate, predict): BLAS on one thread, large products split over ``fit_threads`` threads."""
-    if not os.environ.get("KERASLITE_TRAIN_THREADS") and any(os.environ.get(v) for v in USER_VARIABLES):
-        yield
-        return
-    try:
-        import threadpoolctl
-    except ImportError:
-        yield
-        return
+    """For the duration of a fit (evaluate, predict): BLAS on one thread, large products on ``fit_threads``."""
     from ..autodiff import parallel
 
-    previous = parallel.set_threads(fit_threads(model, batch_size))
-    try:
-        with threadpoolctl.threadpool_limits(limits=1, user_api="blas"):
-            yield
-    finally:
-        parallel.set_threads(previous)
+    with parallel.policy(fit_threads(model, batch_size)):
+        yield
 
 
 __all__ = ["blas_threads", "fit_threads", "step_macs"]
