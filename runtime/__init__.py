@@ -23,9 +23,10 @@ def load_spec(spec):
 
         m = runtime.load_spec(keraslite.format.read("model.h5"))
     """
+    from . import native
     from ._jit import numba_installed, warn_no_numba
 
-    if not numba_installed():
+    if native.lib() is None and not numba_installed():
         warn_no_numba()
     return Model(spec)
 

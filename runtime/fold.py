@@ -5,7 +5,7 @@ constant and with monotone activations, exactly in floating point, and the poole
 import numpy as np
 
 from ..format.spec import LayerSpec
-from . import ops
+from . import native, ops
 from .ops.norm import batchnorm_affine
 
 # Layers whose output channel is the last axis of ``kernel``-like weights, by the weight that carries it.
@@ -112,7 +112,11 @@ DEFERRABLE = ("linear", "relu", "relu6")  # monotone activations with exact in-p
 
 
 def defer_epilogue(layer, call, in_slots, producer, records, steps, consumers, merged):
-    """For a MaxPooling after a Conv: strip the conv's bias/activation and return them as an epilogue for the pool."""
+    """For a MaxPooling after a Conv: strip the conv's bias/activation and return them as an epilogue for the pool.
+
+    Not with the compiled kernels: their convolution applies bias and activation in its store, at no extra pass."""
+    if native.lib() is not None:
+        return None
     if layer.class_name not in ("MaxPooling1D", "MaxPooling2D") or len(call) != 1 or consumers[call[0]] != 1:
         return None
     idx = producer.get(in_slots[0])

@@ -1,0 +1,109 @@
+"""Dense, convolution, depthwise and recurrent steps on the compiled kernels (``runtime.native``): weights packed
+once at plan time, bias, a residual and the activation fused into the kernel's store. Builders call these only when
+``native.lib()`` is not None; each returns a closure over its packed weights."""
+import numpy as np
+
+from .. import native
+from . import activations
+
+
+def _epilogue(name):
+    """(activation code for the kernel, in-place numpy function to run after it or None)."""
+    code = native.act_code(name)
+    if code is not None:
+        return code, None
+    return native.ACT["linear"], activations.get(name, inplace=True)
+
+
+def _f32(x):
+    return x if x.dtype == np.float32 and x.flags.c_contiguous else np.ascontiguousarray(x, np.float32)
+
+
+def dense(kernel, bias, act_name):
+    """fn(x (..., K)) -> act(x @ kernel + bias) (..., units)."""
+    gemm, packed, units = native.lib().gemm, native.pack(kernel), kernel.shape[1]
+    code, after = _epilogue(act_name)
+
+    def run(x, res=None):
+        x = _f32(x)
+        y = np.empty(x.shape[:-1] + (units,), np.float32)
+        gemm(x, packed, y, bias, res, code)
+        return y if after is None else after(y)
+    run.fuses_residual = after is None
+    return run
+
+
+def conv(kernel2d, bias, act_name, groups, filters):
+    """kernel_fn(x4, kh, kw, sh, sw, dh, dw, pads) -> act(conv(x4) + bias) for conv._runner."""
+    op, packed = native.lib().conv, native.pack(kernel2d, groups)
+    code, after = _epilogue(act_name)
+
+    def kernel_fn(x4, kh, kw, sh, sw, dh, dw, pads, res=None):
+        x4 = _f32(x4)
+        (pt, pb), (pl, pr) = pads
+        oh = (x4.shape[1] + pt + pb - (kh - 1) * dh - 1) // sh + 1
+        ow = (x4.shape[2] + pl + pr - (kw - 1) * dw - 1) // sw + 1
+        y = np.empty((x4.shape[0], max(oh, 0), max(ow, 0), filters), np.float32)
+        op(x4, packed, y, bias, res, code, kh, kw, sh, sw, dh, dw, pt, pl, groups)
+        return y if after is None else after(y)
+    kernel_fn.fuses_residual = after is None
+    return kernel_fn
+
+
+def depthwise(kernel3, bias, act_name):
+    """kernel_fn(x4, kh, kw, sh, sw, dh, dw, pads) -> act(depthwise(x4) + bias); kernel3 is (kh, kw, C*mult)."""
+    op = native.lib().depthwise
+    code, after = _epilogue(act_name)
+    kernel3 = np.ascontiguousarray(kernel3, np.float32)
+    cm = kernel3.shape[2]
+
+    def kernel_fn(x4, kh, kw, sh, sw, dh, dw, pads):
+        x4 = _f32(x4)
+        (pt, pb), (pl, pr) = pads
+        oh = (x4.shape[1] + pt + pb - (kh - 1) * dh - 1) // sh + 1
+        ow = (x4.shape[2] + pl + pr - (kw - 1) * dw - 1) // sw + 1
+        y = np.empty((x4.shape[0], max(oh, 0), max(ow, 0), cm), np.float32)
+        op(x4, kernel3, y, bias, code, sh, sw, dh, dw, pt, pl)
+        return y if after is None else after(y)
+    return kernel_fn
+
+
+def bias_act(bias, act_name):
+    """fn(y) -> y with ``y += bias`` and the activation applied in place (y C-contiguous float32)."""
+    op = native.lib().bias_act
+    code, after = _epilogue(act_name)
+
+    def run(y):
+        y = _f32(y)
+        op(y, bias, code)
+        return y if after is None else after(y)
+    return run
+
+
+RNN_KINDS = {"SimpleRNN": 0, "LSTM": 1, "GRU": 2}
+
+
+def recurrence(kind, kernel, rkernel, in_bias, rbias, act, ract, reset_after, units):
+    """fn(x (n, T, F)) -> (seq (n, T, u), h, c or None), or None when an activation has no compiled form."""
+    codes = (native.act_code(act), native.act_code(ract))
+    if None in codes:
+        return None
+    lib = native.lib()
+    project = dense(kernel, in_bias, "linear")
+    k = RNN_KINDS[kind] + (1 if kind == "GRU" and not reset_after else 0)
+    if k == 3:  # reset gate before the candidate's product: the z|r and candidate parts packed apart
+        up, up2 = native.pack(np.ascontiguousarray(rkernel[:, :2 * units])), native.pack(
+            np.ascontiguousarray(rkernel[:, 2 * units:]))
+    else:
+        up, up2 = native.pack(rkernel), None
+    rb = np.ascontiguousarray(rbias, np.float32) if k == 2 else None
+
+    def run(x):
+        n, steps = x.shape[0], x.shape[1]
+        xw = project(x.reshape(n * steps, -1)).reshape(n, steps, -1)
+        h = np.zeros((n, units), np.float32)
+        c = np.zeros((n, units), np.float32) if k == 1 else None
+        seq = np.empty((n, steps, units), np.float32)
+        lib.rnn(k, xw, up, up2, rb, h, c, seq, codes[0], codes[1])
+        return seq, h, c
+    return run
