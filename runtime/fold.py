@@ -66,6 +66,8 @@ def try_fold(layer, call, in_slots, in_shapes, producer, records, steps, consume
             or prev.config.get("activation", "linear") != "linear" or len(steps[idx][2]) != 1):
         return False
     if layer.class_name == "BatchNormalization":
+        if prev.config.get("_residual"):  # the BN would scale the residual too
+            return False
         new = _fold_bn(prev, layer, in_shapes[0])
     else:
         name = _fused_activation(layer)
@@ -81,7 +83,8 @@ def try_fold(layer, call, in_slots, in_shapes, producer, records, steps, consume
 
 
 
-PAD_ABSORBERS = ("Conv2D", "DepthwiseConv2D")
+PAD_ABSORBERS = ("Conv2D", "DepthwiseConv2D", "SeparableConv2D")
+POOLS = ("MaxPooling2D", "AveragePooling2D")  # absorb with the compiled kernels (their zeros take part)
 
 
 def absorb_padding(layer, call, in_slots, producer, records, steps, consumers):
@@ -89,7 +92,8 @@ def absorb_padding(layer, call, in_slots, producer, records, steps, consumers):
 
     The ZeroPadding2D step is set to None (the plan drops it); its input becomes ``layer``'s input.
     """
-    if layer.class_name not in PAD_ABSORBERS or len(call) != 1 or layer.config.get("padding") != "valid":
+    pool = layer.class_name in POOLS and native.lib() is not None
+    if not (layer.class_name in PAD_ABSORBERS or pool) or len(call) != 1 or layer.config.get("padding") != "valid":
         return None
     if layer.config.get("data_format", "channels_last") != "channels_last" or "_extra_pads" in layer.config:
         return None
@@ -102,6 +106,8 @@ def absorb_padding(layer, call, in_slots, producer, records, steps, consumers):
     if pad_layer.config.get("data_format", "channels_last") != "channels_last":
         return None
     pads = [[int(a), int(b)] for a, b in pad_layer.config["padding"]]
+    if pool and any(a >= int(k) for (a, _), k in zip(pads, layer.config["pool_size"])):
+        return None  # a window starting wholly inside the padding
     source = steps[idx][1][0]
     steps[idx] = None
     return LayerSpec(layer.name, layer.class_name, dict(layer.config, _extra_pads=pads), layer.weights,
@@ -136,3 +142,33 @@ def defer_epilogue(layer, call, in_slots, producer, records, steps, consumers, m
     from .kernels.activations import epilogue
 
     return epilogue(None if bias is None else np.ascontiguousarray(bias, np.float32), act)
+
+
+RESIDUAL_HOSTS = ("Conv1D", "Conv2D", "Dense")
+
+
+def absorb_residual(layer, call, in_slots, in_shapes, producer, records, steps, consumers, merged):
+    """``(host with a residual input, its input slots, its input shapes)`` when ``layer`` is a two-input Add whose
+    one input comes from a Conv/Dense step used nowhere else, else None.
+
+    With the compiled kernels the host adds the other input in its store (one pass instead of two). The host's old
+    step is dropped; its new step runs at the Add's place, where both inputs exist. A ReLU after the Add then
+    folds into the host as usual (the activation is applied after the residual).
+    """
+    if native.lib() is None or layer.class_name != "Add" or len(call) != 2 or in_shapes[0] != in_shapes[1]:
+        return None
+    for side in (0, 1):
+        idx = producer.get(in_slots[side])
+        if idx is None or steps[idx] is None or consumers[call[side]] != 1:
+            continue
+        prev, prev_shapes = records[idx]
+        if (prev.class_name not in RESIDUAL_HOSTS or merged.get(call[side].layer, call[side].layer) != prev.name
+                or prev.config.get("activation", "linear") != "linear" or prev.config.get("_residual")
+                or len(steps[idx][1]) != 1 or len(steps[idx][2]) != 1):
+            continue
+        host = LayerSpec(prev.name, prev.class_name, dict(prev.config, _residual=True), prev.weights, prev.inbound)
+        source = steps[idx][1][0]
+        steps[idx] = None
+        merged[layer.name] = prev.name
+        return host, [source, in_slots[1 - side]], [prev_shapes[0], in_shapes[1 - side]]
+    return None

@@ -99,9 +99,14 @@ def build(spec) -> Plan:
             progress = True
             in_slots = [slot[(r.layer, r.node, r.tensor)] for r in call]
             in_shapes = [shapes[s] for s in in_slots]
+            named = layer  # slots and summary rows keep the layer's own name when another layer hosts it
             absorbed = fold.absorb_padding(layer, call, in_slots, producer, records, steps, consumers)
             if absorbed is not None:
                 layer, in_slots = absorbed  # in_shapes stay the padded ones: the builder infers shapes from them
+            hosted = fold.absorb_residual(layer, call, in_slots, in_shapes, producer, records, steps, consumers,
+                                          merged)
+            if hosted is not None:
+                layer, in_slots, in_shapes = hosted
             folded = fold.try_fold(layer, call, in_slots, in_shapes, producer, records, steps, consumers,
                                    merged)
             if folded:
@@ -113,6 +118,8 @@ def build(spec) -> Plan:
                     fn = _then(fn, after)
             if fn is ops.IDENTITY:
                 out_slots = [in_slots[0]]
+                if not folded and len(call) == 1 and consumers[call[0]] == 1:
+                    merged[named.name] = merged.get(call[0].layer, call[0].layer)  # folds see through it
             else:
                 out_slots = [new_slot(sh) for sh in out_shapes]
                 for s in out_slots:
@@ -120,9 +127,9 @@ def build(spec) -> Plan:
                 steps.append((fn, tuple(in_slots), tuple(out_slots)))
                 records.append((layer, in_shapes))
             for t, s in enumerate(out_slots):
-                slot[(layer.name, k, t)] = s
-            params = sum(int(w.size) for _, w in layer.weights)
-            row = rows.setdefault(layer.name, [layer.name, layer.class_name, [], params])
+                slot[(named.name, k, t)] = s
+            params = sum(int(w.size) for _, w in named.weights)
+            row = rows.setdefault(named.name, [named.name, named.class_name, [], params])
             row[2].extend(out_shapes)
         if not progress:
             names = sorted({layer.name for layer, _ in rest})

@@ -35,6 +35,14 @@ typedef struct {
     int act;
 } kl_depthwise;
 
+typedef struct {
+    const float *x;              /* (n, h, w, c) */
+    int64_t n, h, w, c, ph, pw, sh, sw, pt, pl, oh, ow;
+    int avg;                     /* 0 max, 1 average */
+    int pad_zeros;               /* 1: cells outside the input are zeros that take part (an absorbed ZeroPadding2D) */
+    float *y;                    /* (n, oh, ow, c) */
+} kl_pool;
+
 /* One recurrent layer over all steps: xw (n, steps, G) already holds x @ kernel + input bias. */
 typedef struct {
     int kind;                    /* 0 SimpleRNN, 1 LSTM, 2 GRU (reset_after), 3 GRU (reset before) */
@@ -55,6 +63,7 @@ typedef struct {
     int64_t scratch_floats;
     void (*depthwise_rows)(const kl_depthwise *, int64_t row0, int64_t row1);
     void (*rnn)(const kl_rnn *, float *scratch);
+    void (*pool_rows)(const kl_pool *, int64_t row0, int64_t row1);
     void (*activate)(float *y, int64_t n, int act);
     void (*bias_act)(float *y, int64_t rows, int64_t f, const float *bias, int act);
 } kl_isa;

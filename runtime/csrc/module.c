@@ -239,6 +239,58 @@ error:
     return NULL;
 }
 
+/* ---- pooling --------------------------------------------------------------------------------------------- */
+
+typedef struct {
+    const kl_pool *p;
+    int64_t rows_per_task, rows;
+} pool_job;
+
+static void pool_run(void *ctx, int64_t task, int tid) {
+    (void)tid;
+    pool_job *j = (pool_job *)ctx;
+    int64_t r0 = task * j->rows_per_task, r1 = r0 + j->rows_per_task < j->rows ? r0 + j->rows_per_task : j->rows;
+    isa->pool_rows(j->p, r0, r1);
+}
+
+/* pool(x, y, avg, ph, pw, sh, sw, pt, pl, pad_zeros): x (n, h, w, c), y (n, oh, ow, c). */
+static PyObject *py_pool(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    (void)self;
+    if (nargs != 10) return PyErr_Format(PyExc_TypeError, "pool() takes 10 arguments (%zd given)", nargs);
+    arg_buf b[2];
+    memset(b, 0, sizeof b);
+    kl_pool p = {0};
+    int64_t q[8];
+    if (get_f32(args[0], &b[0], 0, 0, "x") || get_f32(args[1], &b[1], 1, 0, "y") || get_ints(args, 2, 8, q))
+        goto error;
+    if (b[0].v.ndim != 4 || b[1].v.ndim != 4) { fail("_ckernels: pool needs 4-D x and y"); goto error; }
+    const Py_ssize_t *xs = b[0].v.shape, *ys = b[1].v.shape;
+    p.x = (const float *)b[0].v.buf; p.n = xs[0]; p.h = xs[1]; p.w = xs[2]; p.c = xs[3];
+    p.y = (float *)b[1].v.buf; p.oh = ys[1]; p.ow = ys[2];
+    p.avg = (int)q[0]; p.ph = q[1]; p.pw = q[2]; p.sh = q[3]; p.sw = q[4]; p.pt = q[5]; p.pl = q[6];
+    p.pad_zeros = (int)q[7];
+    if (ys[0] != xs[0] || ys[3] != xs[3] || p.ph < 1 || p.pw < 1 || p.sh < 1 || p.sw < 1 || p.pt < 0 || p.pl < 0
+        || p.pt >= p.ph || p.pl >= p.pw) {
+        fail("_ckernels: bad pool geometry");
+        goto error;
+    }
+    {
+        int64_t rows = p.n * p.oh, work = rows * p.ow * p.c * p.ph * p.pw;
+        int threads = work >= (1 << 18) ? kl_threads() : 1;
+        int64_t per = threads > 1 ? (rows + 4 * threads - 1) / (4 * threads) : rows;
+        if (per < 1) per = 1;
+        pool_job job = {&p, per, rows};
+        Py_BEGIN_ALLOW_THREADS
+        kl_parallel(pool_run, &job, rows ? (rows + per - 1) / per : 0, threads);
+        Py_END_ALLOW_THREADS
+    }
+    release(b, 2);
+    Py_RETURN_NONE;
+error:
+    release(b, 2);
+    return NULL;
+}
+
 /* ---- recurrences ----------------------------------------------------------------------------------------- */
 
 /* rnn(kind, xw, up, up2, rbias, h, c, seq, act, ract): see kl_rnn; h, c and seq are written. */
@@ -363,6 +415,7 @@ static PyMethodDef methods[] = {
     {"gemm", (PyCFunction)(void (*)(void))py_gemm, METH_FASTCALL, "y = act(a @ W + bias + res), W packed"},
     {"conv", (PyCFunction)(void (*)(void))py_conv, METH_FASTCALL, "channels_last convolution, W packed"},
     {"depthwise", (PyCFunction)(void (*)(void))py_depthwise, METH_FASTCALL, "channels_last depthwise convolution"},
+    {"pool", (PyCFunction)(void (*)(void))py_pool, METH_FASTCALL, "channels_last max / average pooling"},
     {"rnn", (PyCFunction)(void (*)(void))py_rnn, METH_FASTCALL, "every step of SimpleRNN / LSTM / GRU"},
     {"bias_act", (PyCFunction)(void (*)(void))py_bias_act, METH_FASTCALL, "y += bias, then act, in place"},
     {"select_isa", py_select_isa, METH_O, "use the kernels of one ISA; False when unavailable"},

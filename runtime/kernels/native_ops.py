@@ -4,6 +4,7 @@ once at plan time, bias, a residual and the activation fused into the kernel's s
 import numpy as np
 
 from .. import native
+from ..ops.common import pad_amounts
 from . import activations
 
 
@@ -26,10 +27,10 @@ def dense(kernel, bias, act_name):
 
     def run(x, res=None):
         x = _f32(x)
+        res = None if res is None else _f32(res)
         y = np.empty(x.shape[:-1] + (units,), np.float32)
         gemm(x, packed, y, bias, res, code)
         return y if after is None else after(y)
-    run.fuses_residual = after is None
     return run
 
 
@@ -40,13 +41,13 @@ def conv(kernel2d, bias, act_name, groups, filters):
 
     def kernel_fn(x4, kh, kw, sh, sw, dh, dw, pads, res=None):
         x4 = _f32(x4)
+        res = None if res is None else _f32(res)
         (pt, pb), (pl, pr) = pads
         oh = (x4.shape[1] + pt + pb - (kh - 1) * dh - 1) // sh + 1
         ow = (x4.shape[2] + pl + pr - (kw - 1) * dw - 1) // sw + 1
         y = np.empty((x4.shape[0], max(oh, 0), max(ow, 0), filters), np.float32)
         op(x4, packed, y, bias, res, code, kh, kw, sh, sw, dh, dw, pt, pl, groups)
         return y if after is None else after(y)
-    kernel_fn.fuses_residual = after is None
     return kernel_fn
 
 
@@ -77,6 +78,24 @@ def bias_act(bias, act_name):
         y = _f32(y)
         op(y, bias, code)
         return y if after is None else after(y)
+    return run
+
+
+def pool(avg, rank, size, strides, padding, extra=None):
+    """fn(x) -> max or average pooling (``padding`` as Keras; ``extra``: an absorbed ZeroPadding2D, whose zeros take
+    part in the window)."""
+    op, (ph, pw), (sh, sw) = native.lib().pool, size, strides
+    extra = tuple(tuple(int(v) for v in p) for p in extra) if extra else ((0, 0), (0, 0))
+    zeros, avg = int(extra != ((0, 0), (0, 0))), int(avg)
+
+    def run(x):
+        x4 = _f32(x[:, None] if rank == 1 else x)
+        hw = [n + a + b for n, (a, b) in zip(x4.shape[1:3], extra)]
+        pads = [pad_amounts(n, k, s, 1, padding) for n, k, s in zip(hw, size, strides)]
+        oh, ow = [(n + a + b - k) // s + 1 for n, (a, b), k, s in zip(hw, pads, size, strides)]
+        y = np.empty((x4.shape[0], max(oh, 0), max(ow, 0), x4.shape[3]), np.float32)
+        op(x4, y, avg, ph, pw, sh, sw, pads[0][0] + extra[0][0], pads[1][0] + extra[1][0], zeros)
+        return y[:, 0] if rank == 1 else y
     return run
 
 

@@ -46,7 +46,7 @@ def _runner(rank, ks, st, dl, padding, kernel_fn, finish, extra=((0, 0), (0, 0))
     (kh, kw), (sh, sw), (dh, dw) = ks, st, dl
     cache = {}  # input (H, W) -> pads; dict reads and writes are atomic, so threads may share it
 
-    def run(x):
+    def run(x, res=None):
         x4 = x[:, None] if rank == 1 else x
         hw = x4.shape[1:3]
         pads = cache.get(hw)
@@ -54,7 +54,10 @@ def _runner(rank, ks, st, dl, padding, kernel_fn, finish, extra=((0, 0), (0, 0))
             pads = cache[hw] = [(a + ea, b + eb) for (a, b), (ea, eb) in zip(
                 (pad_amounts(n + ea + eb, k, s, d, padding) for n, k, s, d, (ea, eb) in zip(hw, ks, st, dl, extra)),
                 extra)]
-        y = finish(kernel_fn(x4, kh, kw, sh, sw, dh, dw, pads))
+        if res is None:
+            y = finish(kernel_fn(x4, kh, kw, sh, sw, dh, dw, pads))
+        else:  # a residual added in the kernel's store (fold.absorb_residual)
+            y = kernel_fn(x4, kh, kw, sh, sw, dh, dw, pads, res[:, None] if rank == 1 else res)
         return y[:, 0] if rank == 1 else y
     return run
 
@@ -152,7 +155,7 @@ def separable(layer, shapes):
     def kernel_fn(x4, kh, kw, sh, sw, dh, dw, pads):
         d = depth_fn(x4, kh, kw, sh, sw, dh, dw, pads)
         return np.dot(d.reshape(-1, d.shape[-1]), point).reshape(d.shape[:3] + (filters,))
-    run = _runner(rank, ks, st, dl, padding, kernel_fn, epilogue_fn(layer, bias))
+    run = _runner(rank, ks, st, dl, padding, kernel_fn, epilogue_fn(layer, bias), _extra(layer))
     return run, [_out_shape(shape, rank, ks, st, dl, padding, filters)]
 
 

@@ -1,6 +1,7 @@
 """Pooling, global pooling, padding, cropping and upsampling ops (channels_last)."""
 import numpy as np
 
+from .. import native
 from ..kernels import pool as K
 from .common import channels_last, check_rank, conv_out, need, pad_amounts
 
@@ -18,6 +19,13 @@ def _pool(layer, shapes, kernel):
     if rank == 1:
         size, strides = [1] + size, [1] + strides
     (ph, pw), (sh, sw) = size, strides
+    hw = (1, shape[1]) if rank == 1 else shape[1:3]
+    o = [conv_out(n, k, s, 1, padding) for n, k, s in zip(hw, size, strides)]
+    out = (shape[0], o[1], shape[-1]) if rank == 1 else (shape[0], o[0], o[1], shape[-1])
+    if native.lib() is not None:
+        from ..kernels import native_ops
+
+        return native_ops.pool(kernel is K.avg_pool2d, rank, size, strides, padding, cfg.get("_extra_pads")), [out]
 
     def run(x):
         x4 = x[:, None] if rank == 1 else x

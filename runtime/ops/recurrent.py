@@ -11,7 +11,7 @@ GATES = {"SimpleRNN": 1, "LSTM": 4, "GRU": 3}
 BLAS_MIN_BATCH = 4  # from this batch size on, LSTM steps use one BLAS GEMM each (measured on AVX-512)
 
 
-def _cell(layer, shape):
+def _cell(layer, shape, compiled_ok=True):
     """A function ``(x) -> (seq (N, T, u), [final states])`` for one recurrent layer, checked once."""
     cfg = layer.config
     need(layer, not cfg.get("stateful"), "stateful=True")
@@ -33,12 +33,18 @@ def _cell(layer, shape):
     in_bias, rbias = (bias[0], np.ascontiguousarray(bias[1])) if reset_after else (bias, np.zeros(g, np.float32))
     backwards = bool(cfg.get("go_backwards"))
     compiled = None
-    if native.lib() is not None:
+    if compiled_ok and native.lib() is not None:
         from ..kernels import native_ops
 
         compiled = native_ops.recurrence(kind, kernel, rkernel, in_bias, rbias, act, ract, reset_after, units)
     if compiled is not None:
-        def run_compiled(x):
+        other = []  # the cell without compiled kernels, built on first use, for calls with extra arguments
+
+        def run_compiled(x, *extra):
+            if extra and extra[0] is not None:
+                if not other:
+                    other.append(_cell(layer, shape, compiled_ok=False)[0])
+                return other[0](x, *extra)
             seq, h, c = compiled(x[:, ::-1] if backwards else x)
             return seq, ([h, c] if c is not None else [h])
         return run_compiled, units
