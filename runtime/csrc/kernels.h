@@ -111,6 +111,27 @@ static void F(bias_act)(float *y, int64_t rows, int64_t f, const float *bias, in
     }
 }
 
+/* d[0:len] = act(d * scale + shift) in place, scale/shift per channel from c0 (NULL: 1 / 0). */
+static void F(prologue)(float *d, int64_t len, const float *scale, const float *shift, int act) {
+    int64_t q = 0;
+    for (; q + VW <= len; q += VW) {
+        vf v = F(ld)(d + q);
+        if (scale) v *= F(ld)(scale + q);
+        if (shift) v += F(ld)(shift + q);
+        F(st)(d + q, F(vact)(v, act));
+    }
+    for (; q < len; q++) d[q] = F(sact)(d[q] * (scale ? scale[q] : 1.0f) + (shift ? shift[q] : 0.0f), act);
+}
+
+/* y (rows, c) = act(x * scale + shift), scale/shift per channel (NULL: 1 / 0). */
+static void F(affine)(const float *x, float *y, int64_t rows, int64_t c, const float *scale, const float *shift,
+                      int act) {
+    for (int64_t r = 0; r < rows; r++) {
+        memcpy(y + r * c, x + r * c, (size_t)c * sizeof(float));
+        F(prologue)(y + r * c, c, scale, shift, act);
+    }
+}
+
 /* The epilogue of a micro-tile, then its store: y = acc (+ C when accum); at the last K block + bias + res, then
  * the activation (hoisted out of the element loops, so each case compiles to straight vector code). The last
  * vector may be partial (nlast valid columns). */
@@ -226,7 +247,7 @@ MICRO_DEF(7, 1) MICRO_DEF(8, 1) MICRO_DEF(7, 2) MICRO_DEF(8, 2)
 static const F(micro_fn) F(MICROS)[NV + 1][MR + 1] = {{0}, MICRO_ROW_LIST(1), MICRO_ROW_LIST(2)};
 
 static int F(is_direct)(const kl_conv *g) {
-    return g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->pt == 0 && g->pl == 0 && g->oh == g->h
+    return !g->pre && g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->pt == 0 && g->pl == 0 && g->oh == g->h
            && g->ow == g->w;
 }
 
@@ -257,6 +278,8 @@ static void F(gather)(const kl_conv *g, int64_t grp, int64_t m0, int64_t rows, i
     const int runs = len == g->cstride && g->dw == 1;
     int64_t b = m0 / hw, rem = m0 % hw, oy = rem / g->ow, ox = rem % g->ow;
     const float *xg = g->x + grp * g->cin + c0;
+    const float *pre_s = g->pre_scale ? g->pre_scale + grp * g->cin + c0 : NULL;
+    const float *pre_t = g->pre_shift ? g->pre_shift + grp * g->cin + c0 : NULL;
     for (int64_t r = 0; r < rows; r++) {
         float *dst = buf + r * kc;
         const float *xb = xg + b * g->h * g->w * g->cstride;
@@ -272,9 +295,13 @@ static void F(gather)(const kl_conv *g, int64_t grp, int64_t m0, int64_t rows, i
                 if (ix0 + lo < 0) lo = -ix0 < hi ? -ix0 : hi;
                 if (ix0 + hi > g->w) hi = g->w - ix0 > lo ? g->w - ix0 : lo;
                 if (lo > ja) memset(dst, 0, (size_t)((lo - ja) * len) * sizeof(float));
-                if (hi > lo)
-                    memcpy(dst + (lo - ja) * len, xb + (iy * g->w + ix0 + lo) * g->cstride,
-                           (size_t)((hi - lo) * len) * sizeof(float));
+                if (hi > lo) {
+                    float *d = dst + (lo - ja) * len;
+                    memcpy(d, xb + (iy * g->w + ix0 + lo) * g->cstride, (size_t)((hi - lo) * len) * sizeof(float));
+                    if (g->pre)
+                        for (int64_t px = 0; px < hi - lo; px++)
+                            F(prologue)(d + px * len, len, pre_s, pre_t, g->pre_act);
+                }
                 if (jb > hi) memset(dst + (hi - ja) * len, 0, (size_t)((jb - hi) * len) * sizeof(float));
             } else {
                 for (int64_t j = ja; j < jb; j++) {
@@ -284,6 +311,7 @@ static void F(gather)(const kl_conv *g, int64_t grp, int64_t m0, int64_t rows, i
                         const float *src = xb + (iy * g->w + ix) * g->cstride;
                         if (len <= 4) for (int64_t q = 0; q < len; q++) d[q] = src[q];
                         else memcpy(d, src, (size_t)len * sizeof(float));
+                        if (g->pre) F(prologue)(d, len, pre_s, pre_t, g->pre_act);
                     } else {
                         for (int64_t q = 0; q < len; q++) d[q] = 0.0f;
                     }
@@ -373,6 +401,20 @@ static void F(conv_task)(const kl_conv *g, int64_t task, int64_t nm, int64_t np,
     }
 }
 
+/* Input channels [ch, ch+VW) of one pixel, through the prologue when there is one. */
+static inline vf F(dw_in)(const kl_depthwise *d, const float *p, int64_t ch) {
+    vf v = F(ld)(p);
+    if (!d->pre) return v;
+    if (d->pre_scale) v *= F(ld)(d->pre_scale + ch);
+    if (d->pre_shift) v += F(ld)(d->pre_shift + ch);
+    return F(vact)(v, d->pre_act);
+}
+
+static inline float F(dw_in1)(const kl_depthwise *d, float v, int64_t ch) {
+    if (!d->pre) return v;
+    return F(sact)(v * (d->pre_scale ? d->pre_scale[ch] : 1.0f) + (d->pre_shift ? d->pre_shift[ch] : 0.0f), d->pre_act);
+}
+
 /* One output pixel of a depthwise convolution for channels [ch, ch+VW), taps clipped to the input. */
 static inline vf F(dw_pixel)(const kl_depthwise *d, const float *xb, int64_t oy, int64_t ox, int64_t i0, int64_t i1,
                              int64_t ch, vf acc) {
@@ -382,7 +424,7 @@ static inline vf F(dw_pixel)(const kl_depthwise *d, const float *xb, int64_t oy,
         const float *kr = d->kernel + i * d->kw * cm;
         for (int64_t j = 0; j < d->kw; j++) {
             int64_t ix = x0 + j * d->dw;
-            if (ix >= 0 && ix < d->w) acc += F(ld)(xr + ix * d->c + ch) * F(ld)(kr + j * cm + ch);
+            if (ix >= 0 && ix < d->w) acc += F(dw_in)(d, xr + ix * d->c + ch, ch) * F(ld)(kr + j * cm + ch);
         }
     }
     return acc;
@@ -421,9 +463,11 @@ static void F(depthwise_rows)(const kl_depthwise *d, int64_t row0, int64_t row1)
                     for (; ox < lo; ox++) F(st)(out + ox * cm + ch, F(vact)(F(dw_pixel)(d, xb, oy, ox, i0, i1, ch, bias), d->act));
                     for (; ox < hi; ox++) {
                         int64_t o = (ox * d->sw - d->pl) * cm;
-                        vf acc = bias + F(ld)(r0 + o) * k0 + F(ld)(r0 + o + s1) * k1 + F(ld)(r0 + o + s2) * k2
-                                 + F(ld)(r1 + o) * k3 + F(ld)(r1 + o + s1) * k4 + F(ld)(r1 + o + s2) * k5
-                                 + F(ld)(r2 + o) * k6 + F(ld)(r2 + o + s1) * k7 + F(ld)(r2 + o + s2) * k8;
+#define IN(p) F(dw_in)(d, (p), ch)
+                        vf acc = bias + IN(r0 + o) * k0 + IN(r0 + o + s1) * k1 + IN(r0 + o + s2) * k2
+                                 + IN(r1 + o) * k3 + IN(r1 + o + s1) * k4 + IN(r1 + o + s2) * k5
+                                 + IN(r2 + o) * k6 + IN(r2 + o + s1) * k7 + IN(r2 + o + s2) * k8;
+#undef IN
                         F(st)(out + ox * cm + ch, F(vact)(acc, d->act));
                     }
                 }
@@ -438,7 +482,7 @@ static void F(depthwise_rows)(const kl_depthwise *d, int64_t row0, int64_t row1)
                         const float *xr = xb + (oy * d->sh + i * d->dh - d->pt) * d->w * d->c;
                         for (int64_t j = 0; j < kw; j++) {
                             int64_t ix = x0 + j * d->dw;
-                            if (ix >= 0 && ix < d->w) acc += xr[ix * d->c + ch] * d->kernel[(i * kw + j) * cm + ch];
+                            if (ix >= 0 && ix < d->w) acc += F(dw_in1)(d, xr[ix * d->c + ch], ch) * d->kernel[(i * kw + j) * cm + ch];
                         }
                     }
                     out[ox * cm + ch] = F(sact)(acc, d->act);
@@ -456,7 +500,8 @@ static void F(depthwise_rows)(const kl_depthwise *d, int64_t row0, int64_t row1)
                         if (ix < 0 || ix >= d->w) continue;
                         const float *src = xr + ix * d->c, *k = d->kernel + (i * kw + j) * cm;
                         for (int64_t ch = 0; ch < d->c; ch++)
-                            for (int64_t q = 0; q < d->mult; q++) o[ch * d->mult + q] += src[ch] * k[ch * d->mult + q];
+                            for (int64_t q = 0; q < d->mult; q++)
+                                o[ch * d->mult + q] += F(dw_in1)(d, src[ch], ch) * k[ch * d->mult + q];
                     }
                 }
                 F(activate)(o, cm, d->act);
@@ -586,5 +631,5 @@ static void F(rnn)(const kl_rnn *r, float *scratch) {
 const kl_isa F(kl_isa) = {
     .name = KL_STR(SUFFIX), .nr = NR, .conv_task = F(conv_task), .conv_mblocks = F(conv_mblocks),
     .scratch_floats = SCRATCH, .depthwise_rows = F(depthwise_rows), .rnn = F(rnn), .pool_rows = F(pool_rows), .activate = F(activate),
-    .bias_act = F(bias_act),
+    .bias_act = F(bias_act), .affine = F(affine),
 };

@@ -23,6 +23,10 @@ typedef struct {
     int64_t ldres;
     int act;
     int accumulate;              /* 1: add to what y holds (the first K block too) */
+    /* prologue on the input (a BatchNormalization and/or activation folded in): x -> pre_act(x*pre_scale+pre_shift),
+     * per input channel (cstride entries, NULL = 1 / 0); padding stays zero. pre = 0: none. */
+    const float *pre_scale, *pre_shift;
+    int pre, pre_act;
 } kl_conv;
 
 typedef struct {
@@ -33,6 +37,8 @@ typedef struct {
     const float *bias;           /* c*mult or NULL */
     float *y;                    /* (n, oh, ow, c*mult) */
     int act;
+    const float *pre_scale, *pre_shift;  /* prologue as in kl_conv (c entries) */
+    int pre, pre_act;
 } kl_depthwise;
 
 typedef struct {
@@ -66,6 +72,7 @@ typedef struct {
     void (*pool_rows)(const kl_pool *, int64_t row0, int64_t row1);
     void (*activate)(float *y, int64_t n, int act);
     void (*bias_act)(float *y, int64_t rows, int64_t f, const float *bias, int act);
+    void (*affine)(const float *x, float *y, int64_t rows, int64_t c, const float *scale, const float *shift, int act);
 } kl_isa;
 
 extern const kl_isa kl_isa_avx512, kl_isa_avx2, kl_isa_base;

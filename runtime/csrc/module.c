@@ -82,7 +82,7 @@ static int conv_execute(kl_conv *g) {
         np = (4 * threads + g->groups * nm - 1) / (g->groups * nm);
         if (np > panels) np = panels;
     }
-    int direct = g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->pt == 0 && g->pl == 0
+    int direct = !g->pre && g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->pt == 0 && g->pl == 0
                  && g->oh == g->h && g->ow == g->w;
     float *scratch = NULL;
     if (!direct) {
@@ -143,17 +143,20 @@ error:
     return NULL;
 }
 
-/* conv(x, packed, y, bias, res, act, kh, kw, sh, sw, dh, dw, pt, pl, groups): x (n, h, w, c), y (n, oh, ow, f). */
+/* conv(x, packed, y, bias, res, act, kh, kw, sh, sw, dh, dw, pt, pl, groups, pre_scale, pre_shift, pre_act):
+ * x (n, h, w, c), y (n, oh, ow, f); pre_*: the input prologue (None, None, -1 for none). */
 static PyObject *py_conv(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     (void)self;
-    if (nargs != 15) return PyErr_Format(PyExc_TypeError, "conv() takes 15 arguments (%zd given)", nargs);
-    arg_buf b[5];
+    if (nargs != 18) return PyErr_Format(PyExc_TypeError, "conv() takes 18 arguments (%zd given)", nargs);
+    arg_buf b[7];
     memset(b, 0, sizeof b);
     kl_conv g = {0};
-    int64_t p[10];
+    int64_t p[10], pre_act;
     if (get_f32(args[0], &b[0], 0, 0, "x") || get_f32(args[1], &b[1], 0, 0, "packed weights")
         || get_f32(args[2], &b[2], 1, 0, "y") || get_f32(args[3], &b[3], 0, 1, "bias")
-        || get_f32(args[4], &b[4], 0, 1, "residual") || get_ints(args, 5, 10, p))
+        || get_f32(args[4], &b[4], 0, 1, "residual") || get_ints(args, 5, 10, p)
+        || get_f32(args[15], &b[5], 0, 1, "prologue scale") || get_f32(args[16], &b[6], 0, 1, "prologue shift")
+        || get_ints(args, 17, 1, &pre_act))
         goto error;
     if (b[0].v.ndim != 4 || b[2].v.ndim != 4) { fail("_ckernels: conv needs 4-D x and y"); goto error; }
     const Py_ssize_t *xs = b[0].v.shape, *ys = b[2].v.shape;
@@ -177,10 +180,19 @@ static PyObject *py_conv(PyObject *self, PyObject *const *args, Py_ssize_t nargs
         goto error;
     }
     if (check_epilogue(&g, &b[3], &b[4], nfloats(&b[2]))) goto error;
-    if (g.n * g.oh * g.ow == 0) { release(b, 5); Py_RETURN_NONE; }
-    return run_conv(&g, b, 5);
+    if (pre_act >= KL_ACT_COUNT || (b[5].held && nfloats(&b[5]) != g.cstride)
+        || (b[6].held && nfloats(&b[6]) != g.cstride)) {
+        fail("_ckernels: prologue scale/shift must have one entry per input channel");
+        goto error;
+    }
+    g.pre = pre_act >= 0;
+    g.pre_act = pre_act >= 0 ? (int)pre_act : KL_LINEAR;
+    g.pre_scale = g.pre && b[5].held ? (const float *)b[5].v.buf : NULL;
+    g.pre_shift = g.pre && b[6].held ? (const float *)b[6].v.buf : NULL;
+    if (g.n * g.oh * g.ow == 0) { release(b, 7); Py_RETURN_NONE; }
+    return run_conv(&g, b, 7);
 error:
-    release(b, 5);
+    release(b, 7);
     return NULL;
 }
 
@@ -198,16 +210,19 @@ static void dw_run(void *ctx, int64_t task, int tid) {
     isa->depthwise_rows(j->d, r0, r1);
 }
 
-/* depthwise(x, kernel, y, bias, act, sh, sw, dh, dw, pt, pl): kernel (kh, kw, c*mult), y (n, oh, ow, c*mult). */
+/* depthwise(x, kernel, y, bias, act, sh, sw, dh, dw, pt, pl, pre_scale, pre_shift, pre_act): kernel (kh, kw,
+ * c*mult), y (n, oh, ow, c*mult); pre_*: the input prologue as for conv(). */
 static PyObject *py_depthwise(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     (void)self;
-    if (nargs != 11) return PyErr_Format(PyExc_TypeError, "depthwise() takes 11 arguments (%zd given)", nargs);
-    arg_buf b[4];
+    if (nargs != 14) return PyErr_Format(PyExc_TypeError, "depthwise() takes 14 arguments (%zd given)", nargs);
+    arg_buf b[6];
     memset(b, 0, sizeof b);
     kl_depthwise d = {0};
-    int64_t p[7];
+    int64_t p[7], pre_act;
     if (get_f32(args[0], &b[0], 0, 0, "x") || get_f32(args[1], &b[1], 0, 0, "kernel")
-        || get_f32(args[2], &b[2], 1, 0, "y") || get_f32(args[3], &b[3], 0, 1, "bias") || get_ints(args, 4, 7, p))
+        || get_f32(args[2], &b[2], 1, 0, "y") || get_f32(args[3], &b[3], 0, 1, "bias") || get_ints(args, 4, 7, p)
+        || get_f32(args[11], &b[4], 0, 1, "prologue scale") || get_f32(args[12], &b[5], 0, 1, "prologue shift")
+        || get_ints(args, 13, 1, &pre_act))
         goto error;
     if (b[0].v.ndim != 4 || b[1].v.ndim != 3 || b[2].v.ndim != 4) { fail("_ckernels: depthwise shapes"); goto error; }
     const Py_ssize_t *xs = b[0].v.shape, *ks = b[1].v.shape, *ys = b[2].v.shape;
@@ -222,6 +237,14 @@ static PyObject *py_depthwise(PyObject *self, PyObject *const *args, Py_ssize_t 
     }
     if (b[3].held && nfloats(&b[3]) < ks[2]) { fail("_ckernels: depthwise bias too short"); goto error; }
     d.bias = b[3].held ? (const float *)b[3].v.buf : NULL;
+    if (pre_act >= KL_ACT_COUNT || (b[4].held && nfloats(&b[4]) != d.c) || (b[5].held && nfloats(&b[5]) != d.c)) {
+        fail("_ckernels: prologue scale/shift must have one entry per input channel");
+        goto error;
+    }
+    d.pre = pre_act >= 0;
+    d.pre_act = pre_act >= 0 ? (int)pre_act : KL_LINEAR;
+    d.pre_scale = d.pre && b[4].held ? (const float *)b[4].v.buf : NULL;
+    d.pre_shift = d.pre && b[5].held ? (const float *)b[5].v.buf : NULL;
     {
         int64_t rows = d.n * d.oh, work = rows * d.ow * ks[2] * d.kh * d.kw;
         int threads = work >= (1 << 18) ? kl_threads() : 1;
@@ -232,10 +255,10 @@ static PyObject *py_depthwise(PyObject *self, PyObject *const *args, Py_ssize_t 
         kl_parallel(dw_run, &job, rows ? (rows + per - 1) / per : 0, threads);
         Py_END_ALLOW_THREADS
     }
-    release(b, 4);
+    release(b, 6);
     Py_RETURN_NONE;
 error:
-    release(b, 4);
+    release(b, 6);
     return NULL;
 }
 
@@ -363,6 +386,37 @@ error:
     return NULL;
 }
 
+/* affine(x, scale, shift, y, act): y (..., c) = act(x * scale + shift), per last-axis channel. */
+static PyObject *py_affine(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    (void)self;
+    if (nargs != 5) return PyErr_Format(PyExc_TypeError, "affine() takes 5 arguments (%zd given)", nargs);
+    arg_buf b[4];
+    memset(b, 0, sizeof b);
+    int64_t act;
+    if (get_f32(args[0], &b[0], 0, 0, "x") || get_f32(args[1], &b[1], 0, 1, "scale")
+        || get_f32(args[2], &b[2], 0, 1, "shift") || get_f32(args[3], &b[3], 1, 0, "y") || get_ints(args, 4, 1, &act))
+        goto error;
+    int64_t c = b[0].v.ndim ? b[0].v.shape[b[0].v.ndim - 1] : 1, total = nfloats(&b[0]);
+    if (act < 0 || act >= KL_ACT_COUNT || c < 1 || nfloats(&b[3]) != total || (b[1].held && nfloats(&b[1]) != c)
+        || (b[2].held && nfloats(&b[2]) != c)) {
+        fail("_ckernels: affine sizes");
+        goto error;
+    }
+    {
+        const float *x = (const float *)b[0].v.buf, *sc = b[1].held ? (const float *)b[1].v.buf : NULL;
+        const float *sh = b[2].held ? (const float *)b[2].v.buf : NULL;
+        float *y = (float *)b[3].v.buf;
+        Py_BEGIN_ALLOW_THREADS
+        isa->affine(x, y, total / c, c, sc, sh, (int)act);
+        Py_END_ALLOW_THREADS
+    }
+    release(b, 4);
+    Py_RETURN_NONE;
+error:
+    release(b, 4);
+    return NULL;
+}
+
 /* ---- configuration --------------------------------------------------------------------------------------- */
 
 static int cpu_has(const char *what) {
@@ -418,6 +472,7 @@ static PyMethodDef methods[] = {
     {"pool", (PyCFunction)(void (*)(void))py_pool, METH_FASTCALL, "channels_last max / average pooling"},
     {"rnn", (PyCFunction)(void (*)(void))py_rnn, METH_FASTCALL, "every step of SimpleRNN / LSTM / GRU"},
     {"bias_act", (PyCFunction)(void (*)(void))py_bias_act, METH_FASTCALL, "y += bias, then act, in place"},
+    {"affine", (PyCFunction)(void (*)(void))py_affine, METH_FASTCALL, "y = act(x * scale + shift) per channel"},
     {"select_isa", py_select_isa, METH_O, "use the kernels of one ISA; False when unavailable"},
     {"isa", py_isa, METH_NOARGS, "the ISA whose kernels run"},
     {"nr", py_nr, METH_NOARGS, "packed panel width of the current ISA"},

@@ -16,6 +16,15 @@ def _epilogue(name):
     return native.ACT["linear"], activations.get(name, inplace=True)
 
 
+def _pre(prologue):
+    """The kernels' prologue arguments (scale, shift, activation code) for ``(scale, shift, name)`` or None."""
+    if prologue is None:
+        return None, None, -1
+    scale, shift, name = prologue
+    f32 = (lambda a: None if a is None else np.ascontiguousarray(a, np.float32))
+    return f32(scale), f32(shift), native.ACT[name]
+
+
 def _f32(x):
     return x if x.dtype == np.float32 and x.flags.c_contiguous else np.ascontiguousarray(x, np.float32)
 
@@ -34,10 +43,12 @@ def dense(kernel, bias, act_name):
     return run
 
 
-def conv(kernel2d, bias, act_name, groups, filters):
-    """kernel_fn(x4, kh, kw, sh, sw, dh, dw, pads) -> act(conv(x4) + bias) for conv._runner."""
+def conv(kernel2d, bias, act_name, groups, filters, prologue=None):
+    """kernel_fn(x4, kh, kw, sh, sw, dh, dw, pads) -> act(conv(pre(x4)) + bias) for conv._runner; ``prologue``:
+    ``(scale, shift, activation)`` applied to the input per channel as it is read (None: none)."""
     op, packed = native.lib().conv, native.pack(kernel2d, groups)
     code, after = _epilogue(act_name)
+    ps, pre_t, pa = _pre(prologue)
 
     def kernel_fn(x4, kh, kw, sh, sw, dh, dw, pads, res=None):
         x4 = _f32(x4)
@@ -46,15 +57,16 @@ def conv(kernel2d, bias, act_name, groups, filters):
         oh = (x4.shape[1] + pt + pb - (kh - 1) * dh - 1) // sh + 1
         ow = (x4.shape[2] + pl + pr - (kw - 1) * dw - 1) // sw + 1
         y = np.empty((x4.shape[0], max(oh, 0), max(ow, 0), filters), np.float32)
-        op(x4, packed, y, bias, res, code, kh, kw, sh, sw, dh, dw, pt, pl, groups)
+        op(x4, packed, y, bias, res, code, kh, kw, sh, sw, dh, dw, pt, pl, groups, ps, pre_t, pa)
         return y if after is None else after(y)
     return kernel_fn
 
 
-def depthwise(kernel3, bias, act_name):
-    """kernel_fn(x4, kh, kw, sh, sw, dh, dw, pads) -> act(depthwise(x4) + bias); kernel3 is (kh, kw, C*mult)."""
+def depthwise(kernel3, bias, act_name, prologue=None):
+    """kernel_fn(x4, kh, kw, sh, sw, dh, dw, pads) -> act(depthwise(pre(x4)) + bias); kernel3 is (kh, kw, C*mult)."""
     op = native.lib().depthwise
     code, after = _epilogue(act_name)
+    ps, pre_t, pa = _pre(prologue)
     kernel3 = np.ascontiguousarray(kernel3, np.float32)
     cm = kernel3.shape[2]
 
@@ -64,9 +76,22 @@ def depthwise(kernel3, bias, act_name):
         oh = (x4.shape[1] + pt + pb - (kh - 1) * dh - 1) // sh + 1
         ow = (x4.shape[2] + pl + pr - (kw - 1) * dw - 1) // sw + 1
         y = np.empty((x4.shape[0], max(oh, 0), max(ow, 0), cm), np.float32)
-        op(x4, kernel3, y, bias, code, sh, sw, dh, dw, pt, pl)
+        op(x4, kernel3, y, bias, code, sh, sw, dh, dw, pt, pl, ps, pre_t, pa)
         return y if after is None else after(y)
     return kernel_fn
+
+
+def affine(scale, shift, act_name):
+    """fn(x (..., C)) -> act(x * scale + shift): an inference BatchNormalization (and an activation) in one pass."""
+    op, code, after = native.lib().affine, *_epilogue(act_name)
+    scale, shift = np.ascontiguousarray(scale, np.float32), np.ascontiguousarray(shift, np.float32)
+
+    def run(x):
+        x = _f32(x)
+        y = np.empty(x.shape, np.float32)
+        op(x, scale, shift, y, code)
+        return y if after is None else after(y)
+    return run
 
 
 def bias_act(bias, act_name):

@@ -79,7 +79,7 @@ def conv(layer, shapes):
     if native.lib() is not None:  # packed weights, bias and activation fused into the GEMM
         from ..kernels import native_ops
 
-        fn = native_ops.conv(kernel2d, bias, activation_name(layer), groups, filters)
+        fn = native_ops.conv(kernel2d, bias, activation_name(layer), groups, filters, cfg.get("_prologue"))
         run = _runner(rank, ks, st, dl, padding, fn, activation_fn(layer, "linear"), _extra(layer))
         return run, [_out_shape(shape, rank, ks, st, dl, padding, filters)]
 
@@ -115,7 +115,7 @@ def depthwise(layer, shapes):
     if native.lib() is not None:
         from ..kernels import native_ops
 
-        fn = native_ops.depthwise(kernel3, bias, activation_name(layer))
+        fn = native_ops.depthwise(kernel3, bias, activation_name(layer), cfg.get("_prologue"))
         return _runner(rank, ks, st, dl, padding, fn, activation_fn(layer, "linear"), _extra(layer)), out
     from ..kernels.depthwise import ACT_CODES  # imports numba only for plans that need it
 
@@ -143,7 +143,7 @@ def separable(layer, shapes):
     if native.lib() is not None:
         from ..kernels import native_ops
 
-        depth_native = native_ops.depthwise(kernel3, None, "linear")
+        depth_native = native_ops.depthwise(kernel3, None, "linear", cfg.get("_prologue"))
         point_fn = native_ops.dense(point, bias, activation_name(layer))
 
         def native_fn(x4, kh, kw, sh, sw, dh, dw, pads):
