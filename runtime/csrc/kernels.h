@@ -32,6 +32,26 @@ typedef int32_t F(vi) __attribute__((vector_size(VW * 4), aligned(4)));
 static inline vf F(ld)(const float *p) { vf v; memcpy(&v, p, sizeof v); return v; }
 static inline void F(st)(float *p, vf v) { memcpy(p, &v, sizeof v); }
 static inline vf F(splat)(float s) { return (vf){0} + s; }
+/* The first n (< VW) lanes, the rest zero / left untouched: masked moves where the ISA has them (they never touch
+ * memory past p + n), else through a small buffer. */
+static inline vf F(ldn)(const float *p, int64_t n) {
+#ifdef KL_LOADN
+    return KL_LOADN(p, n);
+#else
+    float t[VW] = {0};
+    memcpy(t, p, (size_t)n * sizeof(float));
+    return F(ld)(t);
+#endif
+}
+static inline void F(stn)(float *p, vf v, int64_t n) {
+#ifdef KL_STOREN
+    KL_STOREN(p, v, n);
+#else
+    float t[VW];
+    F(st)(t, v);
+    memcpy(p, t, (size_t)n * sizeof(float));
+#endif
+}
 static inline vf F(vmax)(vf a, vf b) { vi m = a > b; return (vf)(((vi)a & m) | ((vi)b & ~m)); }
 static inline vf F(vmin)(vf a, vf b) { vi m = a < b; return (vf)(((vi)a & m) | ((vi)b & ~m)); }
 
@@ -120,7 +140,13 @@ static void F(prologue)(float *d, int64_t len, const float *scale, const float *
         if (shift) v += F(ld)(shift + q);
         F(st)(d + q, F(vact)(v, act));
     }
-    for (; q < len; q++) d[q] = F(sact)(d[q] * (scale ? scale[q] : 1.0f) + (shift ? shift[q] : 0.0f), act);
+    if (q < len) {
+        int64_t n = len - q;
+        vf v = F(ldn)(d + q, n);
+        if (scale) v *= F(ldn)(scale + q, n);
+        if (shift) v += F(ldn)(shift + q, n);
+        F(stn)(d + q, F(vact)(v, act), n);
+    }
 }
 
 /* y (rows, c) = act(x * scale + shift), scale/shift per channel (NULL: 1 / 0). */
@@ -143,17 +169,14 @@ static inline __attribute__((always_inline)) void F(store_tile)(
             int full = v < NVX - 1 || nlast == VW;
             float *cp = c + r * ldc + v * VW;
             if (accum) {
-                if (full) acc[r][v] += F(ld)(cp);
-                else { float t[VW] = {0}; memcpy(t, cp, (size_t)nlast * 4); acc[r][v] += F(ld)(t); }
+                acc[r][v] += full ? F(ld)(cp) : F(ldn)(cp, nlast);
             }
             if (last && bias) {
-                if (full) acc[r][v] += F(ld)(bias + v * VW);
-                else { float t[VW] = {0}; memcpy(t, bias + v * VW, (size_t)nlast * 4); acc[r][v] += F(ld)(t); }
+                acc[r][v] += full ? F(ld)(bias + v * VW) : F(ldn)(bias + v * VW, nlast);
             }
             if (last && res) {
                 const float *rp = res + r * ldres + v * VW;
-                if (full) acc[r][v] += F(ld)(rp);
-                else { float t[VW] = {0}; memcpy(t, rp, (size_t)nlast * 4); acc[r][v] += F(ld)(t); }
+                acc[r][v] += full ? F(ld)(rp) : F(ldn)(rp, nlast);
             }
         }
     }
@@ -175,7 +198,7 @@ static inline __attribute__((always_inline)) void F(store_tile)(
         _Pragma("GCC unroll 4") for (int v = 0; v < NVX; v++) {
             float *cp = c + r * ldc + v * VW;
             if (v < NVX - 1 || nlast == VW) F(st)(cp, acc[r][v]);
-            else { float t[VW]; F(st)(t, acc[r][v]); memcpy(cp, t, (size_t)nlast * 4); }
+            else F(stn)(cp, acc[r][v], nlast);
         }
     }
 }
@@ -401,12 +424,12 @@ static void F(conv_task)(const kl_conv *g, int64_t task, int64_t nm, int64_t np,
     }
 }
 
-/* Input channels [ch, ch+VW) of one pixel, through the prologue when there is one. */
-static inline vf F(dw_in)(const kl_depthwise *d, const float *p, int64_t ch) {
-    vf v = F(ld)(p);
+/* Channels [ch, ch+n) (n <= VW) of one pixel, through the prologue when there is one. */
+static inline vf F(dw_in)(const kl_depthwise *d, const float *p, int64_t ch, int64_t n) {
+    vf v = n == VW ? F(ld)(p) : F(ldn)(p, n);
     if (!d->pre) return v;
-    if (d->pre_scale) v *= F(ld)(d->pre_scale + ch);
-    if (d->pre_shift) v += F(ld)(d->pre_shift + ch);
+    if (d->pre_scale) v *= n == VW ? F(ld)(d->pre_scale + ch) : F(ldn)(d->pre_scale + ch, n);
+    if (d->pre_shift) v += n == VW ? F(ld)(d->pre_shift + ch) : F(ldn)(d->pre_shift + ch, n);
     return F(vact)(v, d->pre_act);
 }
 
@@ -415,23 +438,27 @@ static inline float F(dw_in1)(const kl_depthwise *d, float v, int64_t ch) {
     return F(sact)(v * (d->pre_scale ? d->pre_scale[ch] : 1.0f) + (d->pre_shift ? d->pre_shift[ch] : 0.0f), d->pre_act);
 }
 
-/* One output pixel of a depthwise convolution for channels [ch, ch+VW), taps clipped to the input. */
+/* One output pixel of a depthwise convolution for channels [ch, ch+n), taps clipped to the input. */
 static inline vf F(dw_pixel)(const kl_depthwise *d, const float *xb, int64_t oy, int64_t ox, int64_t i0, int64_t i1,
-                             int64_t ch, vf acc) {
+                             int64_t ch, int64_t n, vf acc) {
     const int64_t cm = d->c, x0 = ox * d->sw - d->pl;
     for (int64_t i = i0; i < i1; i++) {
         const float *xr = xb + (oy * d->sh + i * d->dh - d->pt) * d->w * d->c;
         const float *kr = d->kernel + i * d->kw * cm;
         for (int64_t j = 0; j < d->kw; j++) {
             int64_t ix = x0 + j * d->dw;
-            if (ix >= 0 && ix < d->w) acc += F(dw_in)(d, xr + ix * d->c + ch, ch) * F(ld)(kr + j * cm + ch);
+            if (ix >= 0 && ix < d->w) {
+                vf k = n == VW ? F(ld)(kr + j * cm + ch) : F(ldn)(kr + j * cm + ch, n);
+                acc += F(dw_in)(d, xr + ix * d->c + ch, ch, n) * k;
+            }
         }
     }
     return acc;
 }
 
-/* Depthwise rows [row0, row1) of the (n*oh) output rows: channels innermost in vectors; for 3x3 kernels the nine
- * tap vectors stay in registers across the row's interior pixels; borders clipped in the tap loop (no padded copy). */
+/* Depthwise rows [row0, row1) of the (n*oh) output rows: channels innermost in vectors (the last one masked); for
+ * 3x3 kernels the nine tap vectors stay in registers across the row's interior pixels; borders clipped in the tap
+ * loop (no padded copy). */
 static void F(depthwise_rows)(const kl_depthwise *d, int64_t row0, int64_t row1) {
     const int64_t cm = d->c * d->mult, kh = d->kh, kw = d->kw;
     for (int64_t row = row0; row < row1; row++) {
@@ -448,45 +475,36 @@ static void F(depthwise_rows)(const kl_depthwise *d, int64_t row0, int64_t row1)
             if (hi > d->ow) hi = d->ow;
             if (lo > hi) lo = hi;
             const int fast = kh == 3 && kw == 3 && i0 == 0 && i1 == 3;
-            int64_t ch = 0;
-            for (; ch + VW <= cm; ch += VW) {
-                vf bias = d->bias ? F(ld)(d->bias + ch) : F(splat)(0.0f);
+            for (int64_t ch = 0; ch < cm; ch += VW) {
+                const int64_t n = cm - ch < VW ? cm - ch : VW;
+#define LDN(p) (n == VW ? F(ld)(p) : F(ldn)((p), n))
+#define STN(p, v) (n == VW ? F(st)((p), (v)) : F(stn)((p), (v), n))
+                vf bias = d->bias ? LDN(d->bias + ch) : F(splat)(0.0f);
                 int64_t ox = 0;
                 if (fast) {
                     const float *r0 = xb + (oy * d->sh - d->pt) * d->w * cm + ch;
                     const float *r1 = r0 + d->dh * d->w * cm, *r2 = r1 + d->dh * d->w * cm;
                     const float *k = d->kernel + ch;
-                    vf k0 = F(ld)(k), k1 = F(ld)(k + cm), k2 = F(ld)(k + 2 * cm), k3 = F(ld)(k + 3 * cm);
-                    vf k4 = F(ld)(k + 4 * cm), k5 = F(ld)(k + 5 * cm), k6 = F(ld)(k + 6 * cm);
-                    vf k7 = F(ld)(k + 7 * cm), k8 = F(ld)(k + 8 * cm);
+                    vf k0 = LDN(k), k1 = LDN(k + cm), k2 = LDN(k + 2 * cm), k3 = LDN(k + 3 * cm);
+                    vf k4 = LDN(k + 4 * cm), k5 = LDN(k + 5 * cm), k6 = LDN(k + 6 * cm);
+                    vf k7 = LDN(k + 7 * cm), k8 = LDN(k + 8 * cm);
                     const int64_t s1 = d->dw * cm, s2 = 2 * d->dw * cm;
-                    for (; ox < lo; ox++) F(st)(out + ox * cm + ch, F(vact)(F(dw_pixel)(d, xb, oy, ox, i0, i1, ch, bias), d->act));
+                    for (; ox < lo; ox++)
+                        STN(out + ox * cm + ch, F(vact)(F(dw_pixel)(d, xb, oy, ox, i0, i1, ch, n, bias), d->act));
                     for (; ox < hi; ox++) {
                         int64_t o = (ox * d->sw - d->pl) * cm;
-#define IN(p) F(dw_in)(d, (p), ch)
+#define IN(p) F(dw_in)(d, (p), ch, n)
                         vf acc = bias + IN(r0 + o) * k0 + IN(r0 + o + s1) * k1 + IN(r0 + o + s2) * k2
                                  + IN(r1 + o) * k3 + IN(r1 + o + s1) * k4 + IN(r1 + o + s2) * k5
                                  + IN(r2 + o) * k6 + IN(r2 + o + s1) * k7 + IN(r2 + o + s2) * k8;
 #undef IN
-                        F(st)(out + ox * cm + ch, F(vact)(acc, d->act));
+                        STN(out + ox * cm + ch, F(vact)(acc, d->act));
                     }
                 }
                 for (; ox < d->ow; ox++)
-                    F(st)(out + ox * cm + ch, F(vact)(F(dw_pixel)(d, xb, oy, ox, i0, i1, ch, bias), d->act));
-            }
-            for (; ch < cm; ch++) {
-                for (int64_t ox = 0; ox < d->ow; ox++) {
-                    float acc = d->bias ? d->bias[ch] : 0.0f;
-                    int64_t x0 = ox * d->sw - d->pl;
-                    for (int64_t i = i0; i < i1; i++) {
-                        const float *xr = xb + (oy * d->sh + i * d->dh - d->pt) * d->w * d->c;
-                        for (int64_t j = 0; j < kw; j++) {
-                            int64_t ix = x0 + j * d->dw;
-                            if (ix >= 0 && ix < d->w) acc += F(dw_in1)(d, xr[ix * d->c + ch], ch) * d->kernel[(i * kw + j) * cm + ch];
-                        }
-                    }
-                    out[ox * cm + ch] = F(sact)(acc, d->act);
-                }
+                    STN(out + ox * cm + ch, F(vact)(F(dw_pixel)(d, xb, oy, ox, i0, i1, ch, n, bias), d->act));
+#undef LDN
+#undef STN
             }
         } else {
             for (int64_t ox = 0; ox < d->ow; ox++) {
@@ -526,26 +544,19 @@ static void F(pool_rows)(const kl_pool *p, int64_t row0, int64_t row1) {
             float scale = p->avg ? 1.0f / (float)(p->pad_zeros ? p->ph * p->pw : (inside ? inside : 1)) : 1.0f;
             float start = p->avg || (clipped && p->pad_zeros) ? 0.0f : -INFINITY;
             float *o = out + ox * c;
-            int64_t ch = 0;
-            for (; ch + VW <= c; ch += VW) {
+            for (int64_t ch = 0; ch < c; ch += VW) {
+                int64_t n = c - ch < VW ? c - ch : VW;
                 vf acc = F(splat)(start);
                 for (int64_t i = i0; i < i1; i++) {
                     const float *xr = xb + ((iy0 + i) * p->w + ix0) * c + ch;
                     for (int64_t j = j0; j < j1; j++) {
-                        vf v = F(ld)(xr + j * c);
+                        vf v = n == VW ? F(ld)(xr + j * c) : F(ldn)(xr + j * c, n);
                         acc = p->avg ? acc + v : F(vmax)(acc, v);
                     }
                 }
-                F(st)(o + ch, p->avg ? acc * scale : acc);
-            }
-            for (; ch < c; ch++) {
-                float acc = start;
-                for (int64_t i = i0; i < i1; i++)
-                    for (int64_t j = j0; j < j1; j++) {
-                        float v = xb[((iy0 + i) * p->w + ix0 + j) * c + ch];
-                        acc = p->avg ? acc + v : (v > acc ? v : acc);
-                    }
-                o[ch] = p->avg ? acc * scale : acc;
+                acc = p->avg ? acc * scale : acc;
+                if (n == VW) F(st)(o + ch, acc);
+                else F(stn)(o + ch, acc, n);
             }
         }
     }
