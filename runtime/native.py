@@ -48,7 +48,7 @@ def lib():
                     module = None
             if module is not None:
                 isa = os.environ.get("KERASLITE_ISA")
-                if isa and not module.select_isa(isa):
+                if isa and not module._select_isa(isa):
                     module = None  # asked for kernels this CPU or build lacks: do not run something else silently
                 else:
                     module.set_threads(_env_threads())

@@ -430,7 +430,7 @@ static int cpu_has(const char *what) {
     return !strcmp(what, "base");
 }
 
-/* select_isa(name) -> bool: use the kernels for "avx512", "avx2" or "base" when this CPU and build have them. */
+/* _select_isa(name) -> bool (tests and benchmarks; plans built before keep the old packing): use the kernels for "avx512", "avx2" or "base" when this CPU and build have them. */
 static PyObject *py_select_isa(PyObject *self, PyObject *arg) {
     (void)self;
     const char *name = PyUnicode_AsUTF8(arg);
@@ -473,7 +473,7 @@ static PyMethodDef methods[] = {
     {"rnn", (PyCFunction)(void (*)(void))py_rnn, METH_FASTCALL, "every step of SimpleRNN / LSTM / GRU"},
     {"bias_act", (PyCFunction)(void (*)(void))py_bias_act, METH_FASTCALL, "y += bias, then act, in place"},
     {"affine", (PyCFunction)(void (*)(void))py_affine, METH_FASTCALL, "y = act(x * scale + shift) per channel"},
-    {"select_isa", py_select_isa, METH_O, "use the kernels of one ISA; False when unavailable"},
+    {"_select_isa", py_select_isa, METH_O, "use the kernels of one ISA; False when unavailable"},
     {"isa", py_isa, METH_NOARGS, "the ISA whose kernels run"},
     {"nr", py_nr, METH_NOARGS, "packed panel width of the current ISA"},
     {"set_threads", py_set_threads, METH_O, "threads per kernel call"},

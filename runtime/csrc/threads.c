@@ -1,9 +1,12 @@
 /* A small thread pool for the kernels: workers started on first use, tasks handed out by an atomic counter.
  *
  * One job at a time: a caller that finds the pool busy (another Python thread is inside a parallel kernel) runs its
- * tasks on its own thread instead of waiting. Workers spin briefly after a job (the next layer usually follows
- * within microseconds), then sleep on a condition variable. After fork() the child has no workers; the pool
- * starts again on its next use there, so gunicorn's pre-fork model is safe.
+ * tasks on its own thread instead of waiting. The caller takes tasks too and waits only for tasks that a worker
+ * has claimed, never for a worker that has not woken yet (on a busy machine it may not run for milliseconds):
+ * tasks are claimed from one 64-bit word holding the job's generation and the next task index, so a worker that
+ * wakes late for a finished job cannot claim a task of the next one by mistake. Workers spin briefly after a job
+ * (the next layer usually follows within microseconds), then sleep on a condition variable. After fork() the child
+ * has no workers; the pool starts again on its next use there, so gunicorn's pre-fork model is safe.
  */
 #include "kl.h"
 
@@ -19,9 +22,9 @@ static pthread_mutex_t wake_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake_cond = PTHREAD_COND_INITIALIZER;
 static int started;          /* workers running (tids 1..started) */
 static int wanted = 1;       /* threads per job, the caller included */
-static atomic_long generation;
-static atomic_long next_task;
-static atomic_int pending;   /* workers that have not finished the current job */
+static atomic_long generation;   /* bumped for every job; workers sleep on it */
+static _Atomic uint64_t work;    /* (generation << 32) | next task index of the current job */
+static atomic_long done;         /* tasks of the current job finished */
 static struct { kl_task_fn fn; void *ctx; int64_t ntasks; int nthreads; } job;
 static int atfork_done;
 static long start_generation[KL_MAX_THREADS];  /* the generation each worker was created at */
@@ -34,11 +37,17 @@ static inline void cpu_relax(void) {
 #endif
 }
 
-static void run_tasks(int tid) {
+/* Claim and run tasks of job generation gen until none is left (or the job is no longer gen). */
+static void run_tasks(uint32_t gen, int tid) {
     for (;;) {
-        int64_t t = atomic_fetch_add_explicit(&next_task, 1, memory_order_relaxed);
-        if (t >= job.ntasks) break;
+        uint64_t w = atomic_load_explicit(&work, memory_order_acquire);
+        if ((uint32_t)(w >> 32) != gen) return;
+        int64_t t = (int64_t)(uint32_t)w;
+        if (t >= job.ntasks) return;
+        if (!atomic_compare_exchange_weak_explicit(&work, &w, w + 1, memory_order_acq_rel, memory_order_acquire))
+            continue;
         job.fn(job.ctx, t, tid);
+        atomic_fetch_add_explicit(&done, 1, memory_order_release);
     }
 }
 
@@ -58,8 +67,7 @@ static void *worker(void *arg) {
             pthread_mutex_unlock(&wake_lock);
         }
         seen = atomic_load_explicit(&generation, memory_order_acquire);
-        if (tid < job.nthreads) run_tasks(tid);
-        atomic_fetch_sub_explicit(&pending, 1, memory_order_release);
+        if (tid < job.nthreads) run_tasks((uint32_t)seen, tid);
     }
     return NULL;
 }
@@ -112,19 +120,20 @@ void kl_parallel(kl_task_fn fn, void *ctx, int64_t ntasks, int max_threads) {
         for (int64_t t = 0; t < ntasks; t++) fn(ctx, t, 0);
         return;
     }
+    long gen = atomic_load_explicit(&generation, memory_order_relaxed) + 1;
     job.fn = fn;
     job.ctx = ctx;
     job.ntasks = ntasks;
     job.nthreads = n < started + 1 ? n : started + 1;
-    atomic_store_explicit(&next_task, 0, memory_order_relaxed);
-    atomic_store_explicit(&pending, started, memory_order_relaxed);
+    atomic_store_explicit(&done, 0, memory_order_relaxed);
+    atomic_store_explicit(&work, (uint64_t)(uint32_t)gen << 32, memory_order_release);
     pthread_mutex_lock(&wake_lock);
-    atomic_fetch_add_explicit(&generation, 1, memory_order_release);
+    atomic_store_explicit(&generation, gen, memory_order_release);
     pthread_cond_broadcast(&wake_cond);
     pthread_mutex_unlock(&wake_lock);
-    run_tasks(0);
+    run_tasks((uint32_t)gen, 0);
     int spins = 0;
-    while (atomic_load_explicit(&pending, memory_order_acquire) > 0) {
+    while (atomic_load_explicit(&done, memory_order_acquire) < ntasks) {
         if (++spins < KL_SPIN) cpu_relax();
         else sched_yield();
     }
