@@ -7,9 +7,15 @@
 #else
 #pragma GCC target("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma")
 #endif
+#ifndef VW
 #define VW 16
+#endif
+#ifndef NV
 #define NV 2
+#endif
+#ifndef MR
 #define MR 8
+#endif
 #define KL_LOADN(p, n) ((vf)_mm512_maskz_loadu_ps((__mmask16)((1u << (n)) - 1u), (p)))
 #define KL_STOREN(p, v, n) _mm512_mask_storeu_ps((p), (__mmask16)((1u << (n)) - 1u), (__m512)(v))
 #define SUFFIX avx512

@@ -131,6 +131,18 @@ static void F(bias_act)(float *y, int64_t rows, int64_t f, const float *bias, in
     }
 }
 
+/* Short copies and fills inline (a memcpy call per tap costs more than the copy for a few channels). */
+static inline void F(copyn)(float *d, const float *s, int64_t n) {
+    int64_t q = 0;
+    for (; q + VW <= n; q += VW) F(st)(d + q, F(ld)(s + q));
+    if (q < n) F(stn)(d + q, F(ldn)(s + q, n - q), n - q);
+}
+static inline void F(zeron)(float *d, int64_t n) {
+    int64_t q = 0;
+    for (; q + VW <= n; q += VW) F(st)(d + q, F(splat)(0.0f));
+    if (q < n) F(stn)(d + q, F(splat)(0.0f), n - q);
+}
+
 /* d[0:len] = act(d * scale + shift) in place, scale/shift per channel from c0 (NULL: 1 / 0). */
 static void F(prologue)(float *d, int64_t len, const float *scale, const float *shift, int act) {
     int64_t q = 0;
@@ -257,17 +269,34 @@ typedef void (*F(micro_fn))(int64_t, const float *, int64_t, const float *, floa
                       F(micro_row)(X, kc, a, bp, c, nlast, accum, last, bias, res, act); }                      \
         else F(micro)(R, X, kc, a, lda, bp, c, ldc, nlast, accum, last, bias, res, ldres, act);                  \
     }
+#if MR == 6
 #define MICRO_ROWS(X) MICRO_DEF(1, X) MICRO_DEF(2, X) MICRO_DEF(3, X) MICRO_DEF(4, X) MICRO_DEF(5, X) MICRO_DEF(6, X)
-MICRO_ROWS(1) MICRO_ROWS(2)
-#if MR > 6
-MICRO_DEF(7, 1) MICRO_DEF(8, 1) MICRO_DEF(7, 2) MICRO_DEF(8, 2)
-#define MICRO_ROW_LIST(X) {0, F(micro_1_##X), F(micro_2_##X), F(micro_3_##X), F(micro_4_##X), F(micro_5_##X), \
-                           F(micro_6_##X), F(micro_7_##X), F(micro_8_##X)}
-#else
 #define MICRO_ROW_LIST(X) {0, F(micro_1_##X), F(micro_2_##X), F(micro_3_##X), F(micro_4_##X), F(micro_5_##X), \
                            F(micro_6_##X)}
+#elif MR == 8
+#define MICRO_ROWS(X) MICRO_DEF(1, X) MICRO_DEF(2, X) MICRO_DEF(3, X) MICRO_DEF(4, X) MICRO_DEF(5, X) MICRO_DEF(6, X) \
+                      MICRO_DEF(7, X) MICRO_DEF(8, X)
+#define MICRO_ROW_LIST(X) {0, F(micro_1_##X), F(micro_2_##X), F(micro_3_##X), F(micro_4_##X), F(micro_5_##X), \
+                           F(micro_6_##X), F(micro_7_##X), F(micro_8_##X)}
+#elif MR == 12
+#define MICRO_ROWS(X) MICRO_DEF(1, X) MICRO_DEF(2, X) MICRO_DEF(3, X) MICRO_DEF(4, X) MICRO_DEF(5, X) MICRO_DEF(6, X) \
+                      MICRO_DEF(7, X) MICRO_DEF(8, X) MICRO_DEF(9, X) MICRO_DEF(10, X) MICRO_DEF(11, X) MICRO_DEF(12, X)
+#define MICRO_ROW_LIST(X) {0, F(micro_1_##X), F(micro_2_##X), F(micro_3_##X), F(micro_4_##X), F(micro_5_##X), \
+                           F(micro_6_##X), F(micro_7_##X), F(micro_8_##X), F(micro_9_##X), F(micro_10_##X),     \
+                           F(micro_11_##X), F(micro_12_##X)}
+#else
+#error "MR must be 6, 8 or 12"
 #endif
+#if NV == 2
+MICRO_ROWS(1) MICRO_ROWS(2)
 static const F(micro_fn) F(MICROS)[NV + 1][MR + 1] = {{0}, MICRO_ROW_LIST(1), MICRO_ROW_LIST(2)};
+#elif NV == 4
+MICRO_ROWS(1) MICRO_ROWS(2) MICRO_ROWS(3) MICRO_ROWS(4)
+static const F(micro_fn) F(MICROS)[NV + 1][MR + 1] = {{0}, MICRO_ROW_LIST(1), MICRO_ROW_LIST(2), MICRO_ROW_LIST(3),
+                                                      MICRO_ROW_LIST(4)};
+#else
+#error "NV must be 2 or 4"
+#endif
 
 static int F(is_direct)(const kl_conv *g) {
     return !g->pre && g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->pt == 0 && g->pl == 0 && g->oh == g->h
@@ -312,31 +341,30 @@ static void F(gather)(const kl_conv *g, int64_t grp, int64_t m0, int64_t rows, i
             int64_t i = t / kw, ja = t - i * kw, jb = kw < ja + (t1 - t) ? kw : ja + (t1 - t);
             int64_t iy = iy0 + i * g->dh;
             if ((uint64_t)iy >= (uint64_t)g->h) {
-                memset(dst, 0, (size_t)((jb - ja) * len) * sizeof(float));
+                F(zeron)(dst, (jb - ja) * len);
             } else if (runs) {
                 int64_t lo = ja, hi = jb;  /* taps j in [lo, hi) read inside the row */
                 if (ix0 + lo < 0) lo = -ix0 < hi ? -ix0 : hi;
                 if (ix0 + hi > g->w) hi = g->w - ix0 > lo ? g->w - ix0 : lo;
-                if (lo > ja) memset(dst, 0, (size_t)((lo - ja) * len) * sizeof(float));
+                if (lo > ja) F(zeron)(dst, (lo - ja) * len);
                 if (hi > lo) {
                     float *d = dst + (lo - ja) * len;
-                    memcpy(d, xb + (iy * g->w + ix0 + lo) * g->cstride, (size_t)((hi - lo) * len) * sizeof(float));
+                    F(copyn)(d, xb + (iy * g->w + ix0 + lo) * g->cstride, (hi - lo) * len);
                     if (g->pre)
                         for (int64_t px = 0; px < hi - lo; px++)
                             F(prologue)(d + px * len, len, pre_s, pre_t, g->pre_act);
                 }
-                if (jb > hi) memset(dst + (hi - ja) * len, 0, (size_t)((jb - hi) * len) * sizeof(float));
+                if (jb > hi) F(zeron)(dst + (hi - ja) * len, (jb - hi) * len);
             } else {
                 for (int64_t j = ja; j < jb; j++) {
                     float *d = dst + (j - ja) * len;
                     int64_t ix = ix0 + j * g->dw;
                     if ((uint64_t)ix < (uint64_t)g->w) {
                         const float *src = xb + (iy * g->w + ix) * g->cstride;
-                        if (len <= 4) for (int64_t q = 0; q < len; q++) d[q] = src[q];
-                        else memcpy(d, src, (size_t)len * sizeof(float));
+                        F(copyn)(d, src, len);
                         if (g->pre) F(prologue)(d, len, pre_s, pre_t, g->pre_act);
                     } else {
-                        for (int64_t q = 0; q < len; q++) d[q] = 0.0f;
+                        F(zeron)(d, len);
                     }
                 }
             }
@@ -456,6 +484,62 @@ static inline vf F(dw_pixel)(const kl_depthwise *d, const float *xb, int64_t oy,
     return acc;
 }
 
+/* Interior output pixels [ox0, ox1) of a 3x3 depthwise row for channels [ch, ch+n) (out, r0..r2 offset by ch).
+ * PRE: 0 none, 1 relu, 2 relu6, 3 any (pre_act); ACT: 0 linear, 1 relu, 2 relu6, 3 any (act). */
+static inline __attribute__((always_inline)) void F(dw3_interior)(
+        const int PRE, const int ACT, const float *r0, const float *r1, const float *r2, float *out, int64_t ox0,
+        int64_t ox1, int64_t step, int64_t left, int64_t cm, int64_t s1, int64_t s2, int64_t n, const vf *ks, vf bias,
+        vf ps, vf pt, int pre_act, int act) {
+#define DW_LOAD(p) ({ vf v_ = n == VW ? F(ld)(p) : F(ldn)((p), n);                                               \
+                      if (PRE) { v_ = v_ * ps + pt;                                                            \
+                                 v_ = PRE == 1 ? F(vmax)(v_, F(splat)(0.0f))                                   \
+                                      : PRE == 2 ? F(vmin)(F(vmax)(v_, F(splat)(0.0f)), F(splat)(6.0f))        \
+                                      : F(vact)(v_, pre_act); }                                                \
+                      v_; })
+#define DW_STORE(ox, a) do { vf y_ = (a);                                                                     \
+        if (ACT == 1) y_ = F(vmax)(y_, F(splat)(0.0f));                                                       \
+        else if (ACT == 2) y_ = F(vmin)(F(vmax)(y_, F(splat)(0.0f)), F(splat)(6.0f));                         \
+        else if (ACT == 3) y_ = F(vact)(y_, act);                                                             \
+        if (n == VW) F(st)(out + (ox) * cm, y_); else F(stn)(out + (ox) * cm, y_, n); } while (0)
+    if (step == cm && s1 == cm && ox0 < ox1) {
+        /* stride 1, no dilation: neighbouring pixels share two of their three input columns, so each input
+         * column is loaded (and put through the prologue) once, not three times */
+        int64_t o = ox0 * cm - left;
+        vf a0 = DW_LOAD(r0 + o), a1 = DW_LOAD(r1 + o), a2 = DW_LOAD(r2 + o);
+        vf b0 = DW_LOAD(r0 + o + cm), b1 = DW_LOAD(r1 + o + cm), b2 = DW_LOAD(r2 + o + cm);
+        for (int64_t ox = ox0; ox < ox1; ox++) {
+            int64_t q = ox * cm - left + 2 * cm;
+            vf c0 = DW_LOAD(r0 + q), c1 = DW_LOAD(r1 + q), c2 = DW_LOAD(r2 + q);
+            vf acc = bias + a0 * ks[0] + b0 * ks[1] + c0 * ks[2] + a1 * ks[3] + b1 * ks[4] + c1 * ks[5]
+                     + a2 * ks[6] + b2 * ks[7] + c2 * ks[8];
+            DW_STORE(ox, acc);
+            a0 = b0; a1 = b1; a2 = b2;
+            b0 = c0; b1 = c1; b2 = c2;
+        }
+        return;
+    }
+    for (int64_t ox = ox0; ox < ox1; ox++) {
+        int64_t o = ox * step - left;
+        vf acc = bias;
+        const float *rows[3] = {r0 + o, r1 + o, r2 + o};
+        _Pragma("GCC unroll 3") for (int i = 0; i < 3; i++) {
+            _Pragma("GCC unroll 3") for (int j = 0; j < 3; j++) {
+                const float *p = rows[i] + (j == 0 ? 0 : j == 1 ? s1 : s2);
+                vf v = n == VW ? F(ld)(p) : F(ldn)(p, n);
+                if (PRE) {
+                    v = v * ps + pt;
+                    v = PRE == 1 ? F(vmax)(v, F(splat)(0.0f))
+                        : PRE == 2 ? F(vmin)(F(vmax)(v, F(splat)(0.0f)), F(splat)(6.0f)) : F(vact)(v, pre_act);
+                }
+                acc += v * ks[i * 3 + j];
+            }
+        }
+        DW_STORE(ox, acc);
+    }
+#undef DW_LOAD
+#undef DW_STORE
+}
+
 /* Depthwise rows [row0, row1) of the (n*oh) output rows: channels innermost in vectors (the last one masked); for
  * 3x3 kernels the nine tap vectors stay in registers across the row's interior pixels; borders clipped in the tap
  * loop (no padded copy). */
@@ -491,15 +575,29 @@ static void F(depthwise_rows)(const kl_depthwise *d, int64_t row0, int64_t row1)
                     const int64_t s1 = d->dw * cm, s2 = 2 * d->dw * cm;
                     for (; ox < lo; ox++)
                         STN(out + ox * cm + ch, F(vact)(F(dw_pixel)(d, xb, oy, ox, i0, i1, ch, n, bias), d->act));
-                    for (; ox < hi; ox++) {
-                        int64_t o = (ox * d->sw - d->pl) * cm;
-#define IN(p) F(dw_in)(d, (p), ch, n)
-                        vf acc = bias + IN(r0 + o) * k0 + IN(r0 + o + s1) * k1 + IN(r0 + o + s2) * k2
-                                 + IN(r1 + o) * k3 + IN(r1 + o + s1) * k4 + IN(r1 + o + s2) * k5
-                                 + IN(r2 + o) * k6 + IN(r2 + o + s1) * k7 + IN(r2 + o + s2) * k8;
-#undef IN
-                        STN(out + ox * cm + ch, F(vact)(acc, d->act));
+                    vf ps = F(splat)(1.0f), pt = F(splat)(0.0f);
+                    if (d->pre && d->pre_scale) ps = LDN(d->pre_scale + ch);
+                    if (d->pre && d->pre_shift) pt = LDN(d->pre_shift + ch);
+                    const vf ks[9] = {k0, k1, k2, k3, k4, k5, k6, k7, k8};
+                    const int pre = d->pre ? 1 + (d->pre_act == KL_RELU ? 0 : d->pre_act == KL_RELU6 ? 1 : 2) : 0;
+                    const int act = d->act == KL_LINEAR ? 0 : d->act == KL_RELU ? 1 : d->act == KL_RELU6 ? 2 : 3;
+                    /* the interior with the prologue and activation chosen once per row, not per load */
+#define DW3(PRE, ACT) F(dw3_interior)(PRE, ACT, r0, r1, r2, out + ch, ox, hi, d->sw * cm, d->pl * cm, cm, s1, s2, \
+                                      n, ks, bias, ps, pt, d->pre_act, d->act)
+                    switch (pre * 4 + act) {
+                    case 0: DW3(0, 0); break;
+                    case 1: DW3(0, 1); break;
+                    case 2: DW3(0, 2); break;
+                    case 4: DW3(1, 0); break;
+                    case 5: DW3(1, 1); break;
+                    case 6: DW3(1, 2); break;
+                    case 8: DW3(2, 0); break;
+                    case 9: DW3(2, 1); break;
+                    case 10: DW3(2, 2); break;
+                    default: DW3(3, 3); break;
                     }
+#undef DW3
+                    ox = hi;
                 }
                 for (; ox < d->ow; ox++)
                     STN(out + ox * cm + ch, F(vact)(F(dw_pixel)(d, xb, oy, ox, i0, i1, ch, n, bias), d->act));
