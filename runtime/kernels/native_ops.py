@@ -1,6 +1,8 @@
 """Dense, convolution, depthwise and recurrent steps on the compiled kernels (``runtime.native``): weights packed
 once at plan time, bias, a residual and the activation fused into the kernel's store. Builders call these only when
 ``native.lib()`` is not None; each returns a closure over its packed weights."""
+import threading
+
 import numpy as np
 
 from .. import native
@@ -25,20 +27,40 @@ def _pre(prologue):
     return f32(scale), f32(shift), native.ACT[name]
 
 
+_PACK_LOCK = threading.Lock()
+
+
+class Packed:
+    """Weights packed for the compiled GEMM on first use: the folds rebuild a layer's step several times while a
+    plan is made (BatchNormalization, then the activation), and only the last build ever runs."""
+
+    __slots__ = ("w2d", "groups", "value")
+
+    def __init__(self, w2d, groups=1):
+        self.w2d, self.groups, self.value = w2d, groups, None
+
+    def get(self):
+        with _PACK_LOCK:
+            if self.value is None:
+                self.value = native.pack(self.w2d, self.groups)
+                self.w2d = None
+        return self.value
+
+
 def _f32(x):
     return x if x.dtype == np.float32 and x.flags.c_contiguous else np.ascontiguousarray(x, np.float32)
 
 
 def dense(kernel, bias, act_name):
     """fn(x (..., K)) -> act(x @ kernel + bias) (..., units)."""
-    gemm, packed, units = native.lib().gemm, native.pack(kernel), kernel.shape[1]
+    gemm, packed, units = native.lib().gemm, Packed(kernel), kernel.shape[1]
     code, after = _epilogue(act_name)
 
     def run(x, res=None):
         x = _f32(x)
         res = None if res is None else _f32(res)
         y = np.empty(x.shape[:-1] + (units,), np.float32)
-        gemm(x, packed, y, bias, res, code)
+        gemm(x, packed.value if packed.value is not None else packed.get(), y, bias, res, code)
         return y if after is None else after(y)
     return run
 
@@ -46,7 +68,7 @@ def dense(kernel, bias, act_name):
 def conv(kernel2d, bias, act_name, groups, filters, prologue=None):
     """kernel_fn(x4, kh, kw, sh, sw, dh, dw, pads) -> act(conv(pre(x4)) + bias) for conv._runner; ``prologue``:
     ``(scale, shift, activation)`` applied to the input per channel as it is read (None: none)."""
-    op, packed = native.lib().conv, native.pack(kernel2d, groups)
+    op, packed = native.lib().conv, Packed(kernel2d, groups)
     code, after = _epilogue(act_name)
     ps, pre_t, pa = _pre(prologue)
 
@@ -57,7 +79,8 @@ def conv(kernel2d, bias, act_name, groups, filters, prologue=None):
         oh = (x4.shape[1] + pt + pb - (kh - 1) * dh - 1) // sh + 1
         ow = (x4.shape[2] + pl + pr - (kw - 1) * dw - 1) // sw + 1
         y = np.empty((x4.shape[0], max(oh, 0), max(ow, 0), filters), np.float32)
-        op(x4, packed, y, bias, res, code, kh, kw, sh, sw, dh, dw, pt, pl, groups, ps, pre_t, pa)
+        op(x4, packed.value if packed.value is not None else packed.get(), y, bias, res, code, kh, kw, sh, sw, dh, dw,
+           pt, pl, groups, ps, pre_t, pa)
         return y if after is None else after(y)
     return kernel_fn
 
