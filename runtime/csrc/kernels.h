@@ -93,6 +93,9 @@ static inline vf F(vact)(vf y, int act) {
     }
 }
 
+/* vact out of line, for the rarely taken paths that would otherwise inline all of it at every use */
+static __attribute__((noinline)) vf F(vact_call)(vf y, int act) { return F(vact)(y, act); }
+
 static inline float F(sact)(float y, int act) {
     float t;
     switch (act) {
@@ -116,6 +119,8 @@ static void F(activate)(float *y, int64_t n, int act) {
     for (; i + VW <= n; i += VW) F(st)(y + i, F(vact)(F(ld)(y + i), act));
     for (; i < n; i++) y[i] = F(sact)(y[i], act);
 }
+
+static __attribute__((noinline)) void F(activate_row)(float *y, int64_t n, int act) { F(activate)(y, n, act); }
 
 /* y (rows, f) += bias (f, or NULL), then act, in place. */
 static void F(bias_act)(float *y, int64_t rows, int64_t f, const float *bias, int act) {
@@ -198,12 +203,8 @@ static inline __attribute__((always_inline)) void F(store_tile)(
         acc[r][v] = (expr);                                                                                       \
     }
     if (last) {
-        switch (act) {
-        case KL_LINEAR: break;
-        case KL_RELU: KL_ACT_ALL(F(vmax)(y, F(splat)(0.0f))) break;
-        case KL_RELU6: KL_ACT_ALL(F(vmin)(F(vmax)(y, F(splat)(0.0f)), F(splat)(6.0f))) break;
-        default: KL_ACT_ALL(F(vact)(y, act)) break;
-        }
+        if (act == KL_RELU) KL_ACT_ALL(F(vmax)(y, F(splat)(0.0f)))
+        else if (act == KL_RELU6) KL_ACT_ALL(F(vmin)(F(vmax)(y, F(splat)(0.0f)), F(splat)(6.0f)))
     }
 #undef KL_ACT_ALL
     _Pragma("GCC unroll 16") for (int r = 0; r < R; r++) {
@@ -213,6 +214,9 @@ static inline __attribute__((always_inline)) void F(store_tile)(
             else F(stn)(cp, acc[r][v], nlast);
         }
     }
+    /* other activations on the stored rows, still in L1 (inlining them into every tile shape bloats the build) */
+    if (last && act != KL_LINEAR && act != KL_RELU && act != KL_RELU6)
+        for (int r = 0; r < R; r++) F(activate_row)(c + r * ldc, (NVX - 1) * VW + nlast, act);
 }
 
 /* The micro-tile: R rows of A (row stride lda) times the first NVX vectors of one packed panel, over kc. */
@@ -494,12 +498,12 @@ static inline __attribute__((always_inline)) void F(dw3_interior)(
                       if (PRE) { v_ = v_ * ps + pt;                                                            \
                                  v_ = PRE == 1 ? F(vmax)(v_, F(splat)(0.0f))                                   \
                                       : PRE == 2 ? F(vmin)(F(vmax)(v_, F(splat)(0.0f)), F(splat)(6.0f))        \
-                                      : F(vact)(v_, pre_act); }                                                \
+                                      : F(vact_call)(v_, pre_act); }                                           \
                       v_; })
 #define DW_STORE(ox, a) do { vf y_ = (a);                                                                     \
         if (ACT == 1) y_ = F(vmax)(y_, F(splat)(0.0f));                                                       \
         else if (ACT == 2) y_ = F(vmin)(F(vmax)(y_, F(splat)(0.0f)), F(splat)(6.0f));                         \
-        else if (ACT == 3) y_ = F(vact)(y_, act);                                                             \
+        else if (ACT == 3) y_ = F(vact_call)(y_, act);                                                        \
         if (n == VW) F(st)(out + (ox) * cm, y_); else F(stn)(out + (ox) * cm, y_, n); } while (0)
     if (step == cm && s1 == cm && ox0 < ox1) {
         /* stride 1, no dilation: neighbouring pixels share two of their three input columns, so each input
@@ -529,7 +533,7 @@ static inline __attribute__((always_inline)) void F(dw3_interior)(
                 if (PRE) {
                     v = v * ps + pt;
                     v = PRE == 1 ? F(vmax)(v, F(splat)(0.0f))
-                        : PRE == 2 ? F(vmin)(F(vmax)(v, F(splat)(0.0f)), F(splat)(6.0f)) : F(vact)(v, pre_act);
+                        : PRE == 2 ? F(vmin)(F(vmax)(v, F(splat)(0.0f)), F(splat)(6.0f)) : F(vact_call)(v, pre_act);
                 }
                 acc += v * ks[i * 3 + j];
             }
@@ -539,6 +543,22 @@ static inline __attribute__((always_inline)) void F(dw3_interior)(
 #undef DW_LOAD
 #undef DW_STORE
 }
+
+typedef void (*F(dw3_fn))(const float *, const float *, const float *, float *, int64_t, int64_t, int64_t, int64_t,
+                          int64_t, int64_t, int64_t, int64_t, const vf *, vf, vf, vf, int, int);
+#define DW3_DEF(PRE, ACT)                                                                                         \
+    static __attribute__((noinline)) void F(dw3_##PRE##_##ACT)(                                                   \
+            const float *r0, const float *r1, const float *r2, float *out, int64_t ox0, int64_t ox1, int64_t step, \
+            int64_t left, int64_t cm, int64_t s1, int64_t s2, int64_t n, const vf *ks, vf bias, vf ps, vf pt,     \
+            int pre_act, int act) {                                                                               \
+        F(dw3_interior)(PRE, ACT, r0, r1, r2, out, ox0, ox1, step, left, cm, s1, s2, n, ks, bias, ps, pt,         \
+                        pre_act, act);                                                                            \
+    }
+DW3_DEF(0, 0) DW3_DEF(0, 1) DW3_DEF(0, 2) DW3_DEF(1, 0) DW3_DEF(1, 1) DW3_DEF(1, 2) DW3_DEF(2, 0) DW3_DEF(2, 1)
+DW3_DEF(2, 2) DW3_DEF(3, 3)
+/* by pre * 4 + act (see depthwise_rows); 15: any prologue or activation */
+static const F(dw3_fn) F(DW3)[16] = {F(dw3_0_0), F(dw3_0_1), F(dw3_0_2), 0, F(dw3_1_0), F(dw3_1_1), F(dw3_1_2), 0,
+                                     F(dw3_2_0), F(dw3_2_1), F(dw3_2_2), 0, 0, 0, 0, F(dw3_3_3)};
 
 /* Depthwise rows [row0, row1) of the (n*oh) output rows: channels innermost in vectors (the last one masked); for
  * 3x3 kernels the nine tap vectors stay in registers across the row's interior pixels; borders clipped in the tap
@@ -582,21 +602,10 @@ static void F(depthwise_rows)(const kl_depthwise *d, int64_t row0, int64_t row1)
                     const int pre = d->pre ? 1 + (d->pre_act == KL_RELU ? 0 : d->pre_act == KL_RELU6 ? 1 : 2) : 0;
                     const int act = d->act == KL_LINEAR ? 0 : d->act == KL_RELU ? 1 : d->act == KL_RELU6 ? 2 : 3;
                     /* the interior with the prologue and activation chosen once per row, not per load */
-#define DW3(PRE, ACT) F(dw3_interior)(PRE, ACT, r0, r1, r2, out + ch, ox, hi, d->sw * cm, d->pl * cm, cm, s1, s2, \
-                                      n, ks, bias, ps, pt, d->pre_act, d->act)
-                    switch (pre * 4 + act) {
-                    case 0: DW3(0, 0); break;
-                    case 1: DW3(0, 1); break;
-                    case 2: DW3(0, 2); break;
-                    case 4: DW3(1, 0); break;
-                    case 5: DW3(1, 1); break;
-                    case 6: DW3(1, 2); break;
-                    case 8: DW3(2, 0); break;
-                    case 9: DW3(2, 1); break;
-                    case 10: DW3(2, 2); break;
-                    default: DW3(3, 3); break;
-                    }
-#undef DW3
+                    int variant = pre * 4 + act;
+                    if (variant % 4 == 3 || variant >= 12) variant = 15;
+                    F(DW3)[variant](r0, r1, r2, out + ch, ox, hi, d->sw * cm, d->pl * cm, cm, s1, s2, n, ks, bias, ps,
+                                    pt, d->pre_act, d->act);
                     ox = hi;
                 }
                 for (; ox < d->ow; ox++)
