@@ -22,7 +22,7 @@
 #define PF 16  /* k rows of weights prefetched ahead */
 #endif
 #define WHOLE_A (128 * 1024)  /* floats of A kept whole in cache (512 KiB) */
-#define SCRATCH (WHOLE_A > MC * KC ? WHOLE_A : MC * KC)
+#define SCRATCH ((WHOLE_A > MC * KC ? WHOLE_A : MC * KC) + 2 * VW)  /* + slack for copyn */
 
 typedef float F(vf) __attribute__((vector_size(VW * 4), aligned(4)));
 typedef int32_t F(vi) __attribute__((vector_size(VW * 4), aligned(4)));
@@ -136,16 +136,16 @@ static void F(bias_act)(float *y, int64_t rows, int64_t f, const float *bias, in
     }
 }
 
-/* Short copies and fills inline (a memcpy call per tap costs more than the copy for a few channels). */
+/* Short copies and fills into the gather buffer, inline (a memcpy call per tap costs more than the copy for a few
+ * channels). The last vector is read masked (never past the source) but stored whole: the buffer is filled front
+ * to back, so the lanes past n are overwritten by the next segment, and it has VW floats of slack at its end. */
 static inline void F(copyn)(float *d, const float *s, int64_t n) {
     int64_t q = 0;
     for (; q + VW <= n; q += VW) F(st)(d + q, F(ld)(s + q));
-    if (q < n) F(stn)(d + q, F(ldn)(s + q, n - q), n - q);
+    if (q < n) F(st)(d + q, F(ldn)(s + q, n - q));
 }
 static inline void F(zeron)(float *d, int64_t n) {
-    int64_t q = 0;
-    for (; q + VW <= n; q += VW) F(st)(d + q, F(splat)(0.0f));
-    if (q < n) F(stn)(d + q, F(splat)(0.0f), n - q);
+    for (int64_t q = 0; q < n; q += VW) F(st)(d + q, F(splat)(0.0f));
 }
 
 /* d[0:len] = act(d * scale + shift) in place, scale/shift per channel from c0 (NULL: 1 / 0). */
@@ -332,6 +332,7 @@ static void F(gather)(const kl_conv *g, int64_t grp, int64_t m0, int64_t rows, i
                       int64_t c1, float *buf) {
     const int64_t hw = g->oh * g->ow, len = c1 - c0, kc = (t1 - t0) * len, kw = g->kw;
     const int runs = len == g->cstride && g->dw == 1;
+    const int64_t i_first = t0 / kw, j_first = t0 % kw;
     int64_t b = m0 / hw, rem = m0 % hw, oy = rem / g->ow, ox = rem % g->ow;
     const float *xg = g->x + grp * g->cin + c0;
     const float *pre_s = g->pre_scale ? g->pre_scale + grp * g->cin + c0 : NULL;
@@ -340,9 +341,9 @@ static void F(gather)(const kl_conv *g, int64_t grp, int64_t m0, int64_t rows, i
         float *dst = buf + r * kc;
         const float *xb = xg + b * g->h * g->w * g->cstride;
         int64_t iy0 = oy * g->sh - g->pt, ix0 = ox * g->sw - g->pl;
-        int64_t t = t0;
+        int64_t t = t0, i = i_first, ja = j_first;
         while (t < t1) {
-            int64_t i = t / kw, ja = t - i * kw, jb = kw < ja + (t1 - t) ? kw : ja + (t1 - t);
+            int64_t jb = kw < ja + (t1 - t) ? kw : ja + (t1 - t);
             int64_t iy = iy0 + i * g->dh;
             if ((uint64_t)iy >= (uint64_t)g->h) {
                 F(zeron)(dst, (jb - ja) * len);
@@ -374,6 +375,8 @@ static void F(gather)(const kl_conv *g, int64_t grp, int64_t m0, int64_t rows, i
             }
             dst += (jb - ja) * len;
             t += jb - ja;
+            i++;
+            ja = 0;
         }
         if (++ox == g->ow) { ox = 0; if (++oy == g->oh) { oy = 0; b++; } }
     }
