@@ -65,43 +65,71 @@ def dense(kernel, bias, act_name):
     return run
 
 
-def conv(kernel2d, bias, act_name, groups, filters, prologue=None):
-    """kernel_fn(x4, kh, kw, sh, sw, dh, dw, pads) -> act(conv(pre(x4)) + bias) for conv._runner; ``prologue``:
-    ``(scale, shift, activation)`` applied to the input per channel as it is read (None: none)."""
+class Window:
+    """The sliding-window geometry of a conv-like layer: kernel, strides, dilation, Keras padding and the extra
+    padding of an absorbed ZeroPadding2D; ``of(shape)`` -> (4-D input shape, output height and width, top and left
+    padding), cached per input shape (dict reads and writes are atomic, so threads may share it)."""
+
+    def __init__(self, rank, ks, st, dl, padding, extra=((0, 0), (0, 0))):
+        self.rank, self.ks, self.st, self.dl, self.padding, self.extra = rank, ks, st, dl, padding, extra
+        self.cache = {}
+
+    def of(self, shape):
+        got = self.cache.get(shape)
+        if got is None:
+            x4 = (shape[0], 1) + tuple(shape[1:]) if self.rank == 1 else tuple(shape)
+            dims, front = [], []
+            for n, k, s, d, (ea, eb) in zip(x4[1:3], self.ks, self.st, self.dl, self.extra):
+                a, b = pad_amounts(n + ea + eb, k, s, d, self.padding)
+                a, b = a + ea, b + eb
+                dims.append(max((n + a + b - (k - 1) * d - 1) // s + 1, 0))
+                front.append(a)
+            got = self.cache[shape] = (x4, tuple(dims), front[0], front[1])
+        return got
+
+
+def conv(kernel2d, bias, act_name, groups, filters, prologue, window):
+    """fn(x, res=None) -> act(conv(pre(x)) + bias + res) for a Conv1D/Conv2D; ``prologue``: ``(scale, shift,
+    activation)`` applied to the input per channel as it is read (None: none); ``window``: a ``Window``."""
     op, packed = native.lib().conv, Packed(kernel2d, groups)
     code, after = _epilogue(act_name)
     ps, pre_t, pa = _pre(prologue)
+    (kh, kw), (sh, sw), (dh, dw) = window.ks, window.st, window.dl
+    rank = window.rank
 
-    def kernel_fn(x4, kh, kw, sh, sw, dh, dw, pads, res=None):
-        x4 = _f32(x4)
-        res = None if res is None else _f32(res)
-        (pt, pb), (pl, pr) = pads
-        oh = (x4.shape[1] + pt + pb - (kh - 1) * dh - 1) // sh + 1
-        ow = (x4.shape[2] + pl + pr - (kw - 1) * dw - 1) // sw + 1
-        y = np.empty((x4.shape[0], max(oh, 0), max(ow, 0), filters), np.float32)
-        op(x4, packed.value if packed.value is not None else packed.get(), y, bias, res, code, kh, kw, sh, sw, dh, dw,
-           pt, pl, groups, ps, pre_t, pa)
+    def run(x, res=None):
+        x4shape, (oh, ow), pt, pl = window.of(x.shape)
+        if x.dtype != np.float32 or not x.flags.c_contiguous:
+            x = np.ascontiguousarray(x, np.float32)
+        if res is not None and (res.dtype != np.float32 or not res.flags.c_contiguous):
+            res = np.ascontiguousarray(res, np.float32)
+        y = np.empty((x4shape[0], oh, ow, filters), np.float32)
+        op(x if rank == 2 else x.reshape(x4shape), packed.value if packed.value is not None else packed.get(), y,
+           bias, res if res is None or rank == 2 else res.reshape(y.shape), code, kh, kw, sh, sw, dh, dw, pt, pl,
+           groups, ps, pre_t, pa)
+        if rank == 1:
+            y = y.reshape(y.shape[0], ow, filters)
         return y if after is None else after(y)
-    return kernel_fn
+    return run
 
 
-def depthwise(kernel3, bias, act_name, prologue=None):
-    """kernel_fn(x4, kh, kw, sh, sw, dh, dw, pads) -> act(depthwise(pre(x4)) + bias); kernel3 is (kh, kw, C*mult)."""
+def depthwise(kernel3, bias, act_name, prologue, window):
+    """fn(x) -> act(depthwise(pre(x)) + bias); kernel3 is (kh, kw, C*mult); ``window``: a ``Window`` (2-D)."""
     op = native.lib().depthwise
     code, after = _epilogue(act_name)
     ps, pre_t, pa = _pre(prologue)
     kernel3 = np.ascontiguousarray(kernel3, np.float32)
     cm = kernel3.shape[2]
+    (sh, sw), (dh, dw) = window.st, window.dl
 
-    def kernel_fn(x4, kh, kw, sh, sw, dh, dw, pads):
-        x4 = _f32(x4)
-        (pt, pb), (pl, pr) = pads
-        oh = (x4.shape[1] + pt + pb - (kh - 1) * dh - 1) // sh + 1
-        ow = (x4.shape[2] + pl + pr - (kw - 1) * dw - 1) // sw + 1
-        y = np.empty((x4.shape[0], max(oh, 0), max(ow, 0), cm), np.float32)
-        op(x4, kernel3, y, bias, code, sh, sw, dh, dw, pt, pl, ps, pre_t, pa)
+    def run(x):
+        x4shape, (oh, ow), pt, pl = window.of(x.shape)
+        if x.dtype != np.float32 or not x.flags.c_contiguous:
+            x = np.ascontiguousarray(x, np.float32)
+        y = np.empty((x4shape[0], oh, ow, cm), np.float32)
+        op(x, kernel3, y, bias, code, sh, sw, dh, dw, pt, pl, ps, pre_t, pa)
         return y if after is None else after(y)
-    return kernel_fn
+    return run
 
 
 def affine(scale, shift, act_name):

@@ -46,7 +46,7 @@ def _runner(rank, ks, st, dl, padding, kernel_fn, finish, extra=((0, 0), (0, 0))
     (kh, kw), (sh, sw), (dh, dw) = ks, st, dl
     cache = {}  # input (H, W) -> pads; dict reads and writes are atomic, so threads may share it
 
-    def run(x, res=None):
+    def run(x):
         x4 = x[:, None] if rank == 1 else x
         hw = x4.shape[1:3]
         pads = cache.get(hw)
@@ -54,10 +54,7 @@ def _runner(rank, ks, st, dl, padding, kernel_fn, finish, extra=((0, 0), (0, 0))
             pads = cache[hw] = [(a + ea, b + eb) for (a, b), (ea, eb) in zip(
                 (pad_amounts(n + ea + eb, k, s, d, padding) for n, k, s, d, (ea, eb) in zip(hw, ks, st, dl, extra)),
                 extra)]
-        if res is None:
-            y = finish(kernel_fn(x4, kh, kw, sh, sw, dh, dw, pads))
-        else:  # a residual added in the kernel's store (fold.absorb_residual)
-            y = kernel_fn(x4, kh, kw, sh, sw, dh, dw, pads, res[:, None] if rank == 1 else res)
+        y = finish(kernel_fn(x4, kh, kw, sh, sw, dh, dw, pads))
         return y[:, 0] if rank == 1 else y
     return run
 
@@ -79,8 +76,8 @@ def conv(layer, shapes):
     if native.lib() is not None:  # packed weights, bias and activation fused into the GEMM
         from ..kernels import native_ops
 
-        fn = native_ops.conv(kernel2d, bias, activation_name(layer), groups, filters, cfg.get("_prologue"))
-        run = _runner(rank, ks, st, dl, padding, fn, activation_fn(layer, "linear"), _extra(layer))
+        window = native_ops.Window(rank, ks, st, dl, padding, _extra(layer))
+        run = native_ops.conv(kernel2d, bias, activation_name(layer), groups, filters, cfg.get("_prologue"), window)
         return run, [_out_shape(shape, rank, ks, st, dl, padding, filters)]
 
     def kernel_fn(x4, kh, kw, sh, sw, dh, dw, pads):
@@ -115,8 +112,8 @@ def depthwise(layer, shapes):
     if native.lib() is not None:
         from ..kernels import native_ops
 
-        fn = native_ops.depthwise(kernel3, bias, activation_name(layer), cfg.get("_prologue"))
-        return _runner(rank, ks, st, dl, padding, fn, activation_fn(layer, "linear"), _extra(layer)), out
+        window = native_ops.Window(rank, ks, st, dl, padding, _extra(layer))
+        return native_ops.depthwise(kernel3, bias, activation_name(layer), cfg.get("_prologue"), window), out
     from ..kernels.depthwise import ACT_CODES  # imports numba only for plans that need it
 
     act_name = cfg.get("activation", "linear")
@@ -143,12 +140,13 @@ def separable(layer, shapes):
     if native.lib() is not None:
         from ..kernels import native_ops
 
-        depth_native = native_ops.depthwise(kernel3, None, "linear", cfg.get("_prologue"))
+        window = native_ops.Window(2, ks, st, dl, padding, _extra(layer))
+        depth_native = native_ops.depthwise(kernel3, None, "linear", cfg.get("_prologue"), window)
         point_fn = native_ops.dense(point, bias, activation_name(layer))
 
-        def native_fn(x4, kh, kw, sh, sw, dh, dw, pads):
-            return point_fn(depth_native(x4, kh, kw, sh, sw, dh, dw, pads))
-        run = _runner(rank, ks, st, dl, padding, native_fn, activation_fn(layer, "linear"), _extra(layer))
+        def run(x):
+            y = point_fn(depth_native(x[:, None] if rank == 1 else x))
+            return y[:, 0] if rank == 1 else y
         return run, [_out_shape(shape, rank, ks, st, dl, padding, filters)]
     depth_fn = _depthwise_kernel_fn(kernel3)
 
