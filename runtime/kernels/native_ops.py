@@ -175,6 +175,23 @@ def pool(avg, rank, size, strides, padding, extra=None):
     return run
 
 
+def global_pool(avg, rank, keep):
+    """fn(x (N, spatial..., C)) -> the mean or max over the spatial axes (kept as size 1 with ``keep``)."""
+    op, avg = native.lib().pool, int(avg)
+
+    def run(x):
+        x = _f32(x)
+        n, c = x.shape[0], x.shape[-1]
+        steps = x.size // max(n * c, 1)
+        y = np.empty((n, 1, 1, c), np.float32)
+        if steps:
+            op(x.reshape(n, 1, steps, c), y, avg, 1, steps, 1, 1, 0, 0, 0)
+        else:
+            y.fill(np.nan)  # the mean / max of nothing, as numpy gives
+        return y.reshape((n,) + (1,) * rank + (c,) if keep else (n, c))
+    return run
+
+
 RNN_KINDS = {"SimpleRNN": 0, "LSTM": 1, "GRU": 2}
 
 

@@ -171,6 +171,11 @@ def conv_transpose(layer, shapes):
     bias = got[1] if len(got) > 1 else None
     finish = epilogue_fn(layer, bias)
     (kh, kw), (sh, sw) = ks, st
+    project = None
+    if native.lib() is not None:
+        from ..kernels import native_ops
+
+        project = native_ops.dense(kernel2d, None, "linear")
 
     def out_len(n, k, s):
         return None if n is None else (n * s if padding == "same" else (n - 1) * s + k)
@@ -179,7 +184,7 @@ def conv_transpose(layer, shapes):
         h, w = x.shape[1], x.shape[2]
         oh, ow = out_len(h, kh, sh), out_len(w, kw, sw)
         pads = ((max(kh - sh, 0) // 2, max(kw - sw, 0) // 2) if padding == "same" else (0, 0))
-        return finish(K.conv2d_transpose(x, kernel2d, kh, kw, sh, sw, pads, (oh, ow)))
+        return finish(K.conv2d_transpose(x, kernel2d, kh, kw, sh, sw, pads, (oh, ow), project))
     return run, [(shape[0], out_len(shape[1], kh, sh), out_len(shape[2], kw, sw), filters)]
 
 

@@ -63,6 +63,10 @@ def global_avg(layer, shapes):
     check_rank(layer, shape, (rank + 2,))
     channels_last(layer)
     keep = bool(layer.config.get("keepdims", False))
+    if native.lib() is not None:  # no BLAS call, so no BLAS thread pool spinning beside the kernels' own
+        from ..kernels import native_ops
+
+        return native_ops.global_pool(True, rank, keep), [(shape[0],) + ((1,) * rank if keep else ()) + (shape[-1],)]
     weights = {}  # positions -> row of 1/positions; the mean is one BLAS matmul (numpy's mean over axis 1 is slow)
 
     def run(x):
@@ -78,6 +82,14 @@ def global_avg(layer, shapes):
 
 
 def global_max(layer, shapes):
+    if native.lib() is not None and layer.class_name in ("GlobalMaxPooling1D", "GlobalMaxPooling2D"):
+        from ..kernels import native_ops
+
+        shape, rank = shapes[0], 1 if layer.class_name.endswith("1D") else 2
+        check_rank(layer, shape, (rank + 2,))
+        channels_last(layer)
+        keep = bool(layer.config.get("keepdims", False))
+        return native_ops.global_pool(False, rank, keep), [(shape[0],) + ((1,) * rank if keep else ()) + (shape[-1],)]
     return _global(layer, shapes, np.max)
 
 
