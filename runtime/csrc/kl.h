@@ -66,6 +66,7 @@ typedef struct {
     int nr;                      /* packed panel width */
     void (*conv_task)(const kl_conv *, int64_t task, int64_t ntasks_m, int64_t ntasks_p, float *scratch);
     int64_t (*conv_mblocks)(const kl_conv *);
+    void (*conv_task_wide)(const kl_conv *, int64_t task, int64_t ntasks, float *scratch);
     int64_t scratch_floats;
     void (*depthwise_rows)(const kl_depthwise *, int64_t row0, int64_t row1);
     void (*rnn)(const kl_rnn *, float *scratch);

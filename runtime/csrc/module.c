@@ -70,8 +70,15 @@ typedef struct {
 
 static void conv_run(void *ctx, int64_t task, int tid) {
     conv_job *j = (conv_job *)ctx;
-    isa->conv_task(j->g, task, j->nm, j->np, j->scratch ? j->scratch + tid * isa->scratch_floats : NULL);
+    float *scratch = j->scratch ? j->scratch + tid * isa->scratch_floats : NULL;
+    if (j->nm == 0) isa->conv_task_wide(j->g, task, j->np, scratch);  /* weights-outer order */
+    else isa->conv_task(j->g, task, j->nm, j->np, scratch);
 }
+
+/* Weights too large for L2 over more than one row block, and an output small enough to stay in L2 while it
+ * accumulates: read the weights once, K blocks outermost (conv_task_wide). Measured on AVX-512 (2 MiB L2). */
+#define KL_WIDE_WEIGHTS (1 << 20)
+#define KL_WIDE_OUTPUT (3 << 20)
 
 static int conv_execute(kl_conv *g) {
     int64_t panels = (g->nout + isa->nr - 1) / isa->nr, nm = isa->conv_mblocks(g);
@@ -89,8 +96,14 @@ static int conv_execute(kl_conv *g) {
         scratch = (float *)malloc((size_t)threads * (size_t)isa->scratch_floats * sizeof(float));
         if (!scratch) return -2;
     }
-    conv_job job = {g, nm, np, scratch};
-    kl_parallel(conv_run, &job, g->groups * nm * np, threads);
+    int64_t m = g->n * g->oh * g->ow;
+    int wide = g->groups == 1 && m > 128 && g->k * g->nout * 4 > KL_WIDE_WEIGHTS && m * g->nout * 4 <= KL_WIDE_OUTPUT;
+    if (wide) {  /* tasks are panel chunks: a few per thread, for balance */
+        np = threads > 1 ? 2 * threads : 1;
+        if (np > panels) np = panels;
+    }
+    conv_job job = {g, wide ? 0 : nm, np, scratch};
+    kl_parallel(conv_run, &job, wide ? np : g->groups * nm * np, threads);
     free(scratch);
     return 0;
 }

@@ -83,7 +83,8 @@ CONVS = [  # kernel, strides, dilation, padding, groups, channels in, filters
     ((3, 3), (1, 1), (1, 1), "same", 1, 4, 6), ((3, 2), (2, 1), (1, 1), "valid", 1, 3, 40),
     ((3, 3), (1, 1), (2, 2), "same", 1, 5, 7), ((1, 1), (1, 1), (1, 1), "valid", 2, 4, 6),
     ((3, 3), (2, 2), (1, 1), "same", 2, 8, 70), ((5, 5), (3, 3), (1, 1), "same", 1, 300, 9),
-    ((1, 1), (2, 2), (1, 1), "valid", 1, 16, 33), ((7, 7), (2, 2), (1, 1), "same", 1, 3, 64)]
+    ((1, 1), (2, 2), (1, 1), "valid", 1, 16, 33), ((7, 7), (2, 2), (1, 1), "same", 1, 3, 64),
+    ((3, 3), (1, 1), (1, 1), "same", 1, 256, 130)]  # > 1 MiB of weights over > 128 rows: K blocks outermost
 
 
 @pytest.mark.parametrize("k,s,d,padding,groups,cin,f", CONVS)
