@@ -9,8 +9,9 @@ and the keras.applications files made by real Keras (tests/fixtures/make_applica
 weights, the images stored beside them as inputs) at batch 1 and 8; applications keraslite cannot load are listed.
 onnxruntime runs keraslite's own ONNX export of each file. Each thread setting runs in its own process (the BLAS
 pools read their size at import): "one" gives keraslite, OpenBLAS and onnxruntime one thread each, "default"
-leaves every pool at its default. The two peers alternate round by round in one process; the figure is the median
-per-call time. Then cold start: a fresh process imports the library, loads a model and predicts one sample (wall
+leaves every pool at its default. The two peers alternate round by round in one process, with a 10 ms pause
+between rounds so neither's idle-spinning pool runs into the other's timing; the figure is the median per-call
+time. Then cold start: a fresh process imports the library, loads a model and predicts one sample (wall
 time and peak RSS by /usr/bin/time) for a plain CNN, MobileNetV2 and an LSTM text model. Prints Markdown for
 bench/RESULTS.md. Not a test: numbers depend on the machine and its load (printed at start and end).
 """
@@ -30,6 +31,7 @@ APPS_DIR = "/work/cache/keras_apps/keras2"
 APPS = ["MobileNet", "MobileNetV2", "MobileNetV3Small", "MobileNetV3Large", "EfficientNetB0", "DenseNet121",
         "NASNetMobile", "VGG16", "ResNet50", "ResNet50V2", "InceptionV3", "Xception"]
 THREAD_VARS = ("KERASLITE_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+GAP = 0.01  # seconds between the two peers' rounds (not timed)
 
 
 def _import_path():
@@ -124,7 +126,11 @@ def measure(case, batch, rounds, one_thread, max_seconds):
     reps = [max(1, int(0.02 / max(_calls(f, x, 1), 1e-6))) for f in (ours, peer)]
     t_ours, t_peer, start = [], [], time.time()
     for r in range(rounds):
+        # The pause lets the other peer's pool threads stop spinning first: both spin after a call, and in one
+        # process each would otherwise run on the cores the other is timing on (5x at batch 1, default threads).
+        time.sleep(GAP)
         t_ours.append(_calls(ours, x, reps[0]))
+        time.sleep(GAP)
         t_peer.append(_calls(peer, x, reps[1]))
         if r >= 2 and time.time() - start > max_seconds:
             break
