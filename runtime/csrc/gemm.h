@@ -159,6 +159,45 @@ static int64_t F(kblocks)(const kl_conv *g) {
     return c <= KC ? (taps + KC / c - 1) / (KC / c) : taps * ((c + KC - 1) / KC);
 }
 
+/* live[b] = 1 when K block b reads at least one pixel inside the input for rows [m0, m0+mc); blocks wholly in the
+ * padding would multiply zeros (a 3x3 'same' convolution over a 1x1 map reads 1 tap of 9), so they are skipped.
+ * Sets *first and *last to the first and last live block (block 0 when none is, so the epilogue still runs). */
+#define KL_MAX_TAPS 1024
+static void F(live_blocks)(const kl_conv *g, int64_t m0, int64_t mc, int64_t nblocks, uint8_t *live, int64_t *first,
+                           int64_t *last) {
+    const int64_t taps = g->kh * g->kw, hw = g->oh * g->ow;
+    uint8_t tap_live[KL_MAX_TAPS];
+    if (F(is_direct)(g) || taps > KL_MAX_TAPS) {
+        memset(live, 1, (size_t)nblocks);
+    } else {
+        memset(tap_live, 0, (size_t)taps);
+        int64_t rem = m0 % hw, oy = rem / g->ow, ox = rem % g->ow;
+        for (int64_t r = 0; r < mc; r++) {
+            int64_t iy0 = oy * g->sh - g->pt, ix0 = ox * g->sw - g->pl;
+            for (int64_t i = 0; i < g->kh; i++) {
+                int64_t iy = iy0 + i * g->dh;
+                if ((uint64_t)iy >= (uint64_t)g->h) continue;
+                for (int64_t j = 0; j < g->kw; j++) {
+                    int64_t ix = ix0 + j * g->dw;
+                    if ((uint64_t)ix < (uint64_t)g->w) tap_live[i * g->kw + j] = 1;
+                }
+            }
+            if (++ox == g->ow) { ox = 0; if (++oy == g->oh) oy = 0; }
+        }
+        for (int64_t b = 0; b < nblocks; b++) {
+            int64_t t0, t1, c0, c1;
+            F(kblock)(g, b, &t0, &t1, &c0, &c1);
+            live[b] = 0;
+            for (int64_t t = t0; t < t1; t++) live[b] |= tap_live[t];
+        }
+    }
+    *first = -1;
+    *last = 0;
+    for (int64_t b = 0; b < nblocks; b++)
+        if (live[b]) { if (*first < 0) *first = b; *last = b; }
+    if (*first < 0) { live[0] = 1; *first = *last = 0; }
+}
+
 /* Rows [m0, m0+rows) of the implicit im2col matrix of group grp, taps [t0, t1) x channels [c0, c1), into buf
  * (row stride (t1-t0)*(c1-c0)); pixels outside the input are zeros. With every channel and dw == 1, the taps of
  * one kernel row are one contiguous run of the input row, copied at once. */
@@ -246,11 +285,17 @@ static void F(conv_task)(const kl_conv *g, int64_t task, int64_t nm, int64_t np,
     const int direct = F(is_direct)(g);
     const float *bpg = g->bp + grp * panels * g->k * NR;
     const int64_t nblocks = F(kblocks)(g);
+    uint8_t stack_live[256], *live = nblocks <= 256 ? stack_live : (uint8_t *)malloc((size_t)nblocks);
+    int64_t first = 0, last = nblocks - 1;
+    const int all = live == NULL;  /* no memory for the mask: every block */
+    if (!all) F(live_blocks)(g, m0, mc, nblocks, live, &first, &last);
+#define LIVE(b) (all || live[b])
     if (mc * g->k <= WHOLE_A) {
         if (!direct) {
             float *dst = scratch;
             for (int64_t blk = 0; blk < nblocks; blk++) {
                 int64_t t0, t1, c0, c1;
+                if (!LIVE(blk)) continue;
                 F(kblock)(g, blk, &t0, &t1, &c0, &c1);
                 F(gather)(g, grp, m0, mc, t0, t1, c0, c1, dst);
                 dst += mc * (t1 - t0) * (c1 - c0);
@@ -261,36 +306,40 @@ static void F(conv_task)(const kl_conv *g, int64_t task, int64_t nm, int64_t np,
             const float *a = scratch;
             for (int64_t blk = 0; blk < nblocks; blk++) {
                 int64_t t0, t1, c0, c1;
+                if (!LIVE(blk)) continue;
                 F(kblock)(g, blk, &t0, &t1, &c0, &c1);
                 int64_t k0 = t0 * g->cin + c0, kc = (t1 - t0) * (c1 - c0);
                 const float *ab = direct ? g->x + m0 * g->cstride + grp * g->cin + k0 : a;
                 F(panel_block)(g, ab, direct ? g->cstride : kc, bpg + (p * g->k + k0) * NR, m0, mc,
-                               grp * g->nout + p * NR, ncols, kc, blk > 0 || g->accumulate, blk == nblocks - 1);
+                               grp * g->nout + p * NR, ncols, kc, blk > first || g->accumulate, blk == last);
                 a += mc * kc;
             }
         }
-        return;
-    }
-    for (int64_t blk = 0; blk < nblocks; blk++) {
-        int64_t t0, t1, c0, c1;
-        F(kblock)(g, blk, &t0, &t1, &c0, &c1);
-        int64_t k0 = t0 * g->cin + c0, kc = (t1 - t0) * (c1 - c0);
-        const float *a;
-        int64_t lda;
-        if (direct) {
-            a = g->x + m0 * g->cstride + grp * g->cin + k0;
-            lda = g->cstride;
-        } else {
-            F(gather)(g, grp, m0, mc, t0, t1, c0, c1, scratch);
-            a = scratch;
-            lda = kc;
+    } else {
+        for (int64_t blk = 0; blk < nblocks; blk++) {
+            int64_t t0, t1, c0, c1;
+            if (!LIVE(blk)) continue;
+            F(kblock)(g, blk, &t0, &t1, &c0, &c1);
+            int64_t k0 = t0 * g->cin + c0, kc = (t1 - t0) * (c1 - c0);
+            const float *a;
+            int64_t lda;
+            if (direct) {
+                a = g->x + m0 * g->cstride + grp * g->cin + k0;
+                lda = g->cstride;
+            } else {
+                F(gather)(g, grp, m0, mc, t0, t1, c0, c1, scratch);
+                a = scratch;
+                lda = kc;
+            }
+            for (int64_t p = p0; p < p1; p++) {
+                int ncols = g->nout - p * NR < NR ? (int)(g->nout - p * NR) : NR;
+                F(panel_block)(g, a, lda, bpg + (p * g->k + k0) * NR, m0, mc, grp * g->nout + p * NR, ncols, kc,
+                               blk > first || g->accumulate, blk == last);
+            }
         }
-        for (int64_t p = p0; p < p1; p++) {
-            int ncols = g->nout - p * NR < NR ? (int)(g->nout - p * NR) : NR;
-            F(panel_block)(g, a, lda, bpg + (p * g->k + k0) * NR, m0, mc, grp * g->nout + p * NR, ncols, kc,
-                           blk > 0 || g->accumulate, blk == nblocks - 1);
-        }
     }
+#undef LIVE
+    if (live && live != stack_live) free(live);
 }
 
 /* A convolution whose weights are too large for L2 over many rows (VGG- and ResNet-style late layers at batch 8):
@@ -309,7 +358,12 @@ static void F(conv_task_wide)(const kl_conv *g, int64_t task, int64_t np, float 
         F(kblock)(g, blk, &t0, &t1, &c0, &c1);
         int64_t k0 = t0 * g->cin + c0, kc = (t1 - t0) * (c1 - c0);
         for (int64_t m0 = 0; m0 < m; m0 += MC) {
-            int64_t mc = m - m0 < MC ? m - m0 : MC;
+            int64_t mc = m - m0 < MC ? m - m0 : MC, first = 0, last = nblocks - 1;
+            if (nblocks <= 256) {  /* skip the K blocks wholly in the padding, as conv_task does */
+                uint8_t live[256];
+                F(live_blocks)(g, m0, mc, nblocks, live, &first, &last);
+                if (!live[blk]) continue;
+            }
             const float *a = scratch;
             int64_t lda = kc;
             if (direct) {
@@ -321,7 +375,7 @@ static void F(conv_task_wide)(const kl_conv *g, int64_t task, int64_t np, float 
             for (int64_t p = p0; p < p1; p++) {
                 int ncols = g->nout - p * NR < NR ? (int)(g->nout - p * NR) : NR;
                 F(panel_block)(g, a, lda, g->bp + (p * g->k + k0) * NR, m0, mc, p * NR, ncols, kc,
-                               blk > 0 || g->accumulate, blk == nblocks - 1);
+                               blk > first || g->accumulate, blk == last);
             }
         }
     }

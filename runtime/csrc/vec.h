@@ -1,6 +1,7 @@
 /* Vectors of VW floats (GCC/clang vector extensions), the activations on them, and the elementwise kernels
  * (bias + activation, BatchNormalization as an affine map, short copies). Part of kernels.h. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define KL_CAT2(a, b) a##_##b
