@@ -76,8 +76,17 @@ class Model:
         self._valid = set()  # input shapes that passed _check (single-input models); sets are safe to share
         self._casts = [np.int64 if spec.dtype.startswith(("int", "uint")) else np.float32 for spec in self.inputs]
         # Steps specialised once so the predict loop does no per-call inspection.
+        # Each step also names the slots it reads for the last time: dropping them right away lets the allocator
+        # hand the same (cache-warm) memory to the next steps instead of touching fresh memory at every layer.
+        last = {}
+        for i, (_, ins, _) in enumerate(p.steps):
+            for slot in ins:
+                last[slot] = i
+        keep = set(p.output_slots)
+        done = [tuple(s for s in dict.fromkeys(ins) if last[s] == i and s not in keep)
+                for i, (_, ins, _) in enumerate(p.steps)]
         self._steps = [(fn, ins[0] if len(ins) == 1 else ins, outs[0] if len(outs) == 1 else outs,
-                        len(ins) == 1, len(outs) == 1) for fn, ins, outs in p.steps]
+                        len(ins) == 1, len(outs) == 1, done[i]) for i, (fn, ins, outs) in enumerate(p.steps)]
 
     def __repr__(self):
         return f"<keraslite.runtime.Model {self.name!r}: {len(self.inputs)} input(s), {len(self.outputs)} output(s)>"
@@ -154,11 +163,13 @@ class Model:
             for s, a in zip(self.plan.input_slots, arrays):
                 vals[s] = a
         steps = self._steps if start == 0 and stop is None else self._steps[start:stop]
-        for fn, ins, outs, one_in, one_out in steps:
+        for fn, ins, outs, one_in, one_out, done in steps:
             if one_in:
                 result = fn(vals[ins])
             else:
                 result = fn(*[vals[i] for i in ins])
+            for s in done:
+                vals[s] = None
             if one_out:
                 vals[outs] = result
             else:
