@@ -15,8 +15,9 @@ class Plan:
     Nothing in a Plan is written during predict, so one Plan serves many threads.
     """
 
-    def __init__(self, steps, input_slots, output_slots, shapes, layer_rows):
+    def __init__(self, steps, input_slots, output_slots, shapes, layer_rows, step_layers=None):
         self.steps = steps
+        self.step_layers = step_layers  # per step, the name of the layer it runs (after folds: the host), for profiles
         self.input_slots = input_slots
         self.output_slots = output_slots
         self.shapes = shapes
@@ -150,5 +151,6 @@ def build(spec) -> Plan:
                                    f"{ref.tensor}) is not produced by the graph")
         output_slots.append(slot[key])
     order = [layer.name for layer in flat.layers if layer.name in rows]
-    steps = [step for step in steps if step is not None]  # absorbed ZeroPadding2D steps
-    return Plan(steps, input_slots, output_slots, shapes, [rows[n] for n in order])
+    names = [rec[0].name for step, rec in zip(steps, records) if step is not None]
+    steps = [step for step in steps if step is not None]  # steps absorbed by later ones
+    return Plan(steps, input_slots, output_slots, shapes, [rows[n] for n in order], names)

@@ -159,43 +159,46 @@ static int64_t F(kblocks)(const kl_conv *g) {
     return c <= KC ? (taps + KC / c - 1) / (KC / c) : taps * ((c + KC - 1) / KC);
 }
 
-/* live[b] = 1 when K block b reads at least one pixel inside the input for rows [m0, m0+mc); blocks wholly in the
- * padding would multiply zeros (a 3x3 'same' convolution over a 1x1 map reads 1 tap of 9), so they are skipped.
- * Sets *first and *last to the first and last live block (block 0 when none is, so the epilogue still runs). */
-#define KL_MAX_TAPS 1024
+/* Whether some of the values v * stride + k * step - pad for v in [lo, hi] fall in [0, n). */
+static inline int F(hits)(int64_t lo, int64_t hi, int64_t stride, int64_t off, int64_t n) {
+    /* v * stride + off in [0, n)  <=>  v in [ceil(-off / stride), floor((n - 1 - off) / stride)] */
+    int64_t a = -off, b = n - 1 - off;
+    int64_t vmin = a <= 0 ? 0 : (a + stride - 1) / stride, vmax = b < 0 ? -1 : b / stride;
+    if (vmin < lo) vmin = lo;
+    if (vmax > hi) vmax = hi;
+    return vmin <= vmax;
+}
+
+/* live[b] = 1 unless K block b reads only padding for rows [m0, m0+mc) (a 3x3 'same' convolution over a 1x1 map
+ * reads 1 tap of 9; the others would multiply zeros). A tap is dead when its kernel row misses the input for
+ * every output row the block covers, or its kernel column for every output column. Sets *first and *last to the
+ * first and last live block (block 0 when none is, so the epilogue still runs). */
 static void F(live_blocks)(const kl_conv *g, int64_t m0, int64_t mc, int64_t nblocks, uint8_t *live, int64_t *first,
                            int64_t *last) {
-    const int64_t taps = g->kh * g->kw, hw = g->oh * g->ow;
-    uint8_t tap_live[KL_MAX_TAPS];
-    if (F(is_direct)(g) || taps > KL_MAX_TAPS) {
-        memset(live, 1, (size_t)nblocks);
-    } else {
-        memset(tap_live, 0, (size_t)taps);
-        int64_t rem = m0 % hw, oy = rem / g->ow, ox = rem % g->ow;
-        for (int64_t r = 0; r < mc; r++) {
-            int64_t iy0 = oy * g->sh - g->pt, ix0 = ox * g->sw - g->pl;
-            for (int64_t i = 0; i < g->kh; i++) {
-                int64_t iy = iy0 + i * g->dh;
-                if ((uint64_t)iy >= (uint64_t)g->h) continue;
-                for (int64_t j = 0; j < g->kw; j++) {
-                    int64_t ix = ix0 + j * g->dw;
-                    if ((uint64_t)ix < (uint64_t)g->w) tap_live[i * g->kw + j] = 1;
-                }
-            }
-            if (++ox == g->ow) { ox = 0; if (++oy == g->oh) oy = 0; }
-        }
-        for (int64_t b = 0; b < nblocks; b++) {
-            int64_t t0, t1, c0, c1;
-            F(kblock)(g, b, &t0, &t1, &c0, &c1);
-            live[b] = 0;
-            for (int64_t t = t0; t < t1; t++) live[b] |= tap_live[t];
-        }
-    }
+    const int64_t hw = g->oh * g->ow, e = m0 + mc - 1;
+    int64_t b0 = m0 / hw, oy0 = m0 % hw / g->ow, ox0 = m0 % g->ow, b1 = e / hw, oy1 = e % hw / g->ow, ox1 = e % g->ow;
+    int64_t ylo = b1 > b0 ? 0 : oy0, yhi = b1 > b0 ? g->oh - 1 : oy1;
+    int64_t xlo = b1 > b0 || oy1 > oy0 ? 0 : ox0, xhi = b1 > b0 || oy1 > oy0 ? g->ow - 1 : ox1;
     *first = -1;
     *last = 0;
-    for (int64_t b = 0; b < nblocks; b++)
-        if (live[b]) { if (*first < 0) *first = b; *last = b; }
-    if (*first < 0) { live[0] = 1; *first = *last = 0; }
+    for (int64_t blk = 0; blk < nblocks; blk++) {
+        int64_t t0, t1, c0, c1;
+        F(kblock)(g, blk, &t0, &t1, &c0, &c1);
+        live[blk] = 0;
+        for (int64_t t = t0; t < t1 && !live[blk]; t++) {
+            int64_t i = t / g->kw, j = t % g->kw;
+            live[blk] = F(hits)(ylo, yhi, g->sh, i * g->dh - g->pt, g->h)
+                        && F(hits)(xlo, xhi, g->sw, j * g->dw - g->pl, g->w);
+        }
+        if (live[blk]) {
+            if (*first < 0) *first = blk;
+            *last = blk;
+        }
+    }
+    if (*first < 0) {
+        live[0] = 1;
+        *first = *last = 0;
+    }
 }
 
 /* Rows [m0, m0+rows) of the implicit im2col matrix of group grp, taps [t0, t1) x channels [c0, c1), into buf
@@ -206,6 +209,7 @@ static void F(gather)(const kl_conv *g, int64_t grp, int64_t m0, int64_t rows, i
     const int64_t hw = g->oh * g->ow, len = c1 - c0, kc = (t1 - t0) * len, kw = g->kw;
     const int runs = len == g->cstride && g->dw == 1;
     const int64_t i_first = t0 / kw, j_first = t0 % kw;
+    const int whole = runs && t0 == 0 && t1 == g->kh * kw;  /* the block holds every tap, all channels */
     int64_t b = m0 / hw, rem = m0 % hw, oy = rem / g->ow, ox = rem % g->ow;
     const float *xg = g->x + grp * g->cin + c0;
     const float *pre_s = g->pre_scale ? g->pre_scale + grp * g->cin + c0 : NULL;
@@ -214,6 +218,17 @@ static void F(gather)(const kl_conv *g, int64_t grp, int64_t m0, int64_t rows, i
         float *dst = buf + r * kc;
         const float *xb = xg + b * g->h * g->w * g->cstride;
         int64_t iy0 = oy * g->sh - g->pt, ix0 = ox * g->sw - g->pl;
+        if (whole && iy0 >= 0 && iy0 + (g->kh - 1) * g->dh < g->h && ix0 >= 0 && ix0 + kw - 1 < g->w) {
+            /* every tap inside (most rows): one run per kernel row, no bounds to check */
+            for (int64_t i = 0; i < g->kh; i++) {
+                float *d = dst + i * kw * len;
+                F(copyn)(d, xb + ((iy0 + i * g->dh) * g->w + ix0) * g->cstride, kw * len);
+                if (g->pre)
+                    for (int64_t px = 0; px < kw; px++) F(prologue)(d + px * len, len, pre_s, pre_t, g->pre_act);
+            }
+            if (++ox == g->ow) { ox = 0; if (++oy == g->oh) { oy = 0; b++; } }
+            continue;
+        }
         int64_t t = t0, i = i_first, ja = j_first;
         while (t < t1) {
             int64_t jb = kw < ja + (t1 - t) ? kw : ja + (t1 - t);
