@@ -63,7 +63,8 @@ static inline __attribute__((always_inline)) void F(micro)(
     for (int64_t k = 0; k < kc; k++) {
         vf b[NV];
         /* the weights stream from memory in the layers bound by them: ask for them well ahead */
-        _Pragma("GCC unroll 4") for (int q = 0; q < NR * 4; q += 64) __builtin_prefetch((const char *)(bp + (k + PF) * NR) + q);
+        _Pragma("GCC unroll 4") for (int q = 0; q < NR * 4; q += 64)
+            __builtin_prefetch((const char *)(bp + (k + PF) * NR) + q);
         _Pragma("GCC unroll 4") for (int v = 0; v < NVX; v++) b[v] = F(ld)(bp + k * NR + v * VW);
         _Pragma("GCC unroll 16") for (int r = 0; r < R; r++) {
             float s = a[r * lda + k];
@@ -93,7 +94,8 @@ static inline __attribute__((always_inline)) void F(micro_row)(
         float s = a[k];
         _Pragma("GCC unroll 4") for (int v = 0; v < NVX; v++) part[0][v] += s * F(ld)(bp + k * NR + v * VW);
     }
-    _Pragma("GCC unroll 4") for (int v = 0; v < NVX; v++) acc[0][v] = (part[0][v] + part[1][v]) + (part[2][v] + part[3][v]);
+    _Pragma("GCC unroll 4") for (int v = 0; v < NVX; v++)
+        acc[0][v] = (part[0][v] + part[1][v]) + (part[2][v] + part[3][v]);
     F(store_tile)(1, NVX, acc, c, 0, nlast, accum, last, bias, res, 0, act);
 }
 

@@ -143,12 +143,18 @@ static PyObject *py_gemm(PyObject *self, PyObject *const *args, Py_ssize_t nargs
     if (b[0].v.ndim < 1 || b[2].v.ndim < 1) { fail("_ckernels: a and y need at least one axis"); goto error; }
     int64_t k = b[0].v.shape[b[0].v.ndim - 1], nout = b[2].v.shape[b[2].v.ndim - 1];
     int64_t rows = k ? nfloats(&b[0]) / k : 0;
-    if (k < 1 || nout < 1 || rows * nout != nfloats(&b[2])) { fail("_ckernels: a and y have different row counts"); goto error; }
+    if (k < 1 || nout < 1 || rows * nout != nfloats(&b[2])) {
+        fail("_ckernels: a and y have different row counts");
+        goto error;
+    }
     g.x = (const float *)b[0].v.buf; g.n = rows; g.h = g.w = 1; g.cin = g.cstride = k;
     g.kh = g.kw = g.sh = g.sw = g.dh = g.dw = 1; g.oh = g.ow = 1; g.groups = 1;
     g.k = k; g.nout = nout; g.y = (float *)b[2].v.buf; g.ldy = nout; g.act = (int)act;
     g.bp = (const float *)b[1].v.buf;
-    if (nfloats(&b[1]) < (nout + isa->nr - 1) / isa->nr * k * isa->nr) { fail("_ckernels: packed weights too small"); goto error; }
+    if (nfloats(&b[1]) < (nout + isa->nr - 1) / isa->nr * k * isa->nr) {
+        fail("_ckernels: packed weights too small");
+        goto error;
+    }
     if (check_epilogue(&g, &b[3], &b[4], rows * nout)) goto error;
     return run_conv(&g, b, 5);
 error:
@@ -174,7 +180,10 @@ static PyObject *py_conv(PyObject *self, PyObject *const *args, Py_ssize_t nargs
     if (b[0].v.ndim != 4 || b[2].v.ndim != 4) { fail("_ckernels: conv needs 4-D x and y"); goto error; }
     const Py_ssize_t *xs = b[0].v.shape, *ys = b[2].v.shape;
     int64_t groups = p[9];
-    if (groups < 1 || xs[3] % groups || ys[3] % groups || xs[0] != ys[0]) { fail("_ckernels: bad conv shapes"); goto error; }
+    if (groups < 1 || xs[3] % groups || ys[3] % groups || xs[0] != ys[0]) {
+        fail("_ckernels: bad conv shapes");
+        goto error;
+    }
     g.x = (const float *)b[0].v.buf; g.n = xs[0]; g.h = xs[1]; g.w = xs[2]; g.cstride = xs[3];
     g.cin = xs[3] / groups; g.groups = groups;
     g.kh = p[1]; g.kw = p[2]; g.sh = p[3]; g.sw = p[4]; g.dh = p[5]; g.dw = p[6]; g.pt = p[7]; g.pl = p[8];
@@ -239,7 +248,10 @@ static PyObject *py_depthwise(PyObject *self, PyObject *const *args, Py_ssize_t 
         goto error;
     if (b[0].v.ndim != 4 || b[1].v.ndim != 3 || b[2].v.ndim != 4) { fail("_ckernels: depthwise shapes"); goto error; }
     const Py_ssize_t *xs = b[0].v.shape, *ks = b[1].v.shape, *ys = b[2].v.shape;
-    if (xs[3] < 1 || ks[2] % xs[3] || ys[3] != ks[2] || ys[0] != xs[0]) { fail("_ckernels: depthwise channels"); goto error; }
+    if (xs[3] < 1 || ks[2] % xs[3] || ys[3] != ks[2] || ys[0] != xs[0]) {
+        fail("_ckernels: depthwise channels");
+        goto error;
+    }
     d.x = (const float *)b[0].v.buf; d.n = xs[0]; d.h = xs[1]; d.w = xs[2]; d.c = xs[3]; d.mult = ks[2] / xs[3];
     d.kernel = (const float *)b[1].v.buf; d.kh = ks[0]; d.kw = ks[1];
     d.act = (int)p[0]; d.sh = p[1]; d.sw = p[2]; d.dh = p[3]; d.dw = p[4]; d.pt = p[5]; d.pl = p[6];
@@ -443,7 +455,8 @@ static int cpu_has(const char *what) {
     return !strcmp(what, "base");
 }
 
-/* _select_isa(name) -> bool (tests and benchmarks; plans built before keep the old packing): use the kernels for "avx512", "avx2" or "base" when this CPU and build have them. */
+/* _select_isa(name) -> bool: use the kernels for "avx512", "avx2" or "base" when this CPU and build have them (for
+ * tests and benchmarks: plans built before keep the other variant's packing). */
 static PyObject *py_select_isa(PyObject *self, PyObject *arg) {
     (void)self;
     const char *name = PyUnicode_AsUTF8(arg);
