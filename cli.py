@@ -5,6 +5,8 @@
     keraslite convert old.h5 new.h5 --dialect portable
     keraslite summary model.h5
     keraslite predict model.h5 input.npy
+    keraslite plot-model model.h5 model.png --show-shapes
+    keraslite plot-history training.log history.png
 
 Exit status: 0 on success, 1 when the model or data is at fault (the message says why), 2 on usage errors.
 """
@@ -18,7 +20,7 @@ from typing import List, Optional
 # Subcommand modules; each defines ``register(subparsers)`` which adds its parsers and sets ``func`` on them.
 # Importing them must stay cheap: heavy imports happen inside the handlers.
 COMMAND_MODULES = ("keraslite.format.cli", "keraslite.runtime.cli", "keraslite.converters.cli",
-                   "keraslite.server.cli")
+                   "keraslite.server.cli", "keraslite.train.cli")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -45,6 +45,14 @@ def _clip(g: GraphBuilder, x: Value, hint: str, low: float, high: float) -> Valu
     return g.op("Clip", [x.name, g.scalar(low), g.scalar(high)], x, hint)
 
 
+def _hard_silu(g: GraphBuilder, x: Value, hint: str) -> Value:
+    """x * relu6(x + 3) / 6: ONNX HardSwish from opset 14, else x * HardSigmoid(x)."""
+    if g.opset >= 14:
+        return g.op("HardSwish", [x.name], x, hint)
+    gate = g.op("HardSigmoid", [x.name], x, hint + "/gate", alpha=1.0 / 6.0, beta=0.5)
+    return g.op("Mul", [x.name, gate.name], x, hint)
+
+
 def _softmax(op: str):
     def emit(g: GraphBuilder, x: Value, hint: str) -> Value:
         return g.op(op, [x.name], x, hint, axis=x.axis(-1))
@@ -63,6 +71,7 @@ ACTIVATIONS = {
     "sigmoid": _simple("Sigmoid"),
     "hard_sigmoid": _simple("HardSigmoid", alpha=1.0 / 6.0, beta=0.5),
     "hard_sigmoid_keras2": _simple("HardSigmoid", alpha=0.2, beta=0.5),
+    "hard_silu": lambda g, x, hint: _hard_silu(g, x, hint),
     "tanh": _simple("Tanh"),
     "softmax": _softmax("Softmax"),
     "log_softmax": _softmax("LogSoftmax"),

@@ -86,9 +86,6 @@ def repeat_vector(g: GraphBuilder, layer, inputs):
 
 def embedding(g: GraphBuilder, layer, inputs):
     """Embedding as Gather on the table; float or int32 indices are cast to int64 first."""
-    if layer.config.get("mask_zero"):
-        raise fail(layer, "mask_zero=True is not supported: the mask changes what later layers compute "
-                          "and ONNX has no masks; save the model with mask_zero=False")
     x = g.keras(inputs[0])
     table = weight(g, layer, "embeddings")
     indices = x.name

@@ -9,6 +9,7 @@ import onnx
 from onnx import helper
 
 from ..errors import ConversionError
+from ..format.masking import explicit_masks
 from .graph import FLOAT, GraphBuilder, Value, identity
 from .registry import EMITTERS, STRUCTURAL
 
@@ -73,7 +74,7 @@ def build_graph(spec, opset: int) -> onnx.ModelProto:
     """The ONNX model of ``spec`` (any nesting) at ``opset``, shapes inferred strictly and outputs typed."""
     opset = check_opset(opset)
     out_names = _output_names(spec)
-    flat = spec.flatten()
+    flat = explicit_masks(spec.flatten())
     total = sum(np.asarray(w).nbytes for layer in flat.layers for _, w in layer.weights)
     if total > MAX_WEIGHT_BYTES:
         raise ConversionError(f"model {spec.name!r} has {total / 2 ** 30:.2f} GiB of weights; a single-file ONNX "

@@ -30,6 +30,10 @@ def global_pool(op: str):
     """Global pooling as one Reduce node over the spatial axes, wherever they sit physically."""
 
     def emit(g: GraphBuilder, layer, inputs):
+        if layer.mask is not None:  # only GlobalAveragePooling1D receives one (format/masking.py)
+            from .masking import masked_average
+
+            return masked_average(g, layer, inputs)
         cfg = layer.config
         x = inputs[0]
         if cfg.get("data_format", "channels_last") == "channels_first":

@@ -12,6 +12,7 @@ import numpy as np
 from ..format.layers import bidirectional_halves
 from .activations import RNN_ACTIVATIONS
 from .graph import GraphBuilder, Value, fail
+from .masking import Compacted, mask_of
 from .reshaping import INT64_MAX
 
 TIME_MAJOR = (1, 0, 2)
@@ -73,24 +74,39 @@ def _attrs(class_name: str, cfg: Dict, layer, directions: int) -> Dict:
 
 
 def _check(layer, cfg: Dict, inputs: List[Value]) -> None:
-    if len(inputs) != 1:
-        raise fail(layer, f"initial states passed as extra inputs ({len(inputs) - 1}) are not supported")
+    expected = 2 if layer.mask is not None else 1  # a masked call's last input is its mask source
+    if len(inputs) != expected:
+        raise fail(layer, f"initial states passed as extra inputs ({len(inputs) - expected}) are not supported")
     if cfg.get("return_state"):
         raise fail(layer, "return_state=True is not supported")
     if cfg.get("time_major"):
         raise fail(layer, "time_major=True is not supported")
 
 
-def _run(g: GraphBuilder, layer, x: Value, class_name: str, cfg: Dict, weights: List[Tuple], direction: str,
-         merge: str, return_sequences: bool) -> Value:
-    """One ONNX recurrent node and the few nodes that bring its output to Keras' meaning."""
+def _run(g: GraphBuilder, layer, inputs: List[Value], class_name: str, cfg: Dict, weights: List[Tuple],
+         direction: str, merge: str, return_sequences: bool) -> Value:
+    """The recurrent node(s) and what brings the output to Keras' meaning; a masked call runs on its unmasked
+    steps only (``masking.Compacted``)."""
+    if layer.mask is None:
+        return _node(g, layer, inputs[0], class_name, cfg, weights, direction, merge, return_sequences, None)
+    compact = Compacted(g, layer, inputs[0], mask_of(g, layer, inputs[-1]), reverse=direction == "reverse")
+    y = _node(g, layer, compact.x, class_name, cfg, weights, "forward" if direction == "reverse" else direction,
+              merge, return_sequences, compact.lens)
+    if return_sequences:  # a Bidirectional returning sequences zeroes masked steps, as Keras does
+        return compact.sequence(g, y, zero_output=direction == "bidirectional")
+    return compact.last(g, y)
+
+
+def _node(g: GraphBuilder, layer, x: Value, class_name: str, cfg: Dict, weights: List[Tuple], direction: str,
+          merge: str, return_sequences: bool, lens) -> Value:
+    """One ONNX recurrent node (``lens``: its sequence_lens, or None) and its output in Keras' meaning."""
     op, _ = OPS[class_name]
     d = len(weights)
     stacked = [np.stack([wts[i] for wts in weights]) for i in range(3)]
     names = [g.const(a, f"{layer.name}/{n}", key=(layer.name, n, "onnx")) for n, a in zip("WRB", stacked)]
     x = g.to_perm(x, TIME_MAJOR)
-    y, y_h = g.node(op, [x.name, *names], layer.name + "/" + op.lower(), outputs=2, direction=direction,
-                    **_attrs(class_name, cfg, layer, d))
+    y, y_h = g.node(op, [x.name, *names] + ([lens] if lens else []), layer.name + "/" + op.lower(), outputs=2,
+                    direction=direction, **_attrs(class_name, cfg, layer, d))
     if return_sequences:  # Y: [time, directions, batch, units]
         seq = Value(y, 4, (1, 2, 0, 3), x.dtype)
         if d == 1:
@@ -129,7 +145,7 @@ def recurrent(g: GraphBuilder, layer, inputs):
     _check(layer, cfg, inputs)
     wts = _direction_weights(layer.class_name, cfg, layer.weight_dict, layer)
     direction = "reverse" if cfg.get("go_backwards") else "forward"
-    return [_run(g, layer, inputs[0], layer.class_name, cfg, [wts], direction, "concat",
+    return [_run(g, layer, inputs, layer.class_name, cfg, [wts], direction, "concat",
                  bool(cfg.get("return_sequences")))]
 
 
@@ -152,7 +168,7 @@ def bidirectional(g: GraphBuilder, layer, inputs):
     if merge is None:
         raise fail(layer, "merge_mode=None (two separate outputs) is not supported; use concat, sum, mul or ave")
     per_dir = [_direction_weights(class_name, inner_cfg, half.weight_dict, layer) for half in (forward, backward)]
-    return [_run(g, layer, inputs[0], class_name, inner_cfg, per_dir, "bidirectional", merge,
+    return [_run(g, layer, inputs, class_name, inner_cfg, per_dir, "bidirectional", merge,
                  bool(inner_cfg.get("return_sequences")))]
 
 

@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
 
     spec = read(args.model, weights=args.weights)
     ext = os.path.splitext(args.output)[1].lower()
-    write(spec, args.output, dialect=args.dialect)
+    notes = write(spec, args.output, dialect=args.dialect)
     written = [args.output]
     if ext in (".json", ".yaml", ".yml"):
         weights_out = args.weights_out or os.path.splitext(args.output)[0] + (
@@ -42,4 +42,6 @@ def run(args: argparse.Namespace) -> int:
     target = "keras3" if ext == ".keras" else args.dialect
     print(f"{args.model} (Keras {src.get('keras_version') or '?'}, {src.get('format')}) -> "
           f"{' + '.join(written)} ({target})")
+    for note in notes:
+        print(f"note: {note}")
     return 0

@@ -10,14 +10,14 @@ import math
 from typing import Any, Dict, Optional
 
 from ..errors import ModelFormatError, UnsupportedLayerError
-from .layers import (ACTIVATION_ALIASES, ACTIVATIONS, LAYERS, MODEL_CLASSES, NO_TRAINABLE_KEY, REFUSE, REFUSED,
-                     REQUIRED, canonical_class, reversed_rnn, supported)
+from .layers import (ACTIVATION_ALIASES, ACTIVATIONS, APPLICATION_LAYERS, LAYERS, MODEL_CLASSES, NO_TRAINABLE_KEY,
+                     REFUSE, REFUSED, REQUIRED, canonical_class, reversed_rnn, supported)
 
 TUPLE_KEYS = ("kernel_size", "strides", "dilation_rate", "pool_size", "size", "output_padding")
 RANK = {"1D": 1, "2D": 2}
 MAX_DIM = 1 << 31
-KERAS_MODULES = ("keras", "tf_keras")
-KERAS3_ONLY_INITIALIZER_KEYS = ("input_axes", "output_axes")  # Keras 3.12+ initializers; tf_keras rejects them  # the module roots built-in objects are recorded under
+KERAS_MODULES = ("keras", "tf_keras")  # the module roots built-in objects are recorded under
+KERAS3_ONLY_INITIALIZER_KEYS = ("input_axes", "output_axes")  # Keras 3.12+ initializers; tf_keras rejects them
 
 
 def layer_rank(class_name: str) -> int:
@@ -28,11 +28,31 @@ def layer_rank(class_name: str) -> int:
     return 1
 
 
-def check_object(obj: Any, where: str) -> None:
-    """Refuse any serialized object in ``obj`` that is not a Keras built-in (custom module, registered name)."""
+def _foreign(module: Any) -> bool:
+    return module is not None and not (isinstance(module, str) and module.split(".")[0] in KERAS_MODULES)
+
+
+def _plain_data(value: Any) -> bool:
+    """JSON numbers, strings, booleans, nulls and lists of them: data that can name no code."""
+    if isinstance(value, list):
+        return all(_plain_data(v) for v in value)
+    return value is None or isinstance(value, (bool, int, float, str))
+
+
+def is_opaque(obj: Any) -> bool:
+    """An initializer from a non-Keras module (``tf.constant_initializer``) that holds only plain data: kept as
+    opaque data, never resolved (initializers do not run at inference)."""
+    return (isinstance(obj, dict) and _foreign(obj.get("module")) and isinstance(obj.get("class_name"), str)
+            and isinstance(obj.get("config", {}), dict) and all(_plain_data(v) for v in obj.get("config", {}).values())
+            and obj.get("registered_name") in (None, obj.get("class_name")))
+
+
+def check_object(obj: Any, where: str, key: str = "") -> None:
+    """Refuse any serialized object in ``obj`` that is not a Keras built-in (custom module, registered name); an
+    initializer from another module is allowed as opaque data when it holds nothing but plain data."""
     if isinstance(obj, dict):
         module = obj.get("module")
-        if module is not None and not (isinstance(module, str) and module.split(".")[0] in KERAS_MODULES):
+        if _foreign(module) and not (key.endswith("_initializer") and is_opaque(obj)):
             raise ModelFormatError(f"{where}: refers to module {module!r}; only built-in Keras objects are loaded "
                                    "(a file never imports code)")
         registered = obj.get("registered_name")
@@ -41,11 +61,28 @@ def check_object(obj: Any, where: str) -> None:
                                    "objects are loaded (a file never imports code)")
         if obj.get("class_name") in ("__lambda__", "function") or "function_type" in obj:
             raise ModelFormatError(f"{where}: holds a Python function; loading never runs code from a file")
-        for key, value in obj.items():
-            check_object(value, f"{where}.{key}")
+        for k, value in obj.items():
+            check_object(value, f"{where}.{k}", str(k))
     elif isinstance(obj, list):
-        for i, value in enumerate(obj):
+        for value in obj:
             check_object(value, where)
+
+
+def check_entry(entry: dict, class_name: str, where: str) -> None:
+    """``check_object`` for one layer entry; the layer classes that ship inside Keras' applications (ConvNeXt's
+    LayerScale, ...) are allowed under exactly their own module and registered name."""
+    if class_name in APPLICATION_LAYERS:
+        modules, registered = APPLICATION_LAYERS[class_name]
+        module, reg = entry.get("module"), entry.get("registered_name")
+        if module is not None and module not in modules:
+            raise UnsupportedLayerError(f"{where}: a {class_name} from module {module!r} is not the one Keras' "
+                                        f"applications ship (module {' or '.join(modules)}); custom layers are not "
+                                        "loaded")
+        if reg is not None and reg not in registered:
+            raise UnsupportedLayerError(f"{where}: {class_name} registered as {reg!r} is not Keras' own (expected "
+                                        f"{' or '.join(registered)}); custom layers are not loaded")
+        entry = {k: v for k, v in entry.items() if k not in ("module", "registered_name")}
+    check_object(entry, where)
 
 
 def dtype_name(value: Any, where: str) -> str:
@@ -150,6 +187,8 @@ def _plain_object(obj: Any) -> Any:
     if isinstance(obj, dict) and "class_name" in obj:
         config = {k: _plain_object(v) for k, v in (obj.get("config") or {}).items()
                   if k not in KERAS3_ONLY_INITIALIZER_KEYS}
+        if is_opaque(obj):  # kept with its module, so a trainer knows it cannot run it
+            return {"class_name": obj["class_name"], "config": config, "module": obj["module"]}
         return {"class_name": obj["class_name"], "config": config}
     return obj
 
@@ -254,6 +293,9 @@ def dialect_layer_config(class_name: str, name: str, config: dict, dialect: str,
         if key in ("activation", "recurrent_activation"):
             value = _written_activation(value, dialect, where)
         out[key] = copy.deepcopy(value)
+    for key, value in out.items():
+        if key.endswith("_initializer") and isinstance(value, dict) and "module" in value:
+            out[key] = _written_opaque(value, dialect, f"{where}: {key}")
     if class_name in NO_TRAINABLE_KEY:
         out.pop("trainable", None)
     if class_name == "InputLayer":
@@ -287,12 +329,31 @@ def dialect_layer_config(class_name: str, name: str, config: dict, dialect: str,
     return out
 
 
+# Initializers from other modules whose Keras counterpart computes the same values (tf.constant_initializer).
+OPAQUE_EQUIVALENTS = {("tensorflow", "Constant"): "Constant"}
+
+
+def _written_opaque(obj: dict, dialect: str, where: str) -> dict:
+    """An opaque initializer as written: unchanged for tf_keras (which wrote it); its Keras equivalent otherwise."""
+    if dialect == "keras2":
+        return {"module": obj["module"], "class_name": obj["class_name"], "config": obj["config"],
+                "registered_name": obj["class_name"]}
+    same = OPAQUE_EQUIVALENTS.get((obj["module"].split(".")[0], obj["class_name"]))
+    if same is None:
+        raise ModelFormatError(f"{where}: initializer {obj['class_name']!r} from module {obj['module']!r} has no "
+                               "Keras equivalent Keras 3 could load; write this model with dialect='keras2'")
+    return {"class_name": same, "config": obj["config"]}
+
+
 def _written_activation(name: str, dialect: str, where: str) -> str:
     if name == "hard_sigmoid_keras2":
         if dialect == "keras2":
             return "hard_sigmoid"
         raise ModelFormatError(f"{where}: Keras 2's hard_sigmoid (0.2x + 0.5) has no Keras 3 equivalent; write this "
                                "model with dialect='keras2'")
+    if name == "hard_silu" and dialect != "keras3":
+        raise ModelFormatError(f"{where}: tf_keras has no hard_silu (hard_swish) activation; write this model with "
+                               "dialect='keras3'")
     if name == "hard_sigmoid":
         if dialect == "keras3":
             return name

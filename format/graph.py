@@ -1,10 +1,12 @@
 """Model configs (Sequential / Functional / Model, Keras 2 or Keras 3 dialect) -> ModelSpec graphs, and back."""
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 from ..errors import ModelFormatError, UnsupportedLayerError
-from .dialect import canonical_layer_config, check_object, dialect_layer_config, is_model_class
+from . import keras3_masks, tfops, tfops_write
+from .dialect import canonical_layer_config, check_entry, check_object, dialect_layer_config, dtype_name, \
+    is_model_class
 from .layers import REFUSED, canonical_class
 from .spec import LayerSpec, ModelSpec, TensorRef
 
@@ -42,11 +44,36 @@ def _layer(entry: Any, dialect: str, label: str, depth: int) -> LayerSpec:
     cls = canonical_class(entry["class_name"])
     if cls in REFUSED:
         raise UnsupportedLayerError(f"{where}: {cls} is refused: {REFUSED[cls]}")
-    check_object(entry, where)
+    if cls in tfops.OP_LAYER_CLASSES or tfops.is_keras3_op(entry, dialect):
+        raise UnsupportedLayerError(f"{where}: a TensorFlow/Keras op outside a functional model is not supported")
+    check_entry(entry, cls, where)
     if is_model_class(cls):
         inner = parse_model({"class_name": cls, "config": raw}, dialect, where, depth + 1)
         return LayerSpec(name, "Functional" if cls == "Model" else cls, {}, [], [], inner)
     return LayerSpec(name, cls, canonical_layer_config(cls, raw, dialect, where))
+
+
+def _op_layer(entry: Any, dialect: str, label: str):
+    """A TFOpLambda/SlicingOpLambda (Keras 2) or ``keras.src.ops`` operation (Keras 3) entry as a canonical
+    ``TFOpLambda`` LayerSpec with its one call, or None for any other entry."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("config"), dict):
+        return None
+    keras2 = canonical_class(str(entry.get("class_name"))) in tfops.OP_LAYER_CLASSES
+    if not keras2 and not tfops.is_keras3_op(entry, dialect):
+        return None
+    raw = entry["config"]
+    name = entry.get("name") or raw.get("name")
+    if not isinstance(name, str) or not name:
+        raise ModelFormatError(f"{label}: a {entry.get('class_name')} entry has no name")
+    where = f"{label}: layer {name!r} ({entry.get('class_name')})"
+    check_object({k: v for k, v in entry.items() if k not in ("module", "registered_name")}, where)
+    to_ref = lambda history: _ref(history, where)  # noqa: E731
+    if keras2:
+        config, calls = tfops.read_keras2(raw.get("function"), entry.get("inbound_nodes"), where, to_ref)
+    else:
+        config, calls = tfops.read_keras3(tfops.op_for_keras3(entry, where), entry, where, to_ref)
+    config = {"trainable": bool(raw.get("trainable", True)), "dtype": dtype_name(raw.get("dtype"), where), **config}
+    return LayerSpec(name, "TFOpLambda", config, [], calls)
 
 
 def _sequential(config: Any, dialect: str, label: str, depth: int) -> ModelSpec:
@@ -101,13 +128,19 @@ def _ref(history: Any, label: str) -> TensorRef:
     return TensorRef(history[0], history[1], history[2])
 
 
-def _call(node: Any, label: str) -> List[TensorRef]:
+def _call(node: Any, label: str, mask: Optional[list] = None) -> List[TensorRef]:
+    """The input tensors of one call; a Keras 3 ``mask`` keyword tensor is appended to ``mask`` (it is checked
+    against keraslite's own mask derivation later, see keras3_masks.py)."""
     if isinstance(node, dict):  # Keras 3: {"args": [...], "kwargs": {...}}
         refs = _refs(node.get("args", []), label)
-        if _refs(node.get("kwargs", {}) or {}, label) or any(
-                _refs(v, label) for v in (node.get("kwargs") or {}).values()):
-            raise ModelFormatError(f"{label}: tensors passed as keyword arguments (mask, initial_state, ...) are "
-                                   "not supported")
+        kwargs = dict(node.get("kwargs") or {})
+        mask_refs = _refs(kwargs.pop("mask", None), label)
+        if _refs(kwargs, label) or any(_refs(v, label) for v in kwargs.values()) or len(mask_refs) > 1 or (
+                mask_refs and mask is None):
+            raise ModelFormatError(f"{label}: tensors passed as keyword arguments (initial_state, several masks, "
+                                   "...) are not supported")
+        if mask is not None:
+            mask.append(mask_refs[0] if mask_refs else None)
         return refs
     if isinstance(node, list):  # Keras 2: [[name, node, tensor, kwargs], ...]
         refs = []
@@ -134,12 +167,22 @@ def _functional(config: Any, dialect: str, label: str, depth: int) -> ModelSpec:
     if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
         raise ModelFormatError(f"{label}: Functional config must hold a 'layers' list")
     layers = []
+    masks = keras3_masks.MaskOps()
     for entry in config["layers"]:
+        if dialect == "keras3" and keras3_masks.is_mask_op(entry):
+            masks.add_op(entry, label, lambda v: _refs(v, label))
+            continue
+        op = _op_layer(entry, dialect, label)
+        if op is not None:
+            layers.append(op)
+            continue
         layer = _layer(entry, dialect, label, depth)
         nodes = entry.get("inbound_nodes") or []
         if not isinstance(nodes, list):
             raise ModelFormatError(f"{label}: layer {layer.name!r}: inbound_nodes must be a list")
-        layer.inbound = [_call(n, f"{label}: layer {layer.name!r}") for n in nodes]
+        given: list = []
+        layer.inbound = [_call(n, f"{label}: layer {layer.name!r}", given) for n in nodes]
+        masks.uses.update({(layer.name, k): ref for k, ref in enumerate(given) if ref is not None})
         if layer.class_name == "InputLayer":
             layer.inbound = []
         layers.append(layer)
@@ -150,6 +193,7 @@ def _functional(config: Any, dialect: str, label: str, depth: int) -> ModelSpec:
     if dialect == "keras2":
         _shift_nested_nodes(spec, -1, label)
     _check_graph(spec, label)
+    keras3_masks.absorb(spec, masks, label)
     return spec
 
 
@@ -237,7 +281,7 @@ def _check_graph(spec: ModelSpec, label: str) -> None:
 
 def model_config(spec: ModelSpec, dialect: str) -> Dict[str, Any]:
     """``{"class_name", "config"}`` for ``spec`` in ``dialect`` (portable and keras2 use Keras 2 node lists)."""
-    if spec.kind == "Sequential" and _is_linear(spec):
+    if spec.kind == "Sequential" and _is_linear(spec) and not any(l.class_name == "TFOpLambda" for l in spec.layers):
         entries = [_layer_entry(l, dialect, with_nodes=False) for l in spec.layers if not _synthetic_input(l, spec)]
         return {"class_name": "Sequential", "config": {"name": spec.name, "layers": entries}}
     if dialect != "keras3":
@@ -267,11 +311,18 @@ def _is_linear(spec: ModelSpec) -> bool:
 
 
 def _layer_entry(layer: LayerSpec, dialect: str, with_nodes: bool) -> Dict[str, Any]:
+    if layer.class_name == "TFOpLambda":  # one call, its arguments written into the node
+        if dialect == "keras3":
+            return tfops_write.keras3_entry(layer.name, layer.config, layer.inbound[0])
+        return tfops_write.keras2_entry(layer.name, layer.config, layer.inbound[0], with_nodes)
     if layer.model is not None:
         inner = model_config(layer.model, dialect)
         entry = {"class_name": inner["class_name"], "config": {**inner["config"], "name": layer.name}}
     else:
-        entry = {"class_name": layer.class_name,
+        # tf_keras finds its registered CustomScaleLayer by the registered name (it writes that as the class)
+        cls = "Custom>CustomScaleLayer" if layer.class_name == "CustomScaleLayer" and dialect == "keras2" else \
+            layer.class_name
+        entry = {"class_name": cls,
                  "config": dialect_layer_config(layer.class_name, layer.name, layer.config, dialect,
                                                 f"layer {layer.name!r}")}
     if with_nodes:

@@ -10,6 +10,7 @@ import zipfile
 from . import writer
 from .graph import model_config
 from .keras3_store import write_keras3_weights
+from .layers import APPLICATION_LAYERS, canonical_class
 from .spec import ModelSpec
 
 KERAS3_VERSION = "3.12.0"
@@ -27,28 +28,46 @@ def _compile_config(config):
         config = {k: v for k, v in (optimizer.get("config") or {}).items() if k not in KERAS2_ONLY_OPTIMIZER_KEYS}
         optimizer = {"module": "keras.optimizers", "class_name": name, "config": {**config, "name": name},
                      "registered_name": None}
-    return {"optimizer": optimizer, "loss": training_config.get("loss"),
-            "loss_weights": training_config.get("loss_weights"), "metrics": training_config.get("metrics"),
-            "weighted_metrics": training_config.get("weighted_metrics"), "run_eagerly": False,
+    return {"optimizer": optimizer, "loss": _with_module(training_config.get("loss"), "keras.losses"),
+            "loss_weights": training_config.get("loss_weights"),
+            "metrics": _with_module(training_config.get("metrics"), "keras.metrics"),
+            "weighted_metrics": _with_module(training_config.get("weighted_metrics"), "keras.metrics"),
+            "run_eagerly": False,
             "steps_per_execution": 1, "jit_compile": False}
 
 
-def _module(class_name: str) -> dict:
+def _with_module(value, module: str):
+    """Loss and metric objects (``{"class_name", "config"}``) with the module Keras 3 finds them in."""
+    if isinstance(value, list):
+        return [_with_module(v, module) for v in value]
+    if isinstance(value, dict) and "class_name" in value:
+        return {"module": module, "registered_name": None, **value}
+    if isinstance(value, dict):
+        return {k: _with_module(v, module) for k, v in value.items()}
+    return value
+
+
+def _module(class_name: str, keras2: bool = False) -> dict:
     """The ``module``/``registered_name`` pair Keras 3 needs to find a built-in class in a ``.keras`` config."""
+    cls = canonical_class(class_name)
+    if cls in APPLICATION_LAYERS:  # defined in Keras' applications, found there by module (Keras 3's, tf_keras')
+        modules, registered = APPLICATION_LAYERS[cls]
+        return {"module": modules[int(keras2)], "registered_name": registered[-1] if keras2 else registered[0]}
     if class_name == "Functional":
         return {"module": "keras.src.models.functional", "registered_name": "Functional"}
     return {"module": "keras" if class_name == "Sequential" else "keras.layers", "registered_name": None}
 
 
-def with_modules(entry: dict) -> dict:
-    """A serialized layer or model (and every layer inside it) with its module recorded."""
+def with_modules(entry: dict, keras2: bool = False) -> dict:
+    """A serialized layer or model (and every layer inside it) with its module recorded (tf_keras' modules for
+    the applications' own layers when ``keras2``)."""
     config = dict(entry["config"])
     if isinstance(config.get("layers"), list):
-        config["layers"] = [with_modules(layer) for layer in config["layers"]]
+        config["layers"] = [with_modules(layer, keras2) for layer in config["layers"]]
     for key in ("layer", "backward_layer"):  # Bidirectional's wrapped RNNs
         if isinstance(config.get(key), dict) and "class_name" in config[key]:
-            config[key] = with_modules(config[key])
-    return {**_module(entry["class_name"]), **entry, "config": config}
+            config[key] = with_modules(config[key], keras2)
+    return {**_module(entry["class_name"], keras2), **entry, "config": config}
 
 
 def write_keras_zip(spec: ModelSpec, tmp: str) -> None:
@@ -63,7 +82,7 @@ def write_keras_zip(spec: ModelSpec, tmp: str) -> None:
     with tempfile.NamedTemporaryFile(dir=folder, suffix=".weights.h5", delete=False) as fh:
         weights_tmp = fh.name
     try:
-        write_keras3_weights(spec, weights_tmp)
+        write_keras3_weights(spec, weights_tmp, optimizer=True)
         with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
             zf.writestr("metadata.json", json.dumps(metadata))
             zf.writestr("config.json", json.dumps(top))

@@ -224,6 +224,22 @@ LAYERS: Dict[str, LayerDef] = {
     "Maximum": LayerDef({}),
     "Minimum": LayerDef({}),
     "Concatenate": LayerDef({"axis": -1}),
+    "Masking": LayerDef({"mask_value": 0.0}),
+    # Classes that ship inside Keras' applications (allowed by exact module: APPLICATION_LAYERS).
+    "LayerScale": LayerDef({"init_values": REQUIRED, "projection_dim": REQUIRED},
+                           lambda c: [("gamma", True, (c["projection_dim"],))]),
+    "CustomScaleLayer": LayerDef({"scale": REQUIRED}),
+    # Tensor operations outside layers (Keras 2 TFOpLambda/SlicingOpLambda, Keras 3 keras.src.ops), see tfops.py.
+    "TFOpLambda": LayerDef({"function": REQUIRED, "arguments": REQUIRED}),
+}
+
+# Layer classes defined inside Keras' applications rather than keras.layers: the modules and registered names
+# Keras records for them. Any other module or registered name is a user's class of the same name and is refused.
+APPLICATION_LAYERS = {
+    "LayerScale": (("keras.src.applications.convnext", "tf_keras.src.applications.convnext"), ("LayerScale",)),
+    "CustomScaleLayer": (("keras.src.applications.inception_resnet_v2",
+                          "tf_keras.src.applications.inception_resnet_v2"),
+                         ("CustomScaleLayer", "Custom>CustomScaleLayer")),
 }
 
 # Keras 3 constructors of these do not take ``trainable``; writers leave it out.
@@ -241,7 +257,8 @@ ALIASES = {"BatchNormalizationV1": "BatchNormalization", "BatchNormalizationV2":
            "AvgPool1D": "AveragePooling1D", "AvgPool2D": "AveragePooling2D",
            "GlobalAvgPool1D": "GlobalAveragePooling1D", "GlobalAvgPool2D": "GlobalAveragePooling2D",
            "GlobalMaxPool1D": "GlobalMaxPooling1D", "GlobalMaxPool2D": "GlobalMaxPooling2D",
-           "LSTMV1": "LSTM", "GRUV1": "GRU", "LSTMV2": "LSTM", "GRUV2": "GRU"}
+           "LSTMV1": "LSTM", "GRUV1": "GRU", "LSTMV2": "LSTM", "GRUV2": "GRU",
+           "Custom>CustomScaleLayer": "CustomScaleLayer"}  # tf_keras' .h5 writes the registered name
 
 # Refused by name with a reason of their own (they would run code or load other artifacts).
 REFUSED = {
@@ -249,16 +266,15 @@ REFUSED = {
               "from a file; rewrite the Lambda as built-in layers",
     "TFSMLayer": "TFSMLayer loads a TensorFlow SavedModel from a path named in the file",
     "TorchModuleWrapper": "TorchModuleWrapper unpickles a PyTorch module",
-    "TFOpLambda": "TFOpLambda layers call TensorFlow functions by name",
-    "SlicingOpLambda": "SlicingOpLambda layers call TensorFlow functions by name",
 }
 
 # Activations by canonical name. "hard_sigmoid" is Keras 3's relu6(x + 3) / 6; Keras 2's 0.2x + 0.5 is
 # "hard_sigmoid_keras2" (format/dialect.py renames it on read and back on write).
-ACTIVATIONS = ("linear", "relu", "relu6", "sigmoid", "hard_sigmoid", "hard_sigmoid_keras2", "tanh", "softmax",
-               "log_softmax", "softplus", "softsign", "elu", "selu", "exponential", "swish", "gelu",
+ACTIVATIONS = ("linear", "relu", "relu6", "sigmoid", "hard_sigmoid", "hard_sigmoid_keras2", "hard_silu", "tanh",
+               "softmax", "log_softmax", "softplus", "softsign", "elu", "selu", "exponential", "swish", "gelu",
                "leaky_relu", "mish")
-ACTIVATION_ALIASES = {"silu": "swish", "hard_silu": None, "hard_swish": None}
+# hard_silu (x * relu6(x + 3) / 6) is Keras 3 only; tf_keras has no such activation.
+ACTIVATION_ALIASES = {"silu": "swish", "hard_swish": "hard_silu"}
 
 # Config keys whose presence with a non-default value changes the numbers and that keraslite does not implement.
 REFUSE = {"time_major": False, "lora_rank": None, "quantization_config": None, "rms_scaling": False,

@@ -11,7 +11,7 @@ from ..errors import ModelFormatError
 from . import h5io
 from .graph import parse_model
 from .spec import ModelSpec
-from .weights import check_complete, read_keras3, read_legacy
+from .weights import check_complete, read_keras3, read_legacy, read_optimizer_keras3, read_optimizer_legacy
 
 MAX_CONFIG_BYTES = 64 << 20
 MAX_ZIP_MEMBER = 4 << 30
@@ -104,6 +104,7 @@ def _read_h5(path: str) -> ModelSpec:
         if not h5io.has(f, "model_weights", path):
             raise ModelFormatError(f"{path}: has no 'model_weights' group; the file holds no weights")
         read_legacy(spec, h5io.child(f, "model_weights", path), path)
+        spec.optimizer_weights = read_optimizer_legacy(f, path)
     return spec
 
 
@@ -163,6 +164,7 @@ def _read_keras_zip(path: str) -> ModelSpec:
         weights = _zip_member(zf, "model.weights.h5", path, MAX_ZIP_MEMBER)
     with h5io.open_h5(io.BytesIO(weights), f"{path}:model.weights.h5") as f:
         read_keras3(spec, f, f"{path}:model.weights.h5")
+        spec.optimizer_weights = read_optimizer_keras3(f, f"{path}:model.weights.h5")
     return spec
 
 
@@ -178,6 +180,23 @@ def _read_arch(path: str, kind: str) -> ModelSpec:
         raise ModelFormatError(f"{path}: architecture file larger than {MAX_CONFIG_BYTES >> 20} MiB; refused")
     with open(path, "rb") as fh:
         data = fh.read()
+    return _parse_arch(data, kind, path)
+
+
+def parse_architecture(text, kind: str = "json", label: str = "<string>") -> ModelSpec:
+    """A ModelSpec without weights from ``model.to_json()`` / ``to_yaml()`` text (``kind`` "json" or "yaml").
+
+    Example::
+
+        spec = parse_architecture(open("model.json").read())
+    """
+    data = text.encode("utf-8") if isinstance(text, str) else bytes(text)
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ModelFormatError(f"{label}: architecture larger than {MAX_CONFIG_BYTES >> 20} MiB; refused")
+    return _parse_arch(data, kind, label)
+
+
+def _parse_arch(data: bytes, kind: str, path: str) -> ModelSpec:
     if kind == "json":
         obj = _json(data, path)
     else:

@@ -40,6 +40,9 @@ class LayerSpec:
     ``inbound`` has one entry per call of the layer (a shared layer has several); each entry lists the input tensors
     of that call, in order (one for most layers, several for merge layers). An InputLayer has no calls.
     ``model`` is set only for a nested Sequential/Functional model used as a layer; its weights live on its layers.
+    ``mask`` is set only on the flat graphs ``format.masking.explicit_masks`` makes for the runtime and exporters:
+    ``{"kind": "ids" | "values", "value": v}`` says each call's last input is the tensor the Keras mask comes from
+    (``ids != 0`` of an Embedding(mask_zero=True), or ``any(x != mask_value, -1)`` of a Masking layer's input).
     """
 
     name: str
@@ -48,6 +51,7 @@ class LayerSpec:
     weights: List[Tuple[str, np.ndarray]] = field(default_factory=list)
     inbound: List[List[TensorRef]] = field(default_factory=list)
     model: Optional["ModelSpec"] = None
+    mask: Optional[Dict] = None
 
     @property
     def weight_dict(self) -> Dict[str, np.ndarray]:
@@ -62,6 +66,8 @@ class ModelSpec:
     ``kind`` is ``"Sequential"`` or ``"Functional"`` (what a writer emits); the graph is explicit in both cases.
     ``source`` records the file it came from: ``{"path", "format", "keras_version", "backend", "dialect"}``.
     ``training_config`` is the dict Keras stores when a model was compiled, or None.
+    ``optimizer_weights`` is the optimizer's state ``[(name, array)]`` in the optimizer's own variable order
+    (iterations first), or None; files keep it so training can resume.
     """
 
     name: str
@@ -71,6 +77,7 @@ class ModelSpec:
     kind: str = "Functional"
     training_config: Optional[Dict] = None
     source: Dict = field(default_factory=dict)
+    optimizer_weights: Optional[List[Tuple[str, np.ndarray]]] = None
 
     def layer(self, name: str) -> LayerSpec:
         """The layer called ``name``; raises KeyError listing the names when there is none."""

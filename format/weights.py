@@ -75,11 +75,13 @@ def _suffix(name: str) -> str:
 
 
 # Stored names that differ from ours for the same array (Keras 3 calls DepthwiseConv2D's array "kernel").
-SAME_ARRAY = {"depthwise_kernel": {"kernel"}}
+SAME_ARRAY = {"depthwise_kernel": {"kernel"}, "gamma": {"variable"}}  # LayerScale: Keras 3 names it "variable"
 
 
 def _same_weight(expected: str, stored: str) -> bool:
     want, got = _suffix(expected), _suffix(stored)
+    if want in SAME_ARRAY and re.fullmatch(r"variable(_\d+)?", got):  # Keras 3 numbers unnamed variables
+        got = "variable"
     return want == got or got in SAME_ARRAY.get(want, ())
 
 
@@ -172,3 +174,28 @@ def check_complete(spec: ModelSpec, label: str) -> None:
         elif len(layer.weights) != len(expected_weights(layer)):
             raise ModelFormatError(f"{label}: layer {layer.name!r} has no weights; pass the weights file "
                                    "(read('arch.json', weights='model.weights.h5'))")
+
+
+MAX_OPTIMIZER_VARIABLES = 1 << 20
+
+
+def read_optimizer_legacy(f: h5py.Group, label: str):
+    """``[(name, array)]`` from an ``.h5``'s ``optimizer_weights`` group (its ``weight_names`` order), or None."""
+    if not h5io.has(f, "optimizer_weights", label):
+        return None
+    group = h5io.child(f, "optimizer_weights", label)
+    names = h5io.name_list(group, "weight_names", label) or []
+    return [(name, h5io.array(group, name, label)) for name in names] or None
+
+
+def read_optimizer_keras3(f: h5py.Group, label: str):
+    """``[(path, array)]`` from a Keras 3 weights store's ``optimizer/vars/<i>``, or None."""
+    if not h5io.has(f, "optimizer", label):
+        return None
+    group = h5io.child(f, "optimizer", label)
+    if not h5io.has(group, "vars", label):
+        return None
+    out = []
+    while len(out) < MAX_OPTIMIZER_VARIABLES and h5io.has(h5io.child(group, "vars", label), str(len(out)), label):
+        out.append((f"optimizer/vars/{len(out)}", h5io.array(group, f"vars/{len(out)}", label)))
+    return out or None

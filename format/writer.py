@@ -19,6 +19,7 @@ import numpy as np
 from ..errors import ModelFormatError
 from .atomic import atomic_write
 from .graph import model_config
+from .lowering import prepare
 from .spec import LayerSpec, ModelSpec
 from .weights import expected_weights
 
@@ -64,7 +65,7 @@ def _check_portable(spec: ModelSpec, path: str) -> None:
                                "Keras 3")
 
 
-def write(spec: ModelSpec, path: str, dialect: str = "portable") -> None:
+def write(spec: ModelSpec, path: str, dialect: str = "portable") -> List[str]:
     """Write ``spec`` to ``path``; the extension picks the form.
 
     Args:
@@ -72,6 +73,9 @@ def write(spec: ModelSpec, path: str, dialect: str = "portable") -> None:
         path: ``.h5``/``.hdf5`` (whole model: architecture, weights, training config), ``.json`` or ``.yaml``
             (architecture only; write the weights with ``write_weights``).
         dialect: ``portable`` (loads in tf_keras 2.x and Keras 3), ``keras2`` or ``keras3``.
+    Returns:
+        One note per rewrite made so the target Keras can load the file (TF ops written as built-in layers,
+        nested models inlined, ...; see ``lowering.py``); empty when the model was written as it is.
 
     Example::
 
@@ -83,6 +87,7 @@ def write(spec: ModelSpec, path: str, dialect: str = "portable") -> None:
     if path.lower().endswith(".weights.h5"):
         return write_weights(spec, path, dialect)
     if ext in (".h5", ".hdf5"):
+        spec, notes = prepare(spec, dialect, "h5")
         if dialect == "portable":
             _check_portable(spec, path)
         config = model_config(spec, dialect)
@@ -94,23 +99,27 @@ def write(spec: ModelSpec, path: str, dialect: str = "portable") -> None:
                 if spec.training_config:
                     f.attrs["training_config"] = json.dumps(training_config(spec.training_config, dialect)).encode()
                 _write_legacy(f.create_group("model_weights"), spec, dialect)
-        return None
+                if spec.training_config and spec.optimizer_weights:
+                    write_optimizer_legacy(f, spec.optimizer_weights, dialect)
+        return notes
     if ext == ".keras":
         if dialect == "keras2":
             raise ModelFormatError(f"{path}: .keras files are Keras 3 only; write a .h5 for Keras 2")
         from .keras_zip import write_keras_zip
 
+        spec, notes = prepare(spec, "keras3", "keras")
         with atomic_write(path) as tmp:
             write_keras_zip(spec, tmp)
-        return None
+        return notes
     if ext in (".json", ".yaml", ".yml"):
+        spec, notes = prepare(spec, dialect, "json")
         if dialect == "portable":
             _check_portable(spec, path)
         text = to_json(spec, dialect) if ext == ".json" else to_yaml(spec, dialect)
         with atomic_write(path) as tmp:
             with open(tmp, "w", encoding="utf-8") as fh:
                 fh.write(text)
-        return None
+        return notes
     raise ModelFormatError(f"{path}: cannot write {ext or 'a file without extension'!r}; expected .h5, .keras, "
                            ".json, .yaml, or .weights.h5 with write_weights")
 
@@ -120,8 +129,9 @@ def to_json(spec: ModelSpec, dialect: str = "portable") -> str:
     _check_dialect(dialect)
     from .keras_zip import with_modules
 
+    spec, _ = prepare(spec, dialect, "json")
     # Keras 3 finds classes by the module recorded beside them; tf_keras writes (and ignores) the same keys.
-    return json.dumps({**with_modules(model_config(spec, dialect)), "keras_version": KERAS_VERSION[dialect],
+    return json.dumps({**with_modules(model_config(spec, dialect), dialect == "keras2"), "keras_version": KERAS_VERSION[dialect],
                        "backend": "tensorflow"})
 
 
@@ -136,10 +146,12 @@ def write_weights(spec: ModelSpec, path: str, dialect: str = "portable") -> None
     """Write only the weights, in the legacy layout ``load_weights("x.h5")`` reads in tf_keras and Keras 3.
 
     Keras 3 reads any file named ``*.weights.h5`` as its own layout, which tf_keras cannot read: such a name is
-    written in Keras 3's layout and needs ``dialect="keras3"``.
+    written in Keras 3's layout and needs ``dialect="keras3"``. The model is rewritten as ``write`` rewrites it
+    for the same dialect (``lowering.py``), so write the architecture with that dialect too.
     """
     _check_dialect(dialect)
     path = os.fspath(path)
+    spec, _ = prepare(spec, dialect, "json")  # the same rewrite as the architecture file written beside it
     if path.lower().endswith(".weights.h5"):
         if dialect != "keras3":
             raise ModelFormatError(f"{path}: Keras 3 reads '*.weights.h5' files in its own layout, which Keras 2 "
@@ -153,6 +165,21 @@ def write_weights(spec: ModelSpec, path: str, dialect: str = "portable") -> None
     with atomic_write(path) as tmp:
         with h5py.File(tmp, "w") as f:
             _write_legacy(f, spec, dialect)
+
+
+def write_optimizer_legacy(f: h5py.Group, state, dialect: str = "portable") -> None:
+    """The optimizer's variables under ``optimizer_weights``, named and ordered as ``weight_names`` lists them.
+
+    Keras 3 cannot continue training a model loaded from a legacy ``.h5`` at all, while tf_keras resumes from
+    this group by position; so the portable and keras2 dialects write tf_keras' layout: Keras 3's state without its
+    ``learning_rate`` variable (tf_keras keeps it in the config) and without Nadam's momentum product.
+    """
+    if dialect != "keras3":
+        state = [(n, a) for n, a in state if not (n.endswith("/learning_rate") or n.endswith("nadam/variable"))]
+    group = f.create_group("optimizer_weights")
+    _names_attr(group, "weight_names", [name for name, _ in state])
+    for name, array in state:
+        group.create_dataset(name, data=np.asarray(array))
 
 
 def _names_attr(obj: Any, key: str, names: List[str]) -> None:
@@ -183,7 +210,7 @@ def _write_legacy(group: h5py.Group, spec: ModelSpec, dialect: str) -> None:
     group.attrs["backend"] = b"tensorflow"
     group.attrs["keras_version"] = KERAS_VERSION[dialect].encode()
     for layer in spec.layers:
-        g = group.create_group(layer.name)
+        g = group.require_group(layer.name)  # a name with "/" ("Conv/BatchNorm") may already be a parent group
         values = _leaf_weights(layer)
         names = []
         for path, name, _, _ in expected_weights(layer):
@@ -229,7 +256,24 @@ def training_config(config: Dict[str, Any], dialect: str) -> Dict[str, Any]:
                                    "config": {**{k: v for k, v in opt["config"].items() if k in OPTIMIZER_KEYS},
                                               "name": name}}
     out.setdefault("loss_weights", None)
+    out["loss"] = _keras2_losses(out.get("loss"))
     return out
+
+
+# Loss constructor keys Keras 3 added that tf_keras's classes reject: dropped when they hold the default.
+KERAS3_ONLY_LOSS_KEYS = {"SparseCategoricalCrossentropy": {"axis": -1}}
+
+
+def _keras2_losses(loss: Any) -> Any:
+    if isinstance(loss, list):
+        return [_keras2_losses(v) for v in loss]
+    if isinstance(loss, dict) and "class_name" not in loss:
+        return {k: _keras2_losses(v) for k, v in loss.items()}
+    if isinstance(loss, dict) and isinstance(loss.get("config"), dict):
+        extra = KERAS3_ONLY_LOSS_KEYS.get(loss["class_name"], {})
+        config = {k: v for k, v in loss["config"].items() if not (k in extra and v == extra[k])}
+        return {**loss, "config": config}
+    return loss
 
 
 def _portable_metrics(metrics: Any) -> Any:

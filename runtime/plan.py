@@ -3,6 +3,7 @@ from collections import Counter
 from typing import Dict, List, Tuple
 
 from ..errors import ModelFormatError
+from ..format.masking import explicit_masks
 from ..format.spec import TensorRef
 from . import fold, fuse, ops
 
@@ -58,7 +59,7 @@ def _then(fn, after):
 
 def build(spec) -> Plan:
     """Compile ``spec`` (nested models allowed) into a Plan: order, shapes, weights checked, folds applied."""
-    flat = spec.flatten()
+    flat = explicit_masks(spec.flatten())
     by_name = {layer.name: layer for layer in flat.layers}
     for ref in list(flat.inputs) + list(flat.outputs):
         if ref.layer not in by_name:

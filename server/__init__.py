@@ -3,8 +3,8 @@
     from keraslite.server import create_app
     app = create_app({"digits": "digits.h5"})      # or create_app() with KERASLITE_MODELS set, or the demo model
 
-Run it in production with ``keraslite serve MODEL`` (gunicorn, ``gthread`` workers) or directly with
-``KERASLITE_MODELS=digits=digits.h5 gunicorn 'keraslite.server:create_app()'``.
+Run it in production with ``keraslite serve MODEL`` (gunicorn with keraslite's worker class) or directly with
+``KERASLITE_MODELS=digits=digits.h5 gunicorn -k keraslite.server.worker.KerasliteWorker 'keraslite.server:create_app()'``.
 
 ``create_app`` is imported lazily so that ``keraslite.server.cli`` (imported by every ``keraslite`` command) does
 not pull in Flask.

@@ -50,8 +50,8 @@ def create_app(models: Union[None, str, Mapping[str, Any]] = None,
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     app.json.sort_keys = False
     app.json.compact = True
-    app.extensions[EXTENSION] = ServerState(store=ModelStore(models, warmup=config.warmup), metrics=Metrics(),
-                                            config=config)
+    st = ServerState(store=ModelStore(models, warmup=config.warmup), metrics=Metrics(), config=config)
+    app.extensions[EXTENSION] = st
 
     from . import openapi, tfserving, v2
 
@@ -65,6 +65,9 @@ def create_app(models: Union[None, str, Mapping[str, Any]] = None,
     app.register_error_handler(Exception, _unexpected_error)
     app.before_request(_start_timer)
     app.after_request(_count_request)
+    from .fastpath import FastPath
+
+    app.wsgi_app = FastPath(app.wsgi_app, st)  # the predict routes, for bodies keraslite's worker has read
     return app
 
 

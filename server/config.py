@@ -10,6 +10,7 @@ from ..errors import KerasliteError
 
 MODELS_ENV = "KERASLITE_MODELS"
 MAX_BODY_ENV = "KERASLITE_MAX_BODY_MB"
+MAX_BATCH_ENV = "KERASLITE_MAX_BATCH"
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -22,26 +23,43 @@ class ServerConfig:
     """What the Flask app needs beyond the models.
 
     ``max_body_mb``: largest request body accepted (413 beyond it, chunked bodies included).
+    ``max_batch``: most rows (instances) one request may ask for, 0 for no limit (413 beyond it).
     ``warmup``: run one predict per model at start-up so Numba has compiled before the first request.
     """
 
     max_body_mb: float = 32.0
     warmup: bool = True
+    max_batch: int = 0
 
     @classmethod
     def from_env(cls) -> "ServerConfig":
-        """Defaults, with KERASLITE_MAX_BODY_MB applied when set."""
+        """Defaults, with KERASLITE_MAX_BODY_MB and KERASLITE_MAX_BATCH applied when set."""
+        values = {}
         raw = os.environ.get(MAX_BODY_ENV)
-        if raw is None:
-            return cls()
-        try:
-            return cls(max_body_mb=float(raw))
-        except ValueError:
-            raise ServerConfigError(f"{MAX_BODY_ENV} must be a number of megabytes, got {raw!r}") from None
+        if raw is not None:
+            values["max_body_mb"] = positive_megabytes(raw, MAX_BODY_ENV)
+        raw = os.environ.get(MAX_BATCH_ENV)
+        if raw is not None:
+            if not raw.strip().isdigit():
+                raise ServerConfigError(f"{MAX_BATCH_ENV} must be a whole number of rows (0 for no limit), "
+                                        f"got {raw!r}")
+            values["max_batch"] = int(raw)
+        return cls(**values)
 
     @property
     def max_body_bytes(self) -> int:
         return int(self.max_body_mb * 1024 * 1024)
+
+
+def positive_megabytes(raw: str, what: str) -> float:
+    """``raw`` as a finite, positive number of megabytes; a ServerConfigError naming ``what`` otherwise."""
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not (0 < value < float("inf")):
+        raise ServerConfigError(f"{what} must be a positive number of megabytes, got {raw!r}")
+    return value
 
 
 def demo_model_path() -> str:

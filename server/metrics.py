@@ -6,11 +6,13 @@ samples to files there and ``/metrics`` (answered by any one worker) adds up all
 """
 from __future__ import annotations
 
+import logging
 import os
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+log = logging.getLogger("keraslite.server")
 BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
@@ -38,6 +40,7 @@ class Metrics:
 
         # labels() costs a lock and a dict build per call; the label sets are few, so keep their children.
         self._children = {}
+        self.broken = None  # why recording failed last, when it did
 
     def _child(self, key, make):
         child = self._children.get(key)
@@ -46,18 +49,40 @@ class Metrics:
         return child
 
     def observe_request(self, model: str, endpoint: str, status: int, seconds: float) -> None:
-        count, latency = self._child(("request", model, endpoint, status), lambda: (
-            self.requests.labels(model, endpoint, str(status)), self.request_latency.labels(model, endpoint)))
-        count.inc()
-        latency.observe(seconds)
+        try:
+            count, latency = self._child(("request", model, endpoint, status), lambda: (
+                self.requests.labels(model, endpoint, str(status)), self.request_latency.labels(model, endpoint)))
+            count.inc()
+            latency.observe(seconds)
+        except OSError as exc:
+            self._failed(exc)
 
     def observe_inference(self, model: str, seconds: float) -> None:
-        self._child(("inference", model), lambda: self.inference_latency.labels(model)).observe(seconds)
+        try:
+            self._child(("inference", model), lambda: self.inference_latency.labels(model)).observe(seconds)
+        except OSError as exc:
+            self._failed(exc)
+
+    def _failed(self, exc: OSError) -> None:
+        """A metric could not be recorded (its multiprocess file is gone): answers go on, readiness says so."""
+        if self.broken is None:
+            log.error("keraslite: cannot record metrics (%s); /v2/health/ready now answers 503", exc)
+        self.broken = f"{type(exc).__name__}: {exc}"
+
+    def problem(self):
+        """Why metrics cannot be recorded or exposed, or None when they can."""
+        if self.multiprocess and not os.path.isdir(multiprocess_dir()):
+            return f"the metrics folder {multiprocess_dir()} ({MULTIPROC_ENV}) is missing"
+        return self.broken
 
     def exposition(self):
         """``(body, content type)`` of the Prometheus text format, summed over all workers when multiprocess."""
         if self.multiprocess:
             from prometheus_client import multiprocess
+
+            problem = self.problem()
+            if problem:
+                raise RuntimeError(problem)
 
             registry = CollectorRegistry()
             multiprocess.MultiProcessCollector(registry)

@@ -44,6 +44,16 @@ class ServedModel:
         self.predict(self.example_batch())
         self.ready = True
 
+    def answers(self) -> bool:
+        """Whether the model can predict right now: loaded, warmed up, and one predict on a zero batch works."""
+        if not self.ready:
+            return False
+        try:
+            self.predict(self.example_batch())
+        except Exception:  # noqa: BLE001 - any failure means "not ready"; the request path logs real errors
+            return False
+        return True
+
 
 def example_shape(shape, batch: int = 1):
     """``shape`` with the batch axis set to ``batch`` and any other unknown axis to 1."""

@@ -46,6 +46,7 @@ FUNCTIONS = {
     "sigmoid": _sigmoid,
     "hard_sigmoid": lambda x: np.clip(x + 3.0, 0, 6) / 6.0,
     "hard_sigmoid_keras2": lambda x: np.clip(0.2 * x + 0.5, 0, 1),
+    "hard_silu": lambda x: x * (np.clip(x + 3.0, 0, 6) / 6.0),
     "tanh": np.tanh,
     "softmax": _softmax,
     "log_softmax": _log_softmax,

@@ -157,17 +157,33 @@ def separable(layer, shapes):
     return run, [_out_shape(shape, rank, ks, st, dl, padding, filters)]
 
 
+def _transpose_axis(n, span, s, padding, output_padding):
+    """(output length, rows cropped before) of one axis of a transposed conv with an effective kernel ``span``,
+    as Keras 3 / TensorFlow size it (``output_padding`` None: Keras' default)."""
+    if n is None:
+        return None, None
+    if padding == "valid":
+        extra = max(span, s) - span if output_padding is None else output_padding
+        return (n - 1) * s + span + extra, 0
+    out = n * s if output_padding is None else (n - 1) * s + span % 2 + output_padding
+    return out, max((n - 1) * s + span - out, 0) // 2
+
+
 def conv_transpose(layer, shapes):
     shape = shapes[0]
     rank, ks, st, dl, padding = _geometry(layer, shape)
     cfg = layer.config
     need(layer, padding in ("valid", "same"), f"padding={padding!r}")
-    need(layer, all(d == 1 for d in dl), "dilation_rate > 1")
-    need(layer, cfg.get("output_padding") in (None, [None, None]), "output_padding")
     filters, cin = int(cfg["filters"]), shape[-1]
     names = ["kernel", "bias"] if cfg.get("use_bias", True) else ["kernel"]
     got = weights(layer, names, [tuple(ks) + (filters, cin), (filters,)])
-    kernel2d = np.ascontiguousarray(got[0].transpose(3, 0, 1, 2).reshape(cin, -1))
+    kernel = got[0]
+    if any(d > 1 for d in dl):  # then the strides are 1: the same op with zeros between the kernel taps
+        spread = np.zeros(((ks[0] - 1) * dl[0] + 1, (ks[1] - 1) * dl[1] + 1, filters, cin), np.float32)
+        spread[::dl[0], ::dl[1]] = kernel
+        kernel, ks = spread, list(spread.shape[:2])
+    out_pad = cfg.get("output_padding") or [None, None]
+    kernel2d = np.ascontiguousarray(kernel.transpose(3, 0, 1, 2).reshape(cin, -1))
     bias = got[1] if len(got) > 1 else None
     finish = epilogue_fn(layer, bias)
     (kh, kw), (sh, sw) = ks, st
@@ -177,15 +193,12 @@ def conv_transpose(layer, shapes):
 
         project = native_ops.dense(kernel2d, None, "linear")
 
-    def out_len(n, k, s):
-        return None if n is None else (n * s if padding == "same" else (n - 1) * s + k)
-
     def run(x):
-        h, w = x.shape[1], x.shape[2]
-        oh, ow = out_len(h, kh, sh), out_len(w, kw, sw)
-        pads = ((max(kh - sh, 0) // 2, max(kw - sw, 0) // 2) if padding == "same" else (0, 0))
-        return finish(K.conv2d_transpose(x, kernel2d, kh, kw, sh, sw, pads, (oh, ow), project))
-    return run, [(shape[0], out_len(shape[1], kh, sh), out_len(shape[2], kw, sw), filters)]
+        (oh, t), (ow, l) = (_transpose_axis(n, k, s, padding, p)
+                            for n, k, s, p in zip(x.shape[1:3], (kh, kw), (sh, sw), out_pad))
+        return finish(K.conv2d_transpose(x, kernel2d, kh, kw, sh, sw, (t, l), (oh, ow), project))
+    out = [_transpose_axis(n, k, s, padding, p)[0] for n, k, s, p in zip(shape[1:3], (kh, kw), (sh, sw), out_pad)]
+    return run, [(shape[0], out[0], out[1], filters)]
 
 
 OPS = {

@@ -151,7 +151,6 @@ def repeat_vector(layer, shapes):
 
 def embedding(layer, shapes):
     shape = shapes[0]
-    need(layer, not layer.config.get("mask_zero"), "mask_zero=True (masking)")
     (table,) = weights(layer, ["embeddings"], [(int(layer.config["input_dim"]), int(layer.config["output_dim"]))])
     vocab = table.shape[0]
 

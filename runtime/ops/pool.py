@@ -57,7 +57,26 @@ def _global(layer, shapes, reduce):
     return (lambda x: reduce(x, axis=axes, keepdims=keep).astype(np.float32, copy=False)), [out]
 
 
+def _masked_avg(layer, shapes):
+    """GlobalAveragePooling1D under a Keras mask: the mean of the unmasked steps (NaN when none is, as Keras)."""
+    from .masking import check_mask_shape, mask_fn
+
+    shape = shapes[0]
+    check_rank(layer, shape, (3,))
+    check_mask_shape(layer, shape, shapes[1])
+    get_mask, keep = mask_fn(layer), bool(layer.config.get("keepdims", False))
+
+    def run(x, source):
+        m = get_mask(source).astype(np.float32)[:, :, None]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            y = (x * m).sum(axis=1, keepdims=keep) / m.sum(axis=1, keepdims=keep)
+        return y.astype(np.float32, copy=False)
+    return run, [(shape[0],) + ((1,) if keep else ()) + (shape[-1],)]
+
+
 def global_avg(layer, shapes):
+    if layer.mask is not None:
+        return _masked_avg(layer, shapes)
     shape = shapes[0]
     rank = 1 if layer.class_name.endswith("1D") else 2
     check_rank(layer, shape, (rank + 2,))

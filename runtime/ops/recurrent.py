@@ -54,13 +54,46 @@ def _cell(layer, shape, compiled_ok=True):
     codes = (K.CODES.get(act), K.CODES.get(ract))
     use_jit = jit is not None and None not in codes
 
-    def run(x):
+    def step(xw_t, h, c, out):
+        """One time step on numpy for every row, in place (the masked path)."""
+        if kind == "SimpleRNN":
+            K.simple_numpy(xw_t, rkernel, act, h, out)
+        elif kind == "LSTM":
+            K.lstm_numpy(xw_t, rkernel, act, ract, h, c, out)
+        else:
+            K.gru_numpy(xw_t, rkernel, rbias, act, ract, reset_after, h, out)
+
+    def masked(xw, mask, zero_output):
+        """Keras' masked recurrence: a masked step leaves the state as it was and outputs the previous output
+        (zeros with ``zero_output``, as a Bidirectional returning sequences asks)."""
+        n, steps = xw.shape[0], xw.shape[1]
+        h = np.zeros((n, units), np.float32)
+        c = np.zeros((n, units), np.float32) if kind == "LSTM" else None
+        hn, cn = np.empty_like(h), (np.empty_like(c) if c is not None else None)
+        seq = np.empty((n, steps, units), np.float32)
+        out = np.empty((n, 1, units), np.float32)
+        for t in range(steps):
+            hn[:] = h
+            if c is not None:
+                cn[:] = c
+            step(xw[:, t:t + 1], hn, cn, out)
+            keep = mask[:, t, None]
+            np.copyto(h, hn, where=keep)
+            if c is not None:
+                np.copyto(c, cn, where=keep)
+            seq[:, t] = np.where(keep, hn, np.float32(0)) if zero_output else h
+        return seq, ([h, c] if c is not None else [h])
+
+    def run(x, mask=None, zero_output=False):
         n, steps = x.shape[0], x.shape[1]
         if backwards:
             x = x[:, ::-1]
+            mask = mask[:, ::-1] if mask is not None else None
         xw = np.dot(x.reshape(n * steps, -1), kernel)
         xw += in_bias
         xw = xw.reshape(n, steps, g)
+        if mask is not None:
+            return masked(xw, mask, zero_output)
         h = np.zeros((n, units), np.float32)
         seq = np.empty((n, steps, units), np.float32)
         c = np.zeros((n, units), np.float32) if kind == "LSTM" else None
@@ -80,6 +113,16 @@ def _cell(layer, shape, compiled_ok=True):
     return run, units
 
 
+def _mask_of(layer, shapes):
+    """``fn(source) -> bool mask`` for a masked call (its last input is the mask source), else None."""
+    if layer.mask is None:
+        return None
+    from .masking import check_mask_shape, mask_fn
+
+    check_mask_shape(layer, shapes[0], shapes[-1])
+    return mask_fn(layer)
+
+
 def rnn(layer, shapes):
     shape = shapes[0]
     cell, units = _cell(layer, shape)
@@ -87,9 +130,10 @@ def rnn(layer, shapes):
     state = bool(layer.config.get("return_state"))
     out = (shape[0], shape[1], units) if seqs else (shape[0], units)
     n_states = 2 if layer.class_name == "LSTM" else 1
+    get_mask = _mask_of(layer, shapes)
 
-    def run(x):
-        seq, states = cell(x)
+    def run(x, source=None):
+        seq, states = cell(x, get_mask(source) if get_mask is not None else None)
         y = seq if seqs else np.ascontiguousarray(seq[:, -1])
         return (y, *states) if state else y
     return run, [out] + ([(shape[0], units)] * n_states if state else [])
@@ -110,10 +154,12 @@ def bidirectional(layer, shapes):
     seqs = bool(inner["config"].get("return_sequences"))
     mode = cfg.get("merge_mode", "concat")
     need(layer, mode in ("concat", "sum", "mul", "ave", None), f"merge_mode={mode!r}")
+    get_mask = _mask_of(layer, shapes)
 
-    def run(x):
-        fs, _ = fcell(x)
-        bs, _ = bcell(x)
+    def run(x, source=None):
+        mask = get_mask(source) if get_mask is not None else None
+        fs, _ = fcell(x, mask, seqs)  # Keras zeroes masked outputs of a Bidirectional returning sequences
+        bs, _ = bcell(x, mask, seqs)
         if seqs:
             f, b = fs, np.ascontiguousarray(bs[:, ::-1])
         else:

@@ -123,10 +123,3 @@ def test_embedding_int_input_and_batch_symbolic():
     proto = export_onnx(spec)
     assert proto.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.INT32
     assert proto.graph.output[0].type.tensor_type.shape.dim[0].dim_param == "batch"
-
-
-def test_embedding_mask_zero_is_refused():
-    cfg = {"input_dim": 10, "output_dim": 2, "mask_zero": True}
-    spec = chain([4], LayerSpec("e", "Embedding", cfg, [("embeddings", np.zeros((10, 2), np.float32))]))
-    with pytest.raises(ConversionError, match="'e'.*mask_zero"):
-        export_onnx(spec)

@@ -28,10 +28,10 @@ def test_convert_to_json_writes_weights_beside(tmp_path):
 
 def test_convert_refusal_exits_1_with_reason(tmp_path, capsys):
     out = str(tmp_path / "m.h5")
-    code = main(["convert", os.path.join(FIXTURES, "keras2", "activations_all.h5"), out])
+    code = main(["convert", os.path.join(FIXTURES, "keras2", "tf_ops.h5"), out])
     assert code == 1
     err = capsys.readouterr().err
-    assert "hard_sigmoid" in err and "dialect='keras2'" in err
+    assert "no built-in layer equivalent" in err and "dialect='keras2'" in err
     assert not os.path.exists(out)
 
 

@@ -106,10 +106,6 @@ def test_unsupported_and_bad_weights(h, rng):
     spec = h.chain((4,), [("Lambda", {}, [])])
     with pytest.raises(UnsupportedLayerError, match=r"class 'Lambda' is not supported .* supported: .*Dense"):
         runtime.load_spec(spec)
-    spec = h.chain((5,), [("Embedding", {"input_dim": 3, "output_dim": 2, "mask_zero": True},
-                         [("embeddings", h.rand(rng, 3, 2))])])
-    with pytest.raises(UnsupportedLayerError, match=r"mask_zero=True \(masking\)"):
-        runtime.load_spec(spec)
     spec = h.chain((4,), [("Dense", {"units": 2, "activation": "linear", "use_bias": True},
                          [("kernel", h.rand(rng, 3, 2)), ("bias", h.rand(rng, 2))])])
     with pytest.raises(ModelFormatError, match=r"weight 'kernel' has shape \(3, 2\), expected \(4, 2\)"):

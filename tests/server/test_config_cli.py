@@ -131,3 +131,42 @@ def test_no_model_serves_the_bundled_demo_with_a_real_digit_in_the_curl_example(
     r = client.post(curl[-1].replace("http://127.0.0.1:8501", ""), json=body)
     assert r.status_code == 200
     np.testing.assert_allclose(np.array(r.json["predictions"]), keras_probs, atol=1e-3)
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--max-body-mb", "nan"], ["--max-body-mb", "positive", "'nan'"]),
+    (["--max-body-mb", "inf"], ["--max-body-mb", "'inf'"]),
+    (["--max-body-mb", "-1"], ["--max-body-mb", "'-1'"]),
+    (["--port", "70000"], ["--port", "65535", "'70000'"]),
+    (["--port", "0"], ["--port", "'0'"]),
+    (["--workers", "0"], ["--workers", "at least 1"]),
+    (["--threads", "0"], ["--threads", "at least 1"]),
+    (["--max-batch", "-3"], ["--max-batch"]),
+    (["--header-timeout", "0"], ["--header-timeout", "seconds"]),
+])
+def test_bad_serve_arguments_exit_2_with_one_line_before_any_banner(capsys, mlp_file, args, words):
+    from keraslite.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["serve", mlp_file, *args])
+    out, err = capsys.readouterr()
+    assert exc.value.code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and err.startswith("keraslite serve: error: argument "), err
+    for word in words:
+        assert word in err, err
+
+
+def test_port_in_use_is_one_line_and_exit_1_without_the_banner(capsys, mlp_file):
+    import socket
+
+    from keraslite.cli import main
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        assert main(["serve", mlp_file, "--port", str(port)]) == 1
+    out, err = capsys.readouterr()
+    assert out == "", "the banner was printed before the port was known to be free"
+    assert err.strip() == (f"keraslite serve: error: port {port} on 127.0.0.1 is already in use; stop the other "
+                           f"server or choose another --port")

@@ -1,0 +1,1 @@
+"""Data for fit/evaluate/predict: adapters over arrays, generators and datasets."""
