@@ -37,8 +37,11 @@ static inline void F(stn)(float *p, vf v, int64_t n) {
     memcpy(p, t, (size_t)n * sizeof(float));
 #endif
 }
-static inline vf F(vmax)(vf a, vf b) { vi m = a > b; return (vf)(((vi)a & m) | ((vi)b & ~m)); }
-static inline vf F(vmin)(vf a, vf b) { vi m = a < b; return (vf)(((vi)a & m) | ((vi)b & ~m)); }
+/* max / min that keep a NaN from either side, as numpy and Keras do (relu(NaN) is NaN, not 0) */
+static inline vf F(vmax)(vf a, vf b) { vi m = (a > b) | (a != a); return (vf)(((vi)a & m) | ((vi)b & ~m)); }
+static inline vf F(vmin)(vf a, vf b) { vi m = (a < b) | (a != a); return (vf)(((vi)a & m) | ((vi)b & ~m)); }
+/* clamp that keeps a NaN */
+static inline float F(sclamp)(float v, float lo, float hi) { return v < lo ? lo : (v > hi ? hi : v); }
 
 /* tanh by a clamped odd rational function (|error| < 4e-7 in float32), the same as the Numba kernels. */
 #define TANH_BODY(T, CLAMP_LO, CLAMP_HI)                                                                   \
@@ -59,7 +62,7 @@ static inline vf F(vtanh)(vf v) {
     TANH_BODY(vf, , )
 }
 static inline float F(stanh)(float v) {
-    v = v < -7.90531110763549805f ? -7.90531110763549805f : (v > 7.90531110763549805f ? 7.90531110763549805f : v);
+    v = F(sclamp)(v, -7.90531110763549805f, 7.90531110763549805f);
     TANH_BODY(float, , )
 }
 
@@ -82,16 +85,15 @@ static inline vf F(vact)(vf y, int act) {
 static __attribute__((noinline)) vf F(vact_call)(vf y, int act) { return F(vact)(y, act); }
 
 static inline float F(sact)(float y, int act) {
-    float t;
     switch (act) {
-    case KL_RELU: return y > 0.0f ? y : 0.0f;
-    case KL_RELU6: return y > 0.0f ? (y < 6.0f ? y : 6.0f) : 0.0f;
+    case KL_RELU: return y < 0.0f ? 0.0f : y;
+    case KL_RELU6: return F(sclamp)(y, 0.0f, 6.0f);
     case KL_TANH: return F(stanh)(y);
     case KL_SIGMOID: return F(stanh)(y * 0.5f) * 0.5f + 0.5f;
-    case KL_HARD_SIGMOID: t = y + 3.0f; t = t > 0.0f ? (t < 6.0f ? t : 6.0f) : 0.0f; return t * (1.0f / 6.0f);
-    case KL_HARD_SIGMOID_K2: t = y * 0.2f + 0.5f; return t > 0.0f ? (t < 1.0f ? t : 1.0f) : 0.0f;
+    case KL_HARD_SIGMOID: return F(sclamp)(y + 3.0f, 0.0f, 6.0f) * (1.0f / 6.0f);
+    case KL_HARD_SIGMOID_K2: return F(sclamp)(y * 0.2f + 0.5f, 0.0f, 1.0f);
     case KL_SWISH: return y * (F(stanh)(y * 0.5f) * 0.5f + 0.5f);
-    case KL_HARD_SWISH: t = y + 3.0f; t = t > 0.0f ? (t < 6.0f ? t : 6.0f) : 0.0f; return y * t * (1.0f / 6.0f);
+    case KL_HARD_SWISH: return y * F(sclamp)(y + 3.0f, 0.0f, 6.0f) * (1.0f / 6.0f);
     case KL_SOFTSIGN: return y / (fabsf(y) + 1.0f);
     default: return y;
     }
