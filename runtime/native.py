@@ -10,10 +10,13 @@ Threads: ``KERASLITE_NUM_THREADS``, else ``OMP_NUM_THREADS`` / ``OPENBLAS_NUM_TH
 sets per worker), else the CPUs this process may run on. ``KERASLITE_ISA`` (``avx512``, ``avx2``, ``base``) pins
 the kernel variant, for tests and benchmarks.
 """
+import logging
 import os
 import threading
 
 import numpy as np
+
+log = logging.getLogger("keraslite.runtime")
 
 # Activation codes of the compiled epilogues (runtime/csrc/kl.h).
 ACT = {"linear": 0, "relu": 1, "relu6": 2, "tanh": 3, "sigmoid": 4, "hard_sigmoid": 5, "hard_sigmoid_keras2": 6,
@@ -34,25 +37,32 @@ def _env_threads():
         return max(1, os.cpu_count() or 1)
 
 
+def _load():
+    """The compiled module with its ISA and threads set, or None with the reason logged once (never raises)."""
+    if os.environ.get("KERASLITE_NATIVE", "1") == "0":
+        return None
+    try:
+        from . import _ckernels as module
+    except Exception as exc:  # not built (no compiler at install), or a broken build: Numba / numpy instead
+        log.warning("keraslite.runtime: compiled kernels unavailable (%s: %s); using the Numba / numpy kernels, "
+                    "same results, slower (reinstall with a C compiler present to get them)", type(exc).__name__, exc)
+        return None
+    isa = os.environ.get("KERASLITE_ISA")
+    if isa and not module._select_isa(isa):  # do not run a variant other than the one asked for
+        log.warning("keraslite.runtime: KERASLITE_ISA=%s is not available on this CPU or build (best: %s); using "
+                    "the Numba / numpy kernels", isa, module.isa())
+        return None
+    module.set_threads(_env_threads())
+    return module
+
+
 def lib():
     """The compiled kernel module, or None (not built, disabled by ``KERASLITE_NATIVE=0``, or failed to load)."""
     if "lib" in _state:
         return _state["lib"]
     with _lock:
         if "lib" not in _state:
-            module = None
-            if os.environ.get("KERASLITE_NATIVE", "1") != "0":
-                try:
-                    from . import _ckernels as module
-                except ImportError:  # not built on this machine: Numba / numpy kernels instead
-                    module = None
-            if module is not None:
-                isa = os.environ.get("KERASLITE_ISA")
-                if isa and not module._select_isa(isa):
-                    module = None  # asked for kernels this CPU or build lacks: do not run something else silently
-                else:
-                    module.set_threads(_env_threads())
-            _state["lib"] = module
+            _state["lib"] = _load()
     return _state["lib"]
 
 

@@ -79,18 +79,23 @@ def test_gemm_with_bias_residual_and_activation(isa, rng, m, k, n):
     _close(y, a.astype(np.float64) @ w)
 
 
-CONVS = [  # kernel, strides, dilation, padding, groups, channels in, filters
-    ((3, 3), (1, 1), (1, 1), "same", 1, 4, 6), ((3, 2), (2, 1), (1, 1), "valid", 1, 3, 40),
-    ((3, 3), (1, 1), (2, 2), "same", 1, 5, 7), ((1, 1), (1, 1), (1, 1), "valid", 2, 4, 6),
-    ((3, 3), (2, 2), (1, 1), "same", 2, 8, 70), ((5, 5), (3, 3), (1, 1), "same", 1, 300, 9),
-    ((1, 1), (2, 2), (1, 1), "valid", 1, 16, 33), ((7, 7), (2, 2), (1, 1), "same", 1, 3, 64),
-    ((3, 3), (1, 1), (1, 1), "same", 1, 256, 130),  # > 1 MiB of weights over > 128 rows: K blocks outermost
-    ((5, 5), (1, 1), (2, 2), "same", 1, 300, 7)]  # most taps of the rows near the border read only padding
+CONVS = [  # kernel, strides, dilation, padding, groups, channels in, filters, input (H, W)
+    ((3, 3), (1, 1), (1, 1), "same", 1, 4, 6, (9, 8)), ((3, 2), (2, 1), (1, 1), "valid", 1, 3, 40, (9, 8)),
+    ((3, 3), (1, 1), (2, 2), "same", 1, 5, 7, (9, 8)), ((1, 1), (1, 1), (1, 1), "valid", 2, 4, 6, (9, 8)),
+    ((3, 3), (2, 2), (1, 1), "same", 2, 8, 70, (9, 8)), ((5, 5), (3, 3), (1, 1), "same", 1, 300, 9, (9, 8)),
+    ((1, 1), (2, 2), (1, 1), "valid", 1, 16, 33, (9, 8)), ((7, 7), (2, 2), (1, 1), "same", 1, 3, 64, (9, 8)),
+    ((3, 3), (1, 1), (1, 1), "same", 1, 256, 130, (9, 8)),  # > 1 MiB of weights over > 128 rows: K blocks outermost
+    ((5, 5), (1, 1), (2, 2), "same", 1, 300, 7, (3, 2)),  # most taps of the rows near the border read only padding
+    # edge shapes: a 1x1 map, odd sizes, a kernel wider than the input, groups with dilation, one channel in/out
+    ((3, 3), (1, 1), (1, 1), "same", 1, 17, 19, (1, 1)), ((3, 3), (2, 2), (1, 1), "valid", 1, 5, 3, (7, 11)),
+    ((5, 5), (2, 2), (1, 1), "same", 1, 6, 10, (2, 3)), ((3, 3), (1, 1), (2, 2), "same", 3, 6, 9, (5, 7)),
+    ((1, 1), (2, 2), (1, 1), "same", 1, 1, 1, (5, 5)), ((2, 2), (1, 1), (1, 1), "same", 1, 7, 5, (4, 5)),
+    ((1, 3), (1, 1), (1, 3), "causal", 1, 4, 4, (1, 13))]  # Conv1D: the width axis
 
 
-@pytest.mark.parametrize("k,s,d,padding,groups,cin,f", CONVS)
-def test_conv_matches_direct_loops(isa, rng, k, s, d, padding, groups, cin, f):
-    x = rng.standard_normal((1, 3, 2, cin) if k == (5, 5) and d == (2, 2) else (2, 9, 8, cin)).astype(np.float32)
+@pytest.mark.parametrize("k,s,d,padding,groups,cin,f,hw", CONVS)
+def test_conv_matches_direct_loops(isa, rng, k, s, d, padding, groups, cin, f, hw):
+    x = rng.standard_normal((2,) + hw + (cin,)).astype(np.float32)
     w = rng.standard_normal(k + (cin // groups, f)).astype(np.float32)
     pads = [pad_amounts(n, kk, ss, dd, padding) for n, kk, ss, dd in zip(x.shape[1:3], k, s, d)]
     want = ref_conv(x, w, s, d, pads, groups)
@@ -100,6 +105,19 @@ def test_conv_matches_direct_loops(isa, rng, k, s, d, padding, groups, cin, f):
     LIB.conv(x, native.pack(w.reshape(-1, f), groups), y, b, res, native.ACT["relu"], *k, *s, *d, pads[0][0],
              pads[1][0], groups, None, None, -1)
     _close(y, np.maximum(want + b + res, 0), np.abs(want).max())
+
+
+def test_nan_propagates_through_activations_and_pooling(isa):
+    """numpy and Keras keep a NaN through relu, relu6, the hard activations and max pooling."""
+    for name in ("relu", "relu6", "hard_sigmoid", "hard_silu", "tanh"):
+        y = np.array([np.nan] * 19 + [1.0], np.float32)
+        LIB.bias_act(y, None, native.ACT[name])
+        assert np.isnan(y[:19]).all() and not np.isnan(y[19]), name
+    x = np.zeros((1, 2, 2, 19), np.float32)
+    x[0, 1, 1] = np.nan
+    y = np.empty((1, 1, 1, 19), np.float32)
+    LIB.pool(x, y, 0, 2, 2, 2, 2, 0, 0, 0)
+    assert np.isnan(y).all()
 
 
 def test_conv_prologue_is_applied_before_zero_padding(isa, rng):
@@ -248,6 +266,34 @@ def test_thread_pool_gives_the_serial_numbers(h, rng):
         native.set_num_threads(native._env_threads())
     for y in pooled:
         np.testing.assert_allclose(y, serial, rtol=1e-6, atol=1e-6)
+
+
+def test_threads_predicting_at_once_share_the_pool(h, rng):
+    """Server threads call predict concurrently: one of them runs on the pool, the others serially, same numbers."""
+    import threading
+
+    model = _conv_model(h, rng)
+    xs = [h.rand(rng, n, 24, 24, 16) for n in (1, 3, 8)] * 2
+    try:
+        native.set_num_threads(1)
+        want = [model.predict(x) for x in xs]
+        native.set_num_threads(2)
+        errors = []
+
+        def work(i):
+            try:
+                for _ in range(6):
+                    np.testing.assert_allclose(model.predict(xs[i]), want[i], rtol=1e-6, atol=1e-6)
+            except Exception as exc:  # collected and reported below
+                errors.append(exc)
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(len(xs))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        native.set_num_threads(native._env_threads())
+    assert not errors, errors[:3]
 
 
 def test_thread_pool_survives_fork(h, rng):

@@ -91,7 +91,7 @@ def test_predict_from_many_threads(h, rng):
         try:
             for _ in range(20):
                 got[i] = model.predict(xs[i])
-                np.testing.assert_array_equal(got[i], want[i])
+                np.testing.assert_allclose(got[i], want[i], rtol=1e-6, atol=1e-6)
         except Exception as exc:  # collected and reported below
             errors.append(exc)
     threads = [threading.Thread(target=work, args=(i,)) for i in range(len(xs))]
