@@ -5,7 +5,7 @@ import pytest
 from keraslite.errors import KerasliteError
 from keraslite.train.autodiff import PRIMITIVES, GradientTape, Tensor, Variable
 from keraslite.train.autodiff import conv as C, elementwise as E, linalg as L, nn as N, reduce as R, shape as S
-from keraslite.train.autodiff import conv_transpose as CT, depthwise as D, image as I
+from keraslite.train.autodiff import conv_transpose as CT, depthwise as D, image as I, recurrent as RC
 
 from .gradcheck import check_gradients
 
@@ -119,6 +119,20 @@ CASES = {
     "resample": (lambda x: I.resample(x, matrix=I.bilinear_matrix(3, 7), axis=1), [r(2, 3, 2)]),
     "affine_transform": (lambda x: I.affine_transform(x, transform=AFFINE, interpolation="bilinear",
                                                       fill_mode="constant", fill_value=0.5), [r(2, 5, 4, 2)]),
+    # whole-sequence RNNs (inputs, kernel, recurrent kernel, bias, initial states); more in test_recurrent.py
+    "simple_rnn": (lambda *a: list(RC.simple_rnn(*a, return_sequences=True)),
+                   [r(2, 3, 2), r(2, 3) / 2, r(3, 3) / 2, r(3), r(2, 3)]),
+    "lstm": (lambda *a: list(RC.lstm(*a)), [r(2, 3, 2), r(2, 8) / 2, r(2, 8) / 2, r(8), r(2, 2), r(2, 2)]),
+    "gru": (lambda *a: list(RC.gru(*a, return_sequences=True)), [r(2, 3, 2), r(2, 6) / 2, r(2, 6) / 2, r(2, 6),
+                                                                 r(2, 2)]),
+    "bidirectional_simple_rnn": (lambda *a: list(RC.bidirectional_simple_rnn(*a, forward={}, backward={
+        "go_backwards": True})), [r(2, 3, 2), r(2, 2), r(2, 2), r(2), r(2, 2), r(2, 2), r(2), r(2, 2), r(2, 2)]),
+    "bidirectional_lstm": (lambda *a: list(RC.bidirectional_lstm(*a, forward={"return_sequences": True}, backward={
+        "go_backwards": True, "return_sequences": True})), [r(2, 3, 2), r(2, 4), r(1, 4), r(4), r(2, 4), r(1, 4),
+                                                            r(4), r(2, 1), r(2, 1), r(2, 1), r(2, 1)]),
+    "bidirectional_gru": (lambda *a: list(RC.bidirectional_gru(*a, forward={"reset_after": False}, backward={
+        "go_backwards": True, "reset_after": False})), [r(2, 3, 2), r(2, 3), r(1, 3), r(3), r(2, 3), r(1, 3), r(3),
+                                                        r(2, 1), r(2, 1)]),
 }
 NOT_DIFFERENTIABLE = {"equal", "not_equal", "less", "less_equal", "greater", "greater_equal", "logical_and",
                       "logical_or", "logical_not", "sign", "floor", "ceil", "round", "floor_divide", "isnan",

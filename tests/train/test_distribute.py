@@ -117,7 +117,7 @@ def test_killed_job_resumes_from_the_chief_backup_and_only_the_chief_writes(tmp_
 
 
 @pytest.mark.parametrize("mode, message", [
-    ("raise", "worker rank 1 raised RuntimeError (traceback above); stopping all 2 workers (MPI_Abort)"),
+    ("raise", "worker rank 1 raised RuntimeError (traceback below); stopping all 2 workers (MPI_Abort)"),
     ("exit", "worker rank 1 has exited (its script ended or called sys.exit) while rank 0 waits for it"),
     ("freeze", "worker rank 1 (host "),
 ])

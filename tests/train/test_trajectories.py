@@ -14,7 +14,7 @@ _spec = importlib.util.spec_from_file_location("training_cases", os.path.join(FI
 training_cases = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(training_cases)
 
-GROUPS = ("optimizers", "losses_fit", "batchnorm")
+GROUPS = ("optimizers", "losses_fit", "batchnorm", "recurrent")
 CASES = {c.id: c for g in GROUPS for c in training_cases.load_cases(group=g, kind="fit_trajectory")}
 RTOL, ATOL = 1e-5, 1e-6
 # Keras 3.15's Huber.get_config() leaves out `delta`, so the recorded config cannot say it; the generator used 0.3

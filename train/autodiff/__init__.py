@@ -1,21 +1,21 @@
 """keraslite's own reverse-mode autodiff: Tensor, Variable, GradientTape and the primitive tables.
 
 Primitives live one family a file (elementwise, reduce, shape, linalg, nn, conv, conv_transpose, depthwise,
-image); ``PRIMITIVES`` is every one of them by name, which the gradient-check tests walk. Python operators on
-tensors and variables are bound here.
+image, recurrent); ``PRIMITIVES`` is every one of them by name, which the gradient-check tests walk. Python
+operators on tensors and variables are bound here.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from . import conv, conv_transpose, depthwise, elementwise, image, linalg, nn, reduce, shape
+from . import conv, conv_transpose, depthwise, elementwise, image, linalg, nn, recurrent, reduce, shape
 from .core import FLOATX, Node, Primitive, Tensor, apply, as_array, primitive, recording_tapes, unbroadcast
 from .sparse import IndexedSlices
 from .tape import GradientTape
 from .variable import Variable
 
 FAMILIES = {"elementwise": elementwise, "reduce": reduce, "shape": shape, "linalg": linalg, "nn": nn, "conv": conv,
-            "conv_transpose": conv_transpose, "depthwise": depthwise, "image": image}
+            "conv_transpose": conv_transpose, "depthwise": depthwise, "image": image, "recurrent": recurrent}
 PRIMITIVES = {p.name: p for module in FAMILIES.values() for p in vars(module).values() if isinstance(p, Primitive)}
 
 

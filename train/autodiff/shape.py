@@ -28,6 +28,13 @@ def _take_vjp(g, a, x, indices, axis=None):
         return out
     axis = axis % np.ndim(x)
     idx = np.asarray(indices)
+    if axis == 0 and out.ndim > 1:
+        # rows gathered (Embedding): scatter-add every element by its flat position, numpy's fast 1-D path
+        # (several times faster than np.add.at over rows, and the same sums in the same order)
+        width = int(np.prod(out.shape[1:]))
+        flat = (idx.reshape(-1, 1).astype(np.intp) * width + np.arange(width)).reshape(-1)
+        np.add.at(out.reshape(-1), flat, g.reshape(-1))
+        return out
     moved = np.moveaxis(out, axis, 0)  # a view: adding into it fills out
     gm = np.moveaxis(g, list(range(axis, axis + idx.ndim)), list(range(idx.ndim)))
     np.add.at(moved, idx.reshape(-1), gm.reshape((-1,) + moved.shape[1:]))

@@ -11,6 +11,7 @@ import atexit
 import os
 import socket
 import sys
+import time
 import warnings
 from typing import List, Optional
 
@@ -106,11 +107,15 @@ def _abort_on_uncaught_exception(MPI, rank, size):
     previous = sys.excepthook
 
     def hook(kind, value, tb):
-        previous(kind, value, tb)
+        # The one-line reason goes first and the abort waits a moment: mpiexec drops output its forwarder has not
+        # read yet when a rank aborts, so under load the tail of a long traceback can be lost.
         reason = "was interrupted" if issubclass(kind, KeyboardInterrupt) else f"raised {kind.__name__}"
-        sys.stderr.write(f"\nkeraslite.distribute: worker rank {rank} {reason} (traceback above); stopping all "
+        sys.stderr.write(f"keraslite.distribute: worker rank {rank} {reason} (traceback below); stopping all "
                          f"{size} workers (MPI_Abort).\n")
         sys.stderr.flush()
+        previous(kind, value, tb)
+        sys.stderr.flush()
+        time.sleep(0.5)
         MPI.COMM_WORLD.Abort(1)
 
     sys.excepthook = hook

@@ -9,12 +9,14 @@ from .conv_transpose import Conv2DTranspose
 from .core import Activation, Dense, Dropout, Embedding, Flatten, Reshape
 from .input_layer import Input, InputLayer
 from .keras_tensor import KerasTensor
+from .masking import Masking
 from .merge import (Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract, add, average, concatenate,
                     maximum, minimum, multiply, subtract)
 from .normalization import BatchNormalization, LayerNormalization
 from .pooling import (AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D,
                       GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPooling1D, MaxPooling2D)
 from .preprocessing import Normalization, Rescaling
+from .recurrent import GRU, LSTM, Bidirectional, SimpleRNN
 from .regularization import GaussianDropout, GaussianNoise, SpatialDropout1D, SpatialDropout2D
 from .reshaping import (Cropping1D, Cropping2D, Permute, RepeatVector, UpSampling1D, UpSampling2D, ZeroPadding1D,
                         ZeroPadding2D)
@@ -34,6 +36,8 @@ LAYERS = {cls.__name__: cls for cls in (
     BatchNormalization, LayerNormalization, SpatialDropout1D, SpatialDropout2D, GaussianNoise, GaussianDropout,
     # preprocessing and augmentation
     Rescaling, Normalization, RandomFlip, RandomRotation, RandomZoom, RandomTranslation, RandomContrast,
+    # recurrent and masking
+    SimpleRNN, LSTM, GRU, Bidirectional, Masking,
     # merging
     Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate,
     # tensor operations outside layers, and the layers of Keras' applications

@@ -1,4 +1,7 @@
-"""Pooling layers: Max/AveragePooling1D/2D and the global poolings (masked GlobalAveragePooling1D included)."""
+"""Pooling layers: Max/AveragePooling1D/2D and the global poolings.
+
+GlobalAveragePooling1D averages over the unmasked steps only. GlobalMaxPooling1D takes the mask in and drops it,
+taking the max over every step, masked ones too, as Keras 3 does (tf_keras refuses a mask there)."""
 from __future__ import annotations
 
 import numpy as np
@@ -74,13 +77,14 @@ class GlobalPooling(Layer):
         self.data_format = data_format or "channels_last"
         self.keepdims = bool(keepdims)
         self.supports_masking = self.rank == 1
+        self._masks_steps = self.rank == 1 and self.op != "max"
 
     def _axes(self, ndim):
         return tuple(range(2, ndim)) if self.data_format == "channels_first" else tuple(range(1, ndim - 1))
 
     def call(self, inputs, mask=None):
         axes = self._axes(inputs.ndim)
-        if mask is not None and self.rank == 1:
+        if mask is not None and self._masks_steps:
             return self._masked(inputs, mask, axes)
         if self.op == "max":
             return R.max_(inputs, axis=axes, keepdims=self.keepdims)
@@ -89,9 +93,6 @@ class GlobalPooling(Layer):
     def _masked(self, inputs, mask, axes):
         m = np.asarray(mask._v if hasattr(mask, "_v") else mask, dtype=inputs.dtype)
         m = m[:, :, None] if self.data_format == "channels_last" else m[:, None, :]
-        if self.op == "max":
-            lowest = np.finfo(inputs.dtype).min
-            return R.max_(E.where(m > 0, inputs, lowest), axis=axes, keepdims=self.keepdims)
         total = R.sum_(E.multiply(inputs, m), axis=axes, keepdims=self.keepdims)
         count = np.sum(m, axis=axes, keepdims=self.keepdims)
         return E.divide(total, count)

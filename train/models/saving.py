@@ -50,12 +50,19 @@ def layer_spec(layer, inbound) -> LayerSpec:
                                     "Save the weights with save_weights() instead")
     config = canonical_layer_config(cls, layer.get_config(), "keras3", f"layer {layer.name!r}")
     expected = [n for n, _, _ in FORMAT_LAYERS[cls].weights(config)]
-    own = {v.name: v.numpy() for v in layer.weights}
+    own = {name: v.numpy() for name, v in _named_weights(layer)}
     missing = [n for n in expected if n not in own]
     if missing:
         raise KerasliteError(f"layer {layer.name!r} ({cls}) has no weight(s) {missing}; is it built? (it has "
                              f"{sorted(own)})")
     return LayerSpec(layer.name, cls, config, [(n, own[n]) for n in expected], inbound)
+
+
+def _named_weights(layer):
+    """``(name in the file, variable)`` for a layer's weights: the variable names, unless the layer names them
+    itself (Bidirectional: ``forward/kernel``, ...)."""
+    named = getattr(layer, "named_weights", None)
+    return named() if named is not None else [(v.name, v) for v in layer.weights]
 
 
 def to_spec(model, with_training=True) -> ModelSpec:
@@ -254,7 +261,7 @@ def _assign_weights(model, spec: ModelSpec):
             continue
         if not ls.weights:
             continue
-        own = {v.name: v for v in layer.weights}
+        own = dict(_named_weights(layer))
         for name, array in ls.weights:
             var = own.get(name)
             if var is None:
