@@ -4,7 +4,8 @@ compiler is present), their thread count, and weight packing.
 Why C and not only Numba: the compiled module loads in a millisecond and a few hundred KiB, where importing Numba
 costs ~0.5 s and ~90 MiB per process, and its GEMM keeps the weights packed from load time on (BLAS re-packs them
 on every call, which dominates small-batch convolutions). The build is optional: without a compiler, or with
-``KERASLITE_NATIVE=0``, plans use the Numba kernels, then numpy.
+``KERASLITE_NATIVE=0``, plans use the Numba kernels, then numpy; a build that is missing or does not load is
+logged once (logger ``keraslite.runtime``), never raised.
 
 Threads: ``KERASLITE_NUM_THREADS``, else ``OMP_NUM_THREADS`` / ``OPENBLAS_NUM_THREADS`` (what ``keraslite serve``
 sets per worker), else the CPUs this process may run on. ``KERASLITE_ISA`` (``avx512``, ``avx2``, ``base``) pins
