@@ -17,6 +17,32 @@ class TensorSpec:
     dtype: str
 
 
+STRING = object()  # the cast marker of string inputs (TensorSpec dtype "string")
+
+
+def _check_strings(spec, item):
+    """A string input as an object array of UTF-8 bytes (str, bytes and numpy string arrays are accepted)."""
+    from .kernels.text import TextError, as_strings
+
+    try:
+        a = as_strings(item if isinstance(item, np.ndarray) else np.asarray(item, dtype=object))
+    except TextError as exc:
+        raise InputError(f"input {spec.name!r}: expected strings (dtype string), {exc}") from None
+    _check_shape(spec, a)
+    return a
+
+
+def _check_shape(spec, a):
+    """InputError unless ``a`` has the input's rank and every fixed axis of its shape."""
+    if a.ndim != len(spec.shape):
+        raise InputError(f"input {spec.name!r}: expected rank {len(spec.shape)} (shape {spec.shape}, batch first), "
+                         f"got rank {a.ndim} (shape {a.shape})")
+    for axis, (want, got) in enumerate(zip(spec.shape, a.shape)):
+        if want is not None and want != got:
+            raise InputError(f"input {spec.name!r}: axis {axis} expected size {want}, got {got} (expected shape "
+                             f"{spec.shape}, got {a.shape})")
+
+
 CACHE_BUDGET = 2 << 20  # bytes of the largest intermediate per internal pass (about one core's L2)
 
 
@@ -74,7 +100,8 @@ class Model:
         self._tail_rows.reverse()  # _tail_rows[k]: the batch size steps[k:] can take in one pass
         self._splits = {}  # batch size -> (first whole-batch step, slots carried across)
         self._valid = set()  # input shapes that passed _check (single-input models); sets are safe to share
-        self._casts = [np.int64 if spec.dtype.startswith(("int", "uint")) else np.float32 for spec in self.inputs]
+        self._casts = [STRING if spec.dtype == "string" else np.int64 if spec.dtype.startswith(("int", "uint"))
+                       else np.float32 for spec in self.inputs]
         # Steps specialised once so the predict loop does no per-call inspection.
         # Each step also names the slots it reads for the last time: dropping them right away lets the allocator
         # hand the same (cache-warm) memory to the next steps instead of touching fresh memory at every layer.
@@ -208,6 +235,8 @@ class Model:
     @staticmethod
     def _check(spec, item, cast):
         """``item`` as a C-contiguous array of the input's dtype, after rank, shape and dtype checks."""
+        if cast is STRING:
+            return _check_strings(spec, item)
         fast = type(item) is np.ndarray and item.flags.c_contiguous and (
             item.dtype == cast or (cast is np.int64 and item.dtype == np.int32))
         if fast:
@@ -219,13 +248,7 @@ class Model:
                 raise InputError(f"input {spec.name!r}: cannot be read as an array ({exc})") from None
             if a.dtype.kind not in "biuf":
                 raise InputError(f"input {spec.name!r}: expected a numeric array ({spec.dtype}), got dtype {a.dtype}")
-        if a.ndim != len(spec.shape):
-            raise InputError(f"input {spec.name!r}: expected rank {len(spec.shape)} (shape {spec.shape}, batch "
-                             f"first), got rank {a.ndim} (shape {a.shape})")
-        for axis, (want, got) in enumerate(zip(spec.shape, a.shape)):
-            if want is not None and want != got:
-                raise InputError(f"input {spec.name!r}: axis {axis} expected size {want}, got {got} "
-                                 f"(expected shape {spec.shape}, got {a.shape})")
+        _check_shape(spec, a)
         return a if fast else np.ascontiguousarray(a, dtype=cast)
 
     def summary(self) -> str:

@@ -430,6 +430,8 @@ def _dtype_name(dtype) -> str:
     if isinstance(dtype, dict):
         dtype = (dtype.get("config") or {}).get("name", FLOATX)
     name = getattr(dtype, "name", dtype)
+    if name in ("string", "str", "object"):
+        return "string"  # string inputs (TextVectorization, StringLookup) as in Keras
     name = str(np.dtype(name)) if name not in ("mixed_float16", "mixed_bfloat16") else FLOATX
     return name
 

@@ -297,7 +297,7 @@ class Trainer:
         verbose = 1 if verbose == "auto" else verbose
         cbs = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
             callbacks, add_history=True, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=epochs,
-            steps=len(data))
+            steps=adapters.num_steps(data))
         data, val, cbs = self._shard(data, "train"), self._shard(val, "test"), self._prepare_callbacks(cbs)
         with blas_threads(self, getattr(data, "batch_size", batch_size)):
             return self._fit_loop(data, val, cbs, epochs, initial_epoch, validation_freq)
@@ -369,9 +369,10 @@ class Trainer:
         data = adapters.make_adapter(x, y, sample_weight, batch_size, steps, False)
         verbose = 1 if verbose == "auto" else verbose
         cbs = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
-            callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1, steps=len(data))
+            callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1, steps=adapters.num_steps(data))
         data, cbs = self._shard(data, "test"), self._prepare_callbacks(cbs)
-        logs = self._evaluate_adapter(data, cbs)
+        with blas_threads(self, getattr(data, "batch_size", batch_size)):
+            logs = self._evaluate_adapter(data, cbs)
         if return_dict:
             return logs
         values = [logs[name] for name in self.metrics_names if name in logs]
@@ -383,15 +384,16 @@ class Trainer:
         data = adapters.make_adapter(x, None, None, batch_size, steps, False)
         verbose = 1 if verbose == "auto" else verbose
         cbs = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
-            callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1, steps=len(data))
+            callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1, steps=adapters.num_steps(data))
         data, cbs = self._shard(data, "predict"), self._prepare_callbacks(cbs)
         cbs.on_predict_begin()
         outputs = []
-        for step, batch in enumerate(data.batches()):
-            cbs.on_predict_batch_begin(step)
-            out = self.predict_step(batch)
-            outputs.append(map_structure(lambda t: np.asarray(t._v if isinstance(t, Tensor) else t), out))
-            cbs.on_predict_batch_end(step, {"outputs": outputs[-1]})
+        with blas_threads(self, getattr(data, "batch_size", batch_size)):
+            for step, batch in enumerate(data.batches()):
+                cbs.on_predict_batch_begin(step)
+                out = self.predict_step(batch)
+                outputs.append(map_structure(lambda t: np.asarray(t._v if isinstance(t, Tensor) else t), out))
+                cbs.on_predict_batch_end(step, {"outputs": outputs[-1]})
         cbs.on_predict_end()
         if not outputs:
             raise KerasliteError("predict() got no batches: the input is empty")
