@@ -24,7 +24,7 @@ _SUBPACKAGES = ("errors", "format", "runtime", "converters", "server", "train", 
 # keraslite.<name> is keraslite.train.<name>: the Keras namespaces tutorials import from.
 _TRAIN_MODULES = ("layers", "models", "losses", "optimizers", "metrics", "callbacks", "initializers",
                   "regularizers", "constraints", "activations", "ops", "random", "utils", "backend", "data",
-                  "preprocessing", "distribute")
+                  "preprocessing", "distribute", "applications")
 _TRAIN_NAMES = ("Sequential", "Model", "Input", "Layer", "Variable", "GradientTape", "KerasTensor", "load_model")
 
 

@@ -396,11 +396,13 @@ class Layer:
 
     @property
     def input(self):
-        return self._node_shapes("input_tensors")
+        tensors = self._node_shapes("input_tensors")
+        return tensors[0] if len(tensors) == 1 else tensors  # one tensor, as Keras gives it
 
     @property
     def output(self):
-        return self._node_shapes("output_tensors")
+        tensors = self._node_shapes("output_tensors")
+        return tensors[0] if len(tensors) == 1 else tensors
 
     @property
     def input_shape(self):
