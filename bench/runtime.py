@@ -1,14 +1,22 @@
 """Runtime benchmark: keraslite.runtime against onnxruntime on the same models, plus cold start.
 
-    /work/venvs/dev/bin/python bench/runtime.py [--rounds 15] [--out DIR] [--default-threads] [--no-cold]
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /work/venvs/dev/bin/python bench/runtime.py
+        [--set all|tutorial|apps] [--threads both|one|default] [--rounds 9] [--apps /work/cache/keras_apps/keras2]
+        [--only NAME ...] [--no-cold] [--out DIR]
 
-Builds five models in code (random weights, keraslite.format.write), exports each with
-keraslite.converters.export_onnx, and measures, interleaved in one run, the median predict latency at batch 1 and
-32 of keraslite and onnxruntime. Then cold start: a fresh process imports the library, loads the CNN and predicts
-one sample; wall time and peak RSS for keraslite, onnxruntime and tf.keras (run with /work/venvs/tf/bin/python when
-it exists). Prints a Markdown section for bench/RESULTS.md. Not a test: numbers depend on the machine and its load.
+Two model sets: the tutorial models of ``tutorial_models.py`` (built in code, random weights) at batch 1, 8 and 32,
+and the keras.applications files made by real Keras (tests/fixtures/make_applications.py, 96x96 inputs, random
+weights, the images stored beside them as inputs) at batch 1 and 8; applications keraslite cannot load are listed.
+onnxruntime runs keraslite's own ONNX export of each file. Each thread setting runs in its own process (the BLAS
+pools read their size at import): "one" gives keraslite, OpenBLAS and onnxruntime one thread each, "default"
+leaves every pool at its default. The two peers alternate round by round in one process, with a 10 ms pause
+between rounds so neither's idle-spinning pool runs into the other's timing; the figure is the median per-call
+time. Then cold start: a fresh process imports the library, loads a model and predicts one sample (wall
+time and peak RSS by /usr/bin/time) for a plain CNN, MobileNetV2 and an LSTM text model. Prints Markdown for
+bench/RESULTS.md. Not a test: numbers depend on the machine and its load (printed at start and end).
 """
 import argparse
+import json
 import math
 import os
 import statistics
@@ -17,272 +25,279 @@ import sys
 import tempfile
 import time
 
-# One core each, for both peers: on a shared 2-core machine multi-threaded BLAS/ORT pools mostly measure contention.
-# ``--default-threads`` leaves both at their defaults (OpenBLAS and onnxruntime use every core).
-DEFAULT_THREADS = "--default-threads" in sys.argv
-if not DEFAULT_THREADS:
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-
-import numpy as np  # noqa: E402
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if os.path.dirname(ROOT) not in sys.path:
-    sys.path.insert(0, os.path.dirname(ROOT))  # so `import keraslite` works from a checkout
-
-from keraslite.format.spec import LayerSpec, ModelSpec, TensorRef  # noqa: E402
-
-RNG = np.random.default_rng(0)
-TF_PYTHON = "/work/venvs/tf/bin/python"
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+APPS_DIR = "/work/cache/keras_apps/keras2"
+APPS = ["MobileNet", "MobileNetV2", "MobileNetV3Small", "MobileNetV3Large", "EfficientNetB0", "DenseNet121",
+        "NASNetMobile", "VGG16", "ResNet50", "ResNet50V2", "InceptionV3", "Xception"]
+THREAD_VARS = ("KERASLITE_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+GAP = 0.01  # seconds between the two peers' rounds (not timed)
 
 
-class Graph:
-    """A tiny ModelSpec builder: ``g.add(cls, config, weights, *inputs) -> name``."""
-
-    def __init__(self, name, shape, dtype="float32"):
-        self.name, self.layers, self.count = name, [], 0
-        self.layers.append(LayerSpec("input", "InputLayer", {"batch_shape": [None, *shape], "dtype": dtype}))
-
-    def add(self, cls, config, weights=(), *inputs):
-        self.count += 1
-        name = f"{cls.lower()}_{self.count}"
-        refs = [TensorRef(i) for i in (inputs or [self.layers[-1].name])]
-        self.layers.append(LayerSpec(name, cls, dict(config), list(weights), [refs]))
-        return name
-
-    def spec(self):
-        return ModelSpec(self.name, self.layers, [TensorRef("input")], [TensorRef(self.layers[-1].name)])
+def _import_path():
+    if os.path.dirname(ROOT) not in sys.path:
+        sys.path.insert(0, os.path.dirname(ROOT))  # so `import keraslite` works from a checkout
+    if HERE not in sys.path:
+        sys.path.insert(0, HERE)
 
 
-def w(*shape, fan_in=None):
-    fan_in = fan_in or (int(np.prod(shape[:-1])) or 1)
-    return (RNG.standard_normal(shape) * math.sqrt(2.0 / fan_in)).astype(np.float32)
+def load_average():
+    return " / ".join(f"{v:.1f}" for v in os.getloadavg())
 
 
-def dense(g, units, act, fan_in, *inputs):
-    return g.add("Dense", {"units": units, "activation": act, "use_bias": True},
-                 [("kernel", w(fan_in, units)), ("bias", np.zeros(units, np.float32))], *inputs)
+# ---- preparing the model files (parent process) ----------------------------------------------------------------
 
 
-def conv(g, cin, filters, k, stride=1, padding="same", act="linear", bias=True):
-    weights = [("kernel", w(k, k, cin, filters))] + ([("bias", np.zeros(filters, np.float32))] if bias else [])
-    return g.add("Conv2D", {"filters": filters, "kernel_size": [k, k], "strides": [stride, stride], "padding": padding,
-                            "dilation_rate": [1, 1], "groups": 1, "activation": act, "use_bias": bias,
-                            "data_format": "channels_last"}, weights)
+def prepare(args):
+    """Cases ``{label, set, h5, onnx, batches, x}`` and the applications that do not load: ``(name, reason)``."""
+    _import_path()
+    from keraslite import runtime
+    from keraslite.converters import export_onnx
+    from keraslite.format import write
+    from tutorial_models import MODELS
+
+    cases, failed = [], []
+    if args.set in ("all", "tutorial"):
+        for label, make in MODELS.items():
+            spec, _ = make()
+            h5, onnx_path = (os.path.join(args.out, spec.name + ext) for ext in (".h5", ".onnx"))
+            write(spec, h5)
+            export_onnx(h5, onnx_path)
+            cases.append({"label": label, "set": "tutorial", "h5": h5, "onnx": onnx_path, "batches": [1, 8, 32],
+                          "x": None, "builder": label})
+    if args.set in ("all", "apps"):
+        for name in args.only or APPS:
+            h5 = os.path.join(args.apps, name + ".h5")
+            if not os.path.exists(h5):
+                failed.append((name, f"{h5} does not exist"))
+                continue
+            try:
+                runtime.load(h5)
+                onnx_path = os.path.join(args.out, name + ".onnx")
+                if not os.path.exists(onnx_path):
+                    export_onnx(h5, onnx_path)
+            except Exception as exc:  # noqa: BLE001 (listed in the results)
+                failed.append((name, f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}"))
+                continue
+            cases.append({"label": name, "set": "apps", "h5": h5, "onnx": onnx_path, "batches": [1, 8],
+                          "x": os.path.join(args.apps, name + ".npz"), "builder": None})
+    return cases, failed
 
 
-def bn(g, c, *inputs):
-    return g.add("BatchNormalization", {"axis": -1, "epsilon": 1e-3, "center": True, "scale": True, "momentum": 0.99},
-                 [("gamma", (1 + 0.1 * RNG.standard_normal(c)).astype(np.float32)),
-                  ("beta", (0.1 * RNG.standard_normal(c)).astype(np.float32)),
-                  ("moving_mean", (0.1 * RNG.standard_normal(c)).astype(np.float32)),
-                  ("moving_variance", (1 + 0.1 * RNG.random(c)).astype(np.float32))], *inputs)
+# ---- latency (worker process, one thread setting) --------------------------------------------------------------
 
 
-def relu6(g):
-    return g.add("ReLU", {"max_value": 6.0, "negative_slope": 0.0, "threshold": 0.0})
+def _inputs(case, batch):
+    import numpy as np
+
+    if case["builder"]:
+        from tutorial_models import MODELS
+
+        return MODELS[case["builder"]]()[1](batch)
+    with np.load(case["x"]) as data:
+        x0 = data["x0"]
+    return np.ascontiguousarray(np.concatenate([x0] * -(-batch // len(x0)))[:batch], np.float32)
 
 
-def mlp():
-    g = Graph("mlp", (784,))
-    dense(g, 512, "relu", 784)
-    dense(g, 10, "softmax", 512)
-    return g.spec(), lambda n: RNG.standard_normal((n, 784)).astype(np.float32)
-
-
-def cnn():
-    g = Graph("cnn", (32, 32, 3))
-    for cin, cout in ((3, 32), (32, 64), (64, 64)):
-        conv(g, cin, cout, 3, act="relu")
-        g.add("MaxPooling2D", {"pool_size": [2, 2], "strides": [2, 2], "padding": "valid",
-                               "data_format": "channels_last"})
-    g.add("Flatten", {"data_format": "channels_last"})
-    dense(g, 10, "softmax", 4 * 4 * 64)
-    return g.spec(), lambda n: RNG.random((n, 32, 32, 3)).astype(np.float32)
-
-
-def _embedding(g, vocab, dim):
-    g.add("Embedding", {"input_dim": vocab, "output_dim": dim, "mask_zero": False},
-          [("embeddings", (RNG.standard_normal((vocab, dim)) * 0.05).astype(np.float32))])
-
-
-def text_gap():
-    g = Graph("text_gap", (100,), dtype="int32")
-    _embedding(g, 10000, 64)
-    g.add("GlobalAveragePooling1D", {"data_format": "channels_last", "keepdims": False})
-    dense(g, 1, "sigmoid", 64)
-    return g.spec(), lambda n: RNG.integers(0, 10000, (n, 100)).astype(np.int32)
-
-
-def text_lstm():
-    g = Graph("text_lstm", (50,), dtype="int32")
-    _embedding(g, 10000, 64)
-    u = 64
-    g.add("LSTM", {"units": u, "activation": "tanh", "recurrent_activation": "sigmoid", "use_bias": True,
-                   "return_sequences": False, "return_state": False, "go_backwards": False, "stateful": False,
-                   "unroll": False, "unit_forget_bias": True, "dropout": 0.0, "recurrent_dropout": 0.0},
-          [("kernel", w(64, 4 * u)), ("recurrent_kernel", w(u, 4 * u)), ("bias", np.zeros(4 * u, np.float32))])
-    dense(g, 1, "sigmoid", u)
-    return g.spec(), lambda n: RNG.integers(0, 10000, (n, 50)).astype(np.int32)
-
-
-def mobilenet():
-    g = Graph("mobilenet", (64, 64, 3))
-    g.add("ZeroPadding2D", {"padding": [[0, 1], [0, 1]], "data_format": "channels_last"})
-    conv(g, 3, 16, 3, stride=2, padding="valid", bias=False)
-    bn(g, 16)
-    x, c = relu6(g), 16
-    for cout, stride in ((16, 1), (24, 2), (24, 1), (32, 2), (32, 1)):
-        conv(g, c, c * 6, 1, bias=False)
-        bn(g, c * 6)
-        relu6(g)
-        if stride == 2:
-            g.add("ZeroPadding2D", {"padding": [[0, 1], [0, 1]], "data_format": "channels_last"})
-        g.add("DepthwiseConv2D", {"kernel_size": [3, 3], "strides": [stride, stride],
-                                  "padding": "same" if stride == 1 else "valid", "depth_multiplier": 1,
-                                  "dilation_rate": [1, 1], "activation": "linear", "use_bias": False,
-                                  "data_format": "channels_last"}, [("depthwise_kernel", w(3, 3, c * 6, 1, fan_in=9))])
-        bn(g, c * 6)
-        relu6(g)
-        conv(g, c * 6, cout, 1, bias=False)
-        y = bn(g, cout)
-        if stride == 1 and cout == c:
-            y = g.add("Add", {}, [], x, y)
-        x, c = y, cout
-    g.add("GlobalAveragePooling2D", {"data_format": "channels_last", "keepdims": False})
-    dense(g, 10, "softmax", c)
-    return g.spec(), lambda n: RNG.random((n, 64, 64, 3)).astype(np.float32)
-
-
-MODELS = {"MLP 784-512-10": mlp, "CNN (3 Conv2D + pool + Dense)": cnn, "Embedding + GAP1D + Dense": text_gap,
-          "Embedding + LSTM(64)": text_lstm, "MobileNetV2-style": mobilenet}
-
-
-def _median_us(fn, x, rounds, target_s=0.02):
-    """Per-call time in microseconds of ``fn(x)``: several calls per round, the median over rounds."""
-    fn(x)
+def _calls(fn, x, n):
     start = time.perf_counter()
-    fn(x)
-    one = max(time.perf_counter() - start, 1e-6)
-    reps = max(1, int(target_s / one))
-    times = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        for _ in range(reps):
-            fn(x)
-        times.append((time.perf_counter() - start) / reps)
-    return times
+    for _ in range(n):
+        fn(x)
+    return (time.perf_counter() - start) / n
 
 
-def latency(models, rounds):
+def measure(case, batch, rounds, one_thread, max_seconds):
+    """One case: the two peers alternate, each round a few calls of each (about 20 ms); medians over rounds."""
+    import numpy as np
     import onnxruntime as ort
 
     from keraslite import runtime
 
-    rows = []
-    for label, (h5, onnx_path, make_x) in models.items():
-        m = runtime.load(h5)
-        opts = ort.SessionOptions()
-        if not DEFAULT_THREADS:
-            opts.intra_op_num_threads = opts.inter_op_num_threads = 1
-        sess = ort.InferenceSession(onnx_path, opts, providers=["CPUExecutionProvider"])
-        in_name = sess.get_inputs()[0].name
-        for batch in (1, 32):
-            x = make_x(batch)
-            ours, peer = m.predict(x), sess.run(None, {in_name: x})[0]
-            err = float(np.abs(ours - peer).max())
-            t_ours, t_ort = [], []
-            for _ in range(rounds):  # interleaved: one short round of each, in turn
-                t_ours += _median_us(m.predict, x, 1)
-                t_ort += _median_us(lambda a: sess.run(None, {in_name: a}), x, 1)
-            a, b = statistics.median(t_ours) * 1e6, statistics.median(t_ort) * 1e6
-            rows.append((label, batch, a, b, a / b, err))
-            print(f"{label:32s} batch {batch:2d}: keraslite {a:9.1f} us  onnxruntime {b:9.1f} us  "
-                  f"ratio {a / b:5.2f}  max|diff| {err:.1e}", flush=True)
-    return rows
+    model = runtime.load(case["h5"])
+    opts = ort.SessionOptions()
+    if one_thread:
+        opts.intra_op_num_threads = opts.inter_op_num_threads = 1
+    sess = ort.InferenceSession(case["onnx"], opts, providers=["CPUExecutionProvider"])
+    name = sess.get_inputs()[0].name
+    x = _inputs(case, batch)
+    ours = lambda a: model.predict(a)  # noqa: E731
+    peer = lambda a: sess.run(None, {name: a})  # noqa: E731
+    err = float(np.abs(ours(x) - peer(x)[0]).max())
+    reps = [max(1, int(0.02 / max(_calls(f, x, 1), 1e-6))) for f in (ours, peer)]
+    t_ours, t_peer, start = [], [], time.time()
+    for r in range(rounds):
+        # The pause lets the other peer's pool threads stop spinning first: both spin after a call, and in one
+        # process each would otherwise run on the cores the other is timing on (5x at batch 1, default threads).
+        time.sleep(GAP)
+        t_ours.append(_calls(ours, x, reps[0]))
+        time.sleep(GAP)
+        t_peer.append(_calls(peer, x, reps[1]))
+        if r >= 2 and time.time() - start > max_seconds:
+            break
+    a, b = statistics.median(t_ours) * 1e6, statistics.median(t_peer) * 1e6
+    return {"label": case["label"], "set": case["set"], "batch": batch, "ours": a, "ort": b, "ratio": a / b,
+            "diff": err, "rounds": len(t_ours)}
 
+
+def worker(args):
+    _import_path()
+    with open(args.cases) as fh:
+        cases = json.load(fh)
+    one = args.worker == "one"
+    rows = []
+    for case in cases:
+        for batch in case["batches"]:
+            row = measure(case, batch, args.rounds, one, args.max_seconds)
+            rows.append(row)
+            print(f"  [{args.worker}] {row['label']:30s} b{batch:<2d} keraslite {row['ours']:10.1f} us  "
+                  f"onnxruntime {row['ort']:10.1f} us  ratio {row['ratio']:5.2f}  max|diff| {row['diff']:.1e}",
+                  flush=True)
+    with open(args.result, "w") as fh:
+        json.dump(rows, fh)
+    return 0
+
+
+def run_setting(setting, args, cases_path):
+    env = dict(os.environ)
+    for var in THREAD_VARS:
+        env.pop(var, None)
+    if setting == "one":
+        env.update({var: "1" for var in THREAD_VARS})
+    result = os.path.join(args.out, f"latency-{setting}.json")
+    cmd = [sys.executable, os.path.abspath(__file__), "--worker", setting, "--cases", cases_path, "--result", result,
+           "--rounds", str(args.rounds), "--max-seconds", str(args.max_seconds)]
+    subprocess.run(cmd, env=env, check=True)
+    with open(result) as fh:
+        return json.load(fh)
+
+
+# ---- cold start (fresh processes) ------------------------------------------------------------------------------
 
 COLD = {
     "keraslite": ("import numpy as np\nfrom keraslite import runtime\nm = runtime.load({h5!r})\n"
-                  "m.predict(np.zeros((1, 32, 32, 3), np.float32))\n"),
+                  "m.predict(np.zeros({shape!r}, np.{dtype}))\n"),
     "onnxruntime": ("import numpy as np, onnxruntime as ort\ns = ort.InferenceSession({onnx!r}, "
                     "providers=['CPUExecutionProvider'])\n"
-                    "s.run(None, {{s.get_inputs()[0].name: np.zeros((1, 32, 32, 3), np.float32)}})\n"),
-    "tf.keras": ("import os\nos.environ['TF_CPP_MIN_LOG_LEVEL'] = '3'\nimport numpy as np, tensorflow as tf\n"
-                 "m = tf.keras.models.load_model({h5!r}, compile=False)\n"
-                 "m.predict(np.zeros((1, 32, 32, 3), np.float32), verbose=0)\n"),
+                    "s.run(None, {{s.get_inputs()[0].name: np.zeros({shape!r}, np.{dtype})}})\n"),
 }
 
 
-def _run_cold(python, code, cwd):
+def _run_cold(code):
     """(wall seconds, peak RSS MiB) of a fresh ``python -c code``."""
     # /usr/bin/time reports the child's own peak RSS; a child forked from this (large) process would inherit ours.
     start = time.perf_counter()
-    done = subprocess.run(["/usr/bin/time", "-f", "RSSKB=%M", python, "-c", code], cwd=cwd,
-                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    done = subprocess.run(["/usr/bin/time", "-f", "RSSKB=%M", sys.executable, "-c", code],
+                          cwd=os.path.dirname(ROOT), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     wall = time.perf_counter() - start
     if done.returncode:
         raise RuntimeError(done.stderr[-2000:])
-    rss_kb = int(done.stderr.rsplit("RSSKB=", 1)[1].split()[0])
-    return wall, rss_kb / 1024
+    return wall, int(done.stderr.rsplit("RSSKB=", 1)[1].split()[0]) / 1024
 
 
-def cold_start(h5, onnx_path, repeats):
+def cold_start(cases, repeats):
+    """Per model: median wall time and peak RSS of each peer over ``repeats`` interleaved fresh processes."""
+    by_label = {c["label"]: c for c in cases}
+    picks = [("plain CNN", "CNN (3 Conv2D + pool + Dense)", (1, 32, 32, 3), "float32"),
+             ("MobileNetV2 (keras.applications, 96x96)", "MobileNetV2", (1, 96, 96, 3), "float32"),
+             ("LSTM text model", "Embedding + LSTM(64)", (1, 50), "int32")]
     rows = []
-    for peer, code in COLD.items():
-        python = sys.executable
-        if peer == "tf.keras":
-            if not os.path.exists(TF_PYTHON):
-                print("tf.keras: not installed")
-                continue
-            python = TF_PYTHON
-        code = code.format(h5=h5, onnx=onnx_path)
-        _run_cold(python, code, os.path.dirname(ROOT))  # warm the OS file cache (and Numba's cache)
-        runs = [_run_cold(python, code, os.path.dirname(ROOT)) for _ in range(repeats if peer != "tf.keras" else 1)]
-        wall = statistics.median(r[0] for r in runs)
-        rss = max(r[1] for r in runs)
-        rows.append((peer, wall, rss))
-        print(f"cold start {peer:12s}: {wall:6.2f} s  peak RSS {rss:6.0f} MiB", flush=True)
+    for title, label, shape, dtype in picks:
+        if label not in by_label:
+            continue
+        case = by_label[label]
+        codes = {peer: code.format(h5=case["h5"], onnx=case["onnx"], shape=shape, dtype=dtype)
+                 for peer, code in COLD.items()}
+        for code in codes.values():
+            _run_cold(code)  # warm the OS file cache
+        runs = {peer: [] for peer in codes}
+        for _ in range(repeats):
+            for peer, code in codes.items():
+                runs[peer].append(_run_cold(code))
+        row = {"model": title}
+        for peer, values in runs.items():
+            row[peer] = (statistics.median(v[0] for v in values), max(v[1] for v in values))
+        rows.append(row)
+        print(f"cold start {title:42s}: keraslite {row['keraslite'][0]:.2f} s {row['keraslite'][1]:.0f} MiB, "
+              f"onnxruntime {row['onnxruntime'][0]:.2f} s {row['onnxruntime'][1]:.0f} MiB", flush=True)
     return rows
+
+
+# ---- report ----------------------------------------------------------------------------------------------------
+
+
+def geomean(values):
+    return math.exp(statistics.mean(math.log(v) for v in values)) if values else float("nan")
+
+
+def report(results, failed, cold, loads):
+    out = ["", "--- Markdown for bench/RESULTS.md ---", "", f"Load average (1/5/15 min): {loads[0]} at the start, "
+           f"{loads[1]} at the end.", ""]
+    settings = list(results)
+    out.append("| model | batch | " + " | ".join(f"{s} thread{'s' if s == 'default' else ''}: keraslite (us) | "
+                                                 f"onnxruntime (us) | ratio" for s in settings) + " | max abs diff |")
+    out.append("| --- | ---: | " + " | ".join("---: | ---: | ---:" for _ in settings) + " | ---: |")
+    keys = [(r["label"], r["batch"]) for r in results[settings[0]]]
+    index = {s: {(r["label"], r["batch"]): r for r in rows} for s, rows in results.items()}
+    for key in keys:
+        cells = []
+        for s in settings:
+            r = index[s].get(key)
+            cells.append(f"{r['ours']:.0f} | {r['ort']:.0f} | {r['ratio']:.2f}" if r else "- | - | -")
+        diff = max(index[s][key]["diff"] for s in settings if key in index[s])
+        out.append(f"| {key[0]} | {key[1]} | " + " | ".join(cells) + f" | {diff:.1e} |")
+    out.append("")
+    for s in settings:
+        rows = results[s]
+        for subset, title in (("tutorial", "tutorial models"), ("apps", "keras.applications"), (None, "whole set")):
+            chosen = [r for r in rows if subset is None or r["set"] == subset]
+            if chosen:
+                worst = max(chosen, key=lambda r: r["ratio"])
+                out.append(f"- {s} thread(s), {title}: geometric mean **{geomean([r['ratio'] for r in chosen]):.2f}** "
+                           f"over {len(chosen)} cases; highest {worst['ratio']:.2f} ({worst['label']}, batch "
+                           f"{worst['batch']})")
+    if failed:
+        out += ["", "Not loaded by keraslite (not benchmarked): " + "; ".join(f"{n} ({why})" for n, why in failed)]
+    if cold:
+        out += ["", "| cold start (import, load, predict 1) | keraslite (s) | onnxruntime (s) | ratio | keraslite "
+                    "peak RSS (MiB) | onnxruntime peak RSS (MiB) | ratio |", "| --- | ---: | ---: | ---: | ---: | ---: "
+                    "| ---: |"]
+        for row in cold:
+            (a, ra), (b, rb) = row["keraslite"], row["onnxruntime"]
+            out.append(f"| {row['model']} | {a:.2f} | {b:.2f} | {a / b:.2f} | {ra:.0f} | {rb:.0f} | {ra / rb:.2f} |")
+    print("\n".join(out))
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--set", choices=["all", "tutorial", "apps"], default="all")
+    parser.add_argument("--threads", choices=["both", "one", "default"], default="both")
+    parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--max-seconds", type=float, default=20.0, help="per case and batch, after 3 rounds")
+    parser.add_argument("--apps", default=APPS_DIR, help=f"folder of the keras.applications files ({APPS_DIR})")
+    parser.add_argument("--only", nargs="+", help="only these applications")
     parser.add_argument("--cold-repeats", type=int, default=5)
-    parser.add_argument("--out", default=None, help="folder for the model files (default: a temporary one)")
-    parser.add_argument("--default-threads", action="store_true",
-                        help="leave OpenBLAS and onnxruntime thread pools at their defaults (read before numpy loads)")
     parser.add_argument("--no-cold", action="store_true", help="skip the cold-start measurements")
+    parser.add_argument("--out", default=None, help="folder for model files and results (default: a temporary one)")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--cases", help=argparse.SUPPRESS)
+    parser.add_argument("--result", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    from keraslite.converters import export_onnx
-    from keraslite.format import write
-
-    out = args.out or tempfile.mkdtemp(prefix="keraslite-bench-")
-    os.makedirs(out, exist_ok=True)
-    models = {}
-    for label, make in MODELS.items():
-        spec, make_x = make()
-        h5 = os.path.join(out, spec.name + ".h5")
-        onnx_path = os.path.join(out, spec.name + ".onnx")
-        write(spec, h5)
-        export_onnx(h5, onnx_path)
-        models[label] = (h5, onnx_path, make_x)
-    rows = latency(models, args.rounds)
-    geo = math.exp(statistics.mean(math.log(r[4]) for r in rows))
-    print(f"geometric-mean ratio keraslite/onnxruntime: {geo:.2f} (target <= 2.0)")
-    cnn_h5, cnn_onnx, _ = models["CNN (3 Conv2D + pool + Dense)"]
-    cold = [] if args.no_cold else cold_start(cnn_h5, cnn_onnx, args.cold_repeats)
-    print("\n--- Markdown for bench/RESULTS.md ---\n")
-    print("| model | batch | keraslite (us) | onnxruntime (us) | ratio | max abs diff |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: |")
-    for label, batch, a, b, ratio, err in rows:
-        print(f"| {label} | {batch} | {a:.1f} | {b:.1f} | {ratio:.2f} | {err:.1e} |")
-    print(f"\nGeometric-mean latency ratio keraslite/onnxruntime over {len(rows)} cases: **{geo:.2f}** "
-          f"(target <= 2.0).\n")
-    print("| cold start (import, load CNN, predict 1) | wall (s) | peak RSS (MiB) |")
-    print("| --- | ---: | ---: |")
-    for peer, wall, rss in cold:
-        print(f"| {peer} | {wall:.2f} | {rss:.0f} |")
+    if args.worker:
+        return worker(args)
+    args.out = args.out or tempfile.mkdtemp(prefix="keraslite-bench-")
+    os.makedirs(args.out, exist_ok=True)
+    start_load = load_average()
+    print(f"load average {start_load}", flush=True)
+    cases, failed = prepare(args)
+    for name, why in failed:
+        print(f"not loaded: {name}: {why}", flush=True)
+    cases_path = os.path.join(args.out, "cases.json")
+    with open(cases_path, "w") as fh:
+        json.dump(cases, fh)
+    settings = ["one", "default"] if args.threads == "both" else [args.threads]
+    results = {s: run_setting(s, args, cases_path) for s in settings}
+    cold = [] if args.no_cold else cold_start(cases, args.cold_repeats)
+    report(results, failed, cold, (start_load, load_average()))
     return 0
 
 

@@ -1,4 +1,4 @@
-"""The keraslite inference runtime: Keras models on numpy (+ Numba), no TensorFlow.
+"""The keraslite inference runtime: Keras models on compiled kernels (or Numba, or numpy), no TensorFlow.
 
     from keraslite import runtime
     m = runtime.load("model.h5")                    # .h5 (Keras 2 or 3), .keras, or arch .json/.yaml + weights=
@@ -7,7 +7,9 @@
 
 Loading builds a Plan once (order, shapes, weight checks, BatchNormalization folded, activations fused, training-only
 layers dropped); ``predict`` is a straight loop of kernel calls and is safe to call from several threads at once.
-Kernels are serial (no Numba thread pool), which keeps them safe under gunicorn's fork; see ``_jit.py``.
+The compiled kernels share a small thread pool (``KERASLITE_NUM_THREADS``, else ``OMP_NUM_THREADS`` /
+``OPENBLAS_NUM_THREADS``, else every CPU; ``runtime.set_num_threads``) that restarts after fork, so gunicorn's
+pre-fork workers are safe; the Numba kernels are serial (see ``_jit.py`` and ``native.py``).
 """
 from .model import Model, TensorSpec
 
@@ -23,9 +25,10 @@ def load_spec(spec):
 
         m = runtime.load_spec(keraslite.format.read("model.h5"))
     """
+    from . import native
     from ._jit import numba_installed, warn_no_numba
 
-    if not numba_installed():
+    if native.lib() is None and not numba_installed():
         warn_no_numba()
     return Model(spec)
 
@@ -50,4 +53,16 @@ def load(path, weights=None):
     return load_spec(read(path, weights=weights))
 
 
-__all__ = ["load", "load_spec", "Model", "TensorSpec"]
+def set_num_threads(n):
+    """Threads each compiled kernel may use in this process (1 = serial); no effect on the Numba / numpy paths.
+
+    Example::
+
+        runtime.set_num_threads(1)  # one gunicorn worker per core
+    """
+    from . import native
+
+    native.set_num_threads(n)
+
+
+__all__ = ["load", "load_spec", "set_num_threads", "Model", "TensorSpec"]

@@ -1,12 +1,40 @@
 """Plan-time rewrites: BatchNormalization folded into the Dense/Conv before it, a following activation fused, a
 ZeroPadding2D absorbed by the valid-padded convolution after it (its borders handled without a padded copy), and a
 convolution's bias + relu/relu6 moved after the MaxPooling that follows it (max commutes with adding a per-channel
-constant and with monotone activations, exactly in floating point, and the pooled tensor is smaller)."""
+constant and with monotone activations, exactly in floating point, and the pooled tensor is smaller). Fusions that
+only the compiled kernels can run are in ``fuse.py``."""
 import numpy as np
 
 from ..format.spec import LayerSpec
-from . import ops
+from . import native, ops
 from .ops.norm import batchnorm_affine
+
+class PlanState:
+    """What the folds read and rewrite while a plan is built.
+
+    ``steps[i]`` is ``(fn, input slots, output slots)`` (None once dropped) and ``records[i]`` its ``(layer, input
+    shapes)``; ``producer`` maps a slot to the index of the step writing it; ``consumers`` counts the readers of
+    every TensorRef; ``merged`` maps a layer folded away to the layer hosting it; ``slot_refs`` the TensorRefs
+    naming each slot (several when identity layers pass a tensor through).
+    """
+
+    def __init__(self, consumers):
+        self.steps, self.records, self.producer, self.merged, self.slot_refs = [], [], {}, {}, {}
+        self.consumers = consumers
+
+    def uses(self, slot):
+        """How many layer inputs and model outputs read ``slot``."""
+        return sum(self.consumers[ref] for ref in self.slot_refs.get(slot, ()))
+
+    def step_of(self, slot):
+        """Index of the live step writing ``slot``, or None (a model input, or a dropped step)."""
+        idx = self.producer.get(slot)
+        return None if idx is None or self.steps[idx] is None else idx
+
+    def host(self, ref):
+        """The layer hosting ``ref``'s layer after folds (itself when none)."""
+        return self.merged.get(ref.layer, ref.layer)
+
 
 # Layers whose output channel is the last axis of ``kernel``-like weights, by the weight that carries it.
 FOLD_INTO = {"Dense": "kernel", "Conv1D": "kernel", "Conv2D": "kernel",
@@ -51,21 +79,24 @@ def _fused_activation(layer):
     return {None: "relu", 6.0: "relu6"}.get(None if cfg.get("max_value") is None else float(cfg["max_value"]))
 
 
-def try_fold(layer, call, in_slots, in_shapes, producer, records, steps, consumers, merged):
-    """Fold ``layer`` into the step producing its input when safe; True when done. ``merged``: folded -> host name."""
+def try_fold(st, layer, call, in_slots, in_shapes):
+    """Fold ``layer`` into the step producing its input when safe; True when done."""
     if layer.class_name not in ("BatchNormalization", "Activation", "ReLU") or len(call) != 1:
         return False
-    if len(layer.inbound) != 1 or consumers[call[0]] != 1:
+    if len(layer.inbound) != 1 or st.consumers[call[0]] != 1:
         return False
-    idx = producer.get(in_slots[0])
+    idx = st.step_of(in_slots[0])
     if idx is None:
         return False
+    steps, records = st.steps, st.records
     prev, prev_shapes = records[idx]
-    host = merged.get(call[0].layer, call[0].layer)
+    host = st.host(call[0])
     if (prev.class_name not in FOLD_INTO or host != prev.name or len(prev.inbound) != 1
             or prev.config.get("activation", "linear") != "linear" or len(steps[idx][2]) != 1):
         return False
     if layer.class_name == "BatchNormalization":
+        if prev.config.get("_residual"):  # the BN would scale the residual too
+            return False
         new = _fold_bn(prev, layer, in_shapes[0])
     else:
         name = _fused_activation(layer)
@@ -76,32 +107,35 @@ def try_fold(layer, call, in_slots, in_shapes, producer, records, steps, consume
     fn, _ = ops.get(new.class_name, new.name)(new, prev_shapes)
     steps[idx] = (fn,) + steps[idx][1:]
     records[idx] = (new, prev_shapes)
-    merged[layer.name] = prev.name
+    st.merged[layer.name] = prev.name
     return True
 
 
+PAD_ABSORBERS = ("Conv2D", "DepthwiseConv2D", "SeparableConv2D")
+POOLS = ("MaxPooling2D", "AveragePooling2D")  # absorb with the compiled kernels (their zeros take part)
 
-PAD_ABSORBERS = ("Conv2D", "DepthwiseConv2D")
 
-
-def absorb_padding(layer, call, in_slots, producer, records, steps, consumers):
+def absorb_padding(st, layer, call, in_slots):
     """``(layer with extra pads, input slots)`` when ``layer`` can take over the ZeroPadding2D feeding it, else None.
 
     The ZeroPadding2D step is set to None (the plan drops it); its input becomes ``layer``'s input.
     """
-    if layer.class_name not in PAD_ABSORBERS or len(call) != 1 or layer.config.get("padding") != "valid":
+    pool = layer.class_name in POOLS and native.lib() is not None
+    if not (layer.class_name in PAD_ABSORBERS or pool) or len(call) != 1 or layer.config.get("padding") != "valid":
         return None
     if layer.config.get("data_format", "channels_last") != "channels_last" or "_extra_pads" in layer.config:
         return None
-    idx = producer.get(in_slots[0])
-    if idx is None or steps[idx] is None or consumers[call[0]] != 1:
+    idx, steps = st.step_of(in_slots[0]), st.steps
+    if idx is None or st.consumers[call[0]] != 1:
         return None
-    pad_layer, _ = records[idx]
+    pad_layer, _ = st.records[idx]
     if pad_layer.class_name != "ZeroPadding2D" or pad_layer.name != call[0].layer or len(steps[idx][1]) != 1:
         return None
     if pad_layer.config.get("data_format", "channels_last") != "channels_last":
         return None
     pads = [[int(a), int(b)] for a, b in pad_layer.config["padding"]]
+    if pool and any(a >= int(k) for (a, _), k in zip(pads, layer.config["pool_size"])):
+        return None  # a window starting wholly inside the padding
     source = steps[idx][1][0]
     steps[idx] = None
     return LayerSpec(layer.name, layer.class_name, dict(layer.config, _extra_pads=pads), layer.weights,
@@ -111,16 +145,20 @@ def absorb_padding(layer, call, in_slots, producer, records, steps, consumers):
 DEFERRABLE = ("linear", "relu", "relu6")  # monotone activations with exact in-place epilogues
 
 
-def defer_epilogue(layer, call, in_slots, producer, records, steps, consumers, merged):
-    """For a MaxPooling after a Conv: strip the conv's bias/activation and return them as an epilogue for the pool."""
-    if layer.class_name not in ("MaxPooling1D", "MaxPooling2D") or len(call) != 1 or consumers[call[0]] != 1:
+def defer_epilogue(st, layer, call, in_slots):
+    """For a MaxPooling after a Conv: strip the conv's bias/activation and return them as an epilogue for the pool.
+
+    Not with the compiled kernels: their convolution applies bias and activation in its store, at no extra pass."""
+    if native.lib() is not None:
         return None
-    idx = producer.get(in_slots[0])
-    if idx is None or steps[idx] is None or len(steps[idx][2]) != 1:
+    if layer.class_name not in ("MaxPooling1D", "MaxPooling2D") or len(call) != 1 or st.consumers[call[0]] != 1:
+        return None
+    idx, steps, records = st.step_of(in_slots[0]), st.steps, st.records
+    if idx is None or len(steps[idx][2]) != 1:
         return None
     prev, prev_shapes = records[idx]
     act = prev.config.get("activation", "linear")
-    if prev.class_name not in ("Conv1D", "Conv2D") or merged.get(call[0].layer, call[0].layer) != prev.name \
+    if prev.class_name not in ("Conv1D", "Conv2D") or st.host(call[0]) != prev.name \
             or act not in DEFERRABLE or (act == "linear" and not prev.config.get("use_bias", True)):
         return None
     bias = prev.weight_dict.get("bias") if prev.config.get("use_bias", True) else None
@@ -132,3 +170,4 @@ def defer_epilogue(layer, call, in_slots, producer, records, steps, consumers, m
     from .kernels.activations import epilogue
 
     return epilogue(None if bias is None else np.ascontiguousarray(bias, np.float32), act)
+

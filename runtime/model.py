@@ -46,6 +46,16 @@ def _check_shape(spec, a):
 CACHE_BUDGET = 2 << 20  # bytes of the largest intermediate per internal pass (about one core's L2)
 
 
+def _sample_bytes(shape):
+    """Bytes of one batch row of a tensor of ``shape`` (None for an unknown dimension)."""
+    size = 4
+    for d in shape[1:]:
+        if d is None:
+            return None
+        size *= d
+    return size
+
+
 def _auto_chunk(shapes):
     """Rows per internal pass so the largest intermediate of one pass fits ``CACHE_BUDGET`` (no limit if unknown)."""
     largest = 0
@@ -79,11 +89,31 @@ class Model:
         self.outputs: List[TensorSpec] = [TensorSpec(ref.layer, p.shapes[s], "float32")
                                           for ref, s in zip(spec.outputs, p.output_slots)]
         self._chunk = _auto_chunk(p.shapes)
+        # Largest per-row intermediate of each step onwards: from the first step whose suffix fits the cache budget
+        # at the whole batch, the rest runs once on the whole batch (weights read once, not once per pass).
+        self._tail_rows = []
+        worst = 0
+        for fn, ins, outs in reversed(p.steps):
+            sizes = [_sample_bytes(p.shapes[s]) for s in ins + outs]
+            worst = None if worst is None or None in sizes else max([worst] + sizes)
+            self._tail_rows.append(1 << 62 if worst is None else CACHE_BUDGET // max(worst, 1))
+        self._tail_rows.reverse()  # _tail_rows[k]: the batch size steps[k:] can take in one pass
+        self._splits = {}  # batch size -> (first whole-batch step, slots carried across)
+        self._valid = set()  # input shapes that passed _check (single-input models); sets are safe to share
         self._casts = [STRING if spec.dtype == "string" else np.int64 if spec.dtype.startswith(("int", "uint"))
                        else np.float32 for spec in self.inputs]
         # Steps specialised once so the predict loop does no per-call inspection.
+        # Each step also names the slots it reads for the last time: dropping them right away lets the allocator
+        # hand the same (cache-warm) memory to the next steps instead of touching fresh memory at every layer.
+        last = {}
+        for i, (_, ins, _) in enumerate(p.steps):
+            for slot in ins:
+                last[slot] = i
+        keep = set(p.output_slots)
+        done = [tuple(s for s in dict.fromkeys(ins) if last[s] == i and s not in keep)
+                for i, (_, ins, _) in enumerate(p.steps)]
         self._steps = [(fn, ins[0] if len(ins) == 1 else ins, outs[0] if len(outs) == 1 else outs,
-                        len(ins) == 1, len(outs) == 1) for fn, ins, outs in p.steps]
+                        len(ins) == 1, len(outs) == 1, done[i]) for i, (fn, ins, outs) in enumerate(p.steps)]
 
     def __repr__(self):
         return f"<keraslite.runtime.Model {self.name!r}: {len(self.inputs)} input(s), {len(self.outputs)} output(s)>"
@@ -105,12 +135,17 @@ class Model:
             y = m.predict(np.zeros((1, 28, 28), np.float32))
         """
         if type(x) is np.ndarray and len(self.inputs) == 1:  # the common case, without the list/dict handling
-            arrays = [self._check(self.inputs[0], x, self._casts[0])]
+            if x.shape in self._valid and x.dtype == self._casts[0] and x.flags.c_contiguous:
+                arrays = [x]  # a shape already checked once, in the dtype and layout the plan runs on
+            else:
+                arrays = [self._check(self.inputs[0], x, self._casts[0])]
+                if len(self._valid) < 64:
+                    self._valid.add(arrays[0].shape)
         else:
             arrays = self._arrange(x)
         n = arrays[0].shape[0] if arrays[0].ndim else 1
         if batch_size is None and n > self._chunk:
-            batch_size = self._chunk  # cache-sized passes: intermediates stay in L2 between layers
+            return self._run_split(arrays, n)  # cache-sized passes where intermediates are large
         if batch_size is None or batch_size >= n:
             outs = self._run(arrays)
         else:
@@ -123,21 +158,51 @@ class Model:
     def __call__(self, x):
         return self.predict(x)
 
-    def _run(self, arrays):
+    def _split(self, n):
+        """(k, slots): steps[:k] run in passes of ``_chunk`` rows, steps[k:] once on all ``n`` rows, reading
+        ``slots`` (the carried tensors, concatenated) from the passes."""
+        got = self._splits.get(n)
+        if got is None:
+            k = next((i for i, rows in enumerate(self._tail_rows) if rows >= n), len(self._tail_rows))
+            made = {s for _, _, outs in self.plan.steps[k:] for s in outs}
+            read = {s for _, ins, _ in self.plan.steps[k:] for s in ins} | set(self.plan.output_slots)
+            got = (k, sorted(read - made))
+            if len(self._splits) < 64:
+                self._splits[n] = got
+        return got
+
+    def _run_split(self, arrays, n):
+        """The batch in cache-sized passes through the steps with large intermediates, then at once."""
+        k, carried = self._split(n)
+        step = self._chunk
+        parts = [self._run([a[i:i + step] for a in arrays], stop=k, keep=carried) for i in range(0, n, step)]
         vals = [None] * self.plan.n_slots
-        for s, a in zip(self.plan.input_slots, arrays):
-            vals[s] = a
-        for fn, ins, outs, one_in, one_out in self._steps:
+        for j, s in enumerate(carried):
+            vals[s] = np.concatenate([part[j] for part in parts], axis=0)
+        outs = self._run(None, start=k, vals=vals)
+        return outs[0] if len(outs) == 1 else outs
+
+    def _run(self, arrays, start=0, stop=None, keep=None, vals=None):
+        """Steps ``[start, stop)`` on ``arrays`` (or on ``vals``, the slots so far); returns the model's outputs,
+        or the slots in ``keep`` when given."""
+        if vals is None:
+            vals = [None] * self.plan.n_slots
+            for s, a in zip(self.plan.input_slots, arrays):
+                vals[s] = a
+        steps = self._steps if start == 0 and stop is None else self._steps[start:stop]
+        for fn, ins, outs, one_in, one_out, done in steps:
             if one_in:
                 result = fn(vals[ins])
             else:
                 result = fn(*[vals[i] for i in ins])
+            for s in done:
+                vals[s] = None
             if one_out:
                 vals[outs] = result
             else:
                 for s, v in zip(outs, result):
                     vals[s] = v
-        return [vals[s] for s in self.plan.output_slots]
+        return [vals[s] for s in (self.plan.output_slots if keep is None else keep)]
 
     def _arrange(self, x):
         """The inputs as a validated list of arrays in model order."""

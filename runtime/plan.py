@@ -4,7 +4,8 @@ from typing import Dict, List, Tuple
 
 from ..errors import ModelFormatError
 from ..format.masking import explicit_masks
-from . import fold, ops
+from ..format.spec import TensorRef
+from . import fold, fuse, ops
 
 
 class Plan:
@@ -15,8 +16,9 @@ class Plan:
     Nothing in a Plan is written during predict, so one Plan serves many threads.
     """
 
-    def __init__(self, steps, input_slots, output_slots, shapes, layer_rows):
+    def __init__(self, steps, input_slots, output_slots, shapes, layer_rows, step_layers=None):
         self.steps = steps
+        self.step_layers = step_layers  # per step, the name of the layer it runs (after folds: the host), for profiles
         self.input_slots = input_slots
         self.output_slots = output_slots
         self.shapes = shapes
@@ -67,11 +69,9 @@ def build(spec) -> Plan:
     consumers.update(flat.outputs)
     slot: Dict = {}
     shapes: List = []
-    steps: List = []
-    producer: Dict[int, int] = {}  # slot -> index in steps of the step writing it
-    records: List = []  # per step: (layer, in_shapes, call_ref) for folds and summary
+    st = fold.PlanState(consumers)
+    steps, records = st.steps, st.records
     rows: Dict[str, list] = {}
-    merged: Dict[str, str] = {}  # layer folded away -> the layer it was folded into
 
     def new_slot(shape):
         shapes.append(shape)
@@ -85,6 +85,7 @@ def build(spec) -> Plan:
                                    f"not an InputLayer")
         s = new_slot(_input_shape(layer))
         slot[(ref.layer, 0, 0)] = s
+        st.slot_refs.setdefault(s, []).append(TensorRef(ref.layer, 0, 0))
         input_slots.append(s)
         rows[layer.name] = [layer.name, "InputLayer", [shapes[s]], 0]
 
@@ -100,30 +101,43 @@ def build(spec) -> Plan:
             progress = True
             in_slots = [slot[(r.layer, r.node, r.tensor)] for r in call]
             in_shapes = [shapes[s] for s in in_slots]
-            absorbed = fold.absorb_padding(layer, call, in_slots, producer, records, steps, consumers)
+            named = layer  # slots and summary rows keep the layer's own name when another layer hosts it
+            absorbed = fold.absorb_padding(st, layer, call, in_slots)
             if absorbed is not None:
                 layer, in_slots = absorbed  # in_shapes stay the padded ones: the builder infers shapes from them
-            folded = fold.try_fold(layer, call, in_slots, in_shapes, producer, records, steps, consumers,
-                                   merged)
+            hosted = fuse.absorb_residual(st, layer, call, in_slots, in_shapes)
+            if hosted is not None:
+                layer, in_slots, in_shapes = hosted
+            prologue = fuse.absorb_prologue(st, layer, call, in_slots)
+            if prologue is not None:
+                layer, in_slots = prologue
+            folded = (fold.try_fold(st, layer, call, in_slots, in_shapes)
+                      or fuse.bn_activation(st, layer, call, in_slots))
             if folded:
                 fn, out_shapes = ops.IDENTITY, [in_shapes[0]]
             else:
                 fn, out_shapes = ops.get(layer.class_name, layer.name)(layer, in_shapes)
-                after = fold.defer_epilogue(layer, call, in_slots, producer, records, steps, consumers, merged)
+                after = fold.defer_epilogue(st, layer, call, in_slots)
                 if after is not None:
                     fn = _then(fn, after)
             if fn is ops.IDENTITY:
                 out_slots = [in_slots[0]]
+                if len(call) == 1 and st.consumers[call[0]] == 1:
+                    if call[0] in st.slot_refs.get(in_slots[0], ()):
+                        st.slot_refs[in_slots[0]].remove(call[0])  # read only by this layer, which passes it on
+                    if not folded:
+                        st.merged[named.name] = st.host(call[0])  # folds see through it
             else:
                 out_slots = [new_slot(sh) for sh in out_shapes]
                 for s in out_slots:
-                    producer[s] = len(steps)
+                    st.producer[s] = len(steps)
                 steps.append((fn, tuple(in_slots), tuple(out_slots)))
                 records.append((layer, in_shapes))
             for t, s in enumerate(out_slots):
-                slot[(layer.name, k, t)] = s
-            params = sum(int(w.size) for _, w in layer.weights)
-            row = rows.setdefault(layer.name, [layer.name, layer.class_name, [], params])
+                slot[(named.name, k, t)] = s
+                st.slot_refs.setdefault(s, []).append(TensorRef(named.name, k, t))
+            params = sum(int(w.size) for _, w in named.weights)
+            row = rows.setdefault(named.name, [named.name, named.class_name, [], params])
             row[2].extend(out_shapes)
         if not progress:
             names = sorted({layer.name for layer, _ in rest})
@@ -138,5 +152,6 @@ def build(spec) -> Plan:
                                    f"{ref.tensor}) is not produced by the graph")
         output_slots.append(slot[key])
     order = [layer.name for layer in flat.layers if layer.name in rows]
-    steps = [step for step in steps if step is not None]  # absorbed ZeroPadding2D steps
-    return Plan(steps, input_slots, output_slots, shapes, [rows[n] for n in order])
+    names = [rec[0].name for step, rec in zip(steps, records) if step is not None]
+    steps = [step for step in steps if step is not None]  # steps absorbed by later ones
+    return Plan(steps, input_slots, output_slots, shapes, [rows[n] for n in order], names)

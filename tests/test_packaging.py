@@ -38,6 +38,7 @@ def test_wheel_builds_and_imports(tmp_path):
         for sub in subpackages:
             assert f"keraslite/{sub}/__init__.py" in names, f"{sub} is missing from pyproject's packages"
         assert "keraslite/demo/digits.h5" in names
+        assert any(n.startswith("keraslite/runtime/_ckernels") for n in names), "the compiled kernels were not built"
         assert not any(n.startswith(("keraslite/tests/", "keraslite/bench/")) for n in names)
         whl.extractall(str(tmp_path / "site"))
     code = ("import keraslite, keraslite.format, keraslite.runtime, keraslite.errors, sys; "

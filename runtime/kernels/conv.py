@@ -64,11 +64,14 @@ def depthwise2d_numpy(x, kernel, sh, sw, dh, dw, pads):
     return out
 
 
-def conv2d_transpose(x, kernel2d, kh, kw, sh, sw, pads_out, out_hw):
-    """Transposed conv: GEMM to (N, H, W, kh, kw, F) then scatter-add over taps, cropped by ``pads_out``."""
+def conv2d_transpose(x, kernel2d, kh, kw, sh, sw, pads_out, out_hw, project=None):
+    """Transposed conv: GEMM to (N, H, W, kh, kw, F) then scatter-add over taps, cropped by ``pads_out``.
+
+    ``project(rows)`` computes ``rows @ kernel2d`` when given (the compiled GEMM), else numpy's BLAS does."""
     n, h, w, c = x.shape
     f = kernel2d.shape[1] // (kh * kw)
-    cols = np.dot(x.reshape(n * h * w, c), kernel2d).reshape(n, h, w, kh, kw, f)
+    rows = x.reshape(n * h * w, c)
+    cols = (np.dot(rows, kernel2d) if project is None else project(rows)).reshape(n, h, w, kh, kw, f)
     full_h, full_w = (h - 1) * sh + kh, (w - 1) * sw + kw
     full = np.zeros((n, max(full_h, out_hw[0] + pads_out[0]), max(full_w, out_hw[1] + pads_out[1]), f),
                     dtype=np.float32)

@@ -2,9 +2,10 @@
 import numpy as np
 
 from ...errors import ModelFormatError
+from .. import native
 from ..kernels import conv as K
 from .common import channels_last, check_rank, conv_out, need, pad_amounts, weights
-from .core import activation_fn, epilogue_fn
+from .core import activation_fn, activation_name, epilogue_fn
 
 
 def _geometry(layer, shape):
@@ -72,6 +73,12 @@ def conv(layer, shapes):
     got = weights(layer, names, [kshape, (filters,)])
     kernel2d = got[0].reshape(-1, filters)
     bias = got[1] if len(got) > 1 else None
+    if native.lib() is not None:  # packed weights, bias and activation fused into the GEMM
+        from ..kernels import native_ops
+
+        window = native_ops.Window(rank, ks, st, dl, padding, _extra(layer))
+        run = native_ops.conv(kernel2d, bias, activation_name(layer), groups, filters, cfg.get("_prologue"), window)
+        return run, [_out_shape(shape, rank, ks, st, dl, padding, filters)]
 
     def kernel_fn(x4, kh, kw, sh, sw, dh, dw, pads):
         return K.conv2d(x4, kernel2d, kh, kw, sh, sw, dh, dw, pads, groups)
@@ -93,8 +100,6 @@ def _depthwise_kernel_fn(kernel3, bias=None, act=0):
 
 
 def depthwise(layer, shapes):
-    from ..kernels.depthwise import ACT_CODES
-
     shape = shapes[0]
     rank, ks, st, dl, padding = _geometry(layer, shape)
     cfg = layer.config
@@ -103,6 +108,14 @@ def depthwise(layer, shapes):
     got = weights(layer, names, [tuple(ks[2 - rank:]) + (cin, mult), (cin * mult,)])
     kernel3 = np.ascontiguousarray(got[0].reshape(ks[0], ks[1], cin * mult))
     bias = got[1] if len(got) > 1 else None
+    out = [_out_shape(shape, rank, ks, st, dl, padding, cin * mult)]
+    if native.lib() is not None:
+        from ..kernels import native_ops
+
+        window = native_ops.Window(rank, ks, st, dl, padding, _extra(layer))
+        return native_ops.depthwise(kernel3, bias, activation_name(layer), cfg.get("_prologue"), window), out
+    from ..kernels.depthwise import ACT_CODES  # imports numba only for plans that need it
+
     act_name = cfg.get("activation", "linear")
     if act_name in ACT_CODES:  # bias and activation fused into the kernel's pass
         fn = _depthwise_kernel_fn(kernel3, bias, ACT_CODES[act_name])
@@ -124,12 +137,23 @@ def separable(layer, shapes):
     kernel3 = np.ascontiguousarray(got[0].reshape(ks[0], ks[1], cin * mult))
     point = np.ascontiguousarray(got[1].reshape(cin * mult, filters))
     bias = got[2] if len(got) > 2 else None
+    if native.lib() is not None:
+        from ..kernels import native_ops
+
+        window = native_ops.Window(2, ks, st, dl, padding, _extra(layer))
+        depth_native = native_ops.depthwise(kernel3, None, "linear", cfg.get("_prologue"), window)
+        point_fn = native_ops.dense(point, bias, activation_name(layer))
+
+        def run(x):
+            y = point_fn(depth_native(x[:, None] if rank == 1 else x))
+            return y[:, 0] if rank == 1 else y
+        return run, [_out_shape(shape, rank, ks, st, dl, padding, filters)]
     depth_fn = _depthwise_kernel_fn(kernel3)
 
     def kernel_fn(x4, kh, kw, sh, sw, dh, dw, pads):
         d = depth_fn(x4, kh, kw, sh, sw, dh, dw, pads)
         return np.dot(d.reshape(-1, d.shape[-1]), point).reshape(d.shape[:3] + (filters,))
-    run = _runner(rank, ks, st, dl, padding, kernel_fn, epilogue_fn(layer, bias))
+    run = _runner(rank, ks, st, dl, padding, kernel_fn, epilogue_fn(layer, bias), _extra(layer))
     return run, [_out_shape(shape, rank, ks, st, dl, padding, filters)]
 
 
@@ -163,11 +187,16 @@ def conv_transpose(layer, shapes):
     bias = got[1] if len(got) > 1 else None
     finish = epilogue_fn(layer, bias)
     (kh, kw), (sh, sw) = ks, st
+    project = None
+    if native.lib() is not None:
+        from ..kernels import native_ops
+
+        project = native_ops.dense(kernel2d, None, "linear")
 
     def run(x):
         (oh, t), (ow, l) = (_transpose_axis(n, k, s, padding, p)
                             for n, k, s, p in zip(x.shape[1:3], (kh, kw), (sh, sw), out_pad))
-        return finish(K.conv2d_transpose(x, kernel2d, kh, kw, sh, sw, (t, l), (oh, ow)))
+        return finish(K.conv2d_transpose(x, kernel2d, kh, kw, sh, sw, (t, l), (oh, ow), project))
     out = [_transpose_axis(n, k, s, padding, p)[0] for n, k, s, p in zip(shape[1:3], (kh, kw), (sh, sw), out_pad)]
     return run, [(shape[0], out[0], out[1], filters)]
 

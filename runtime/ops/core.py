@@ -2,6 +2,7 @@
 import numpy as np
 
 from ...errors import InputError, ModelFormatError
+from .. import native
 from ..kernels import activations
 from .common import check_rank, need, weights
 
@@ -17,12 +18,22 @@ def activation_fn(layer, name=None, inplace=False):
     return activations.get(name, inplace=inplace)
 
 
-def epilogue_fn(layer, bias):
-    """In-place ``y += bias`` then the layer's activation, fused chunk by chunk (see ``activations.epilogue``)."""
+def activation_name(layer):
+    """The layer's activation as a ``FUNCTIONS`` key; UnsupportedLayerError when unknown."""
     name = layer.config.get("activation", "linear")
     if name == "gelu" and layer.config.get("approximate"):
         name = "gelu_approximate"
     need(layer, name in activations.FUNCTIONS, f"activation {name!r}")
+    return name
+
+
+def epilogue_fn(layer, bias):
+    """In-place ``y += bias`` then the layer's activation, fused chunk by chunk (see ``activations.epilogue``)."""
+    name = activation_name(layer)
+    if native.lib() is not None:
+        from ..kernels import native_ops
+
+        return native_ops.bias_act(bias, name)
     return activations.epilogue(bias, name)
 
 
@@ -41,6 +52,10 @@ def dense(layer, shapes):
     names = ["kernel", "bias"] if layer.config.get("use_bias", True) else ["kernel"]
     got = weights(layer, names, [(shape[-1], units), (units,)])
     kernel, bias = got[0], (got[1] if len(got) > 1 else None)
+    if native.lib() is not None:
+        from ..kernels import native_ops
+
+        return native_ops.dense(kernel, bias, activation_name(layer)), [shape[:-1] + (units,)]
     activation_fn(layer)  # checks the name
     finish = epilogue_fn(layer, bias)
 

@@ -2,6 +2,8 @@
 import numpy as np
 
 from ...errors import ModelFormatError
+from .. import native
+from ..kernels import activations
 from .common import need, weights
 
 
@@ -33,9 +35,17 @@ def batchnorm(layer, shapes):
         raise ModelFormatError(f"layer {layer.name!r} (BatchNormalization): the normalised axis {axes[0]} of input "
                                f"shape {shape} must be known")
     scale, shift = batchnorm_affine(layer, channels)
+    act = layer.config.get("_activation")  # joined by fuse.bn_activation (compiled kernels only)
+    if native.lib() is not None and axes[0] == len(shape) - 1:
+        from ..kernels import native_ops
+
+        return native_ops.affine(scale, shift, act or "linear"), [shape]
     target = [1] * len(shape)
     target[axes[0]] = channels
     scale, shift = scale.reshape(target), shift.reshape(target)
+    if act is not None:
+        fn = activations.get(act)
+        return (lambda x: fn(x * scale + shift)), [shape]
     return (lambda x: x * scale + shift), [shape]
 
 

@@ -1,6 +1,7 @@
 """Pooling, global pooling, padding, cropping and upsampling ops (channels_last)."""
 import numpy as np
 
+from .. import native
 from ..kernels import pool as K
 from .common import channels_last, check_rank, conv_out, need, pad_amounts
 
@@ -18,6 +19,13 @@ def _pool(layer, shapes, kernel):
     if rank == 1:
         size, strides = [1] + size, [1] + strides
     (ph, pw), (sh, sw) = size, strides
+    hw = (1, shape[1]) if rank == 1 else shape[1:3]
+    o = [conv_out(n, k, s, 1, padding) for n, k, s in zip(hw, size, strides)]
+    out = (shape[0], o[1], shape[-1]) if rank == 1 else (shape[0], o[0], o[1], shape[-1])
+    if native.lib() is not None:
+        from ..kernels import native_ops
+
+        return native_ops.pool(kernel is K.avg_pool2d, rank, size, strides, padding, cfg.get("_extra_pads")), [out]
 
     def run(x):
         x4 = x[:, None] if rank == 1 else x
@@ -74,6 +82,10 @@ def global_avg(layer, shapes):
     check_rank(layer, shape, (rank + 2,))
     channels_last(layer)
     keep = bool(layer.config.get("keepdims", False))
+    if native.lib() is not None:  # no BLAS call, so no BLAS thread pool spinning beside the kernels' own
+        from ..kernels import native_ops
+
+        return native_ops.global_pool(True, rank, keep), [(shape[0],) + ((1,) * rank if keep else ()) + (shape[-1],)]
     weights = {}  # positions -> row of 1/positions; the mean is one BLAS matmul (numpy's mean over axis 1 is slow)
 
     def run(x):
@@ -89,6 +101,14 @@ def global_avg(layer, shapes):
 
 
 def global_max(layer, shapes):
+    if native.lib() is not None and layer.class_name in ("GlobalMaxPooling1D", "GlobalMaxPooling2D"):
+        from ..kernels import native_ops
+
+        shape, rank = shapes[0], 1 if layer.class_name.endswith("1D") else 2
+        check_rank(layer, shape, (rank + 2,))
+        channels_last(layer)
+        keep = bool(layer.config.get("keepdims", False))
+        return native_ops.global_pool(False, rank, keep), [(shape[0],) + ((1,) * rank if keep else ()) + (shape[-1],)]
     return _global(layer, shapes, np.max)
 
 

@@ -2,6 +2,7 @@
 import numpy as np
 
 from ...errors import ModelFormatError
+from .. import native
 from ..kernels.activations import FUNCTIONS
 from ...format.layers import bidirectional_halves
 from .common import check_rank, need, weights
@@ -10,10 +11,8 @@ GATES = {"SimpleRNN": 1, "LSTM": 4, "GRU": 3}
 BLAS_MIN_BATCH = 4  # from this batch size on, LSTM steps use one BLAS GEMM each (measured on AVX-512)
 
 
-def _cell(layer, shape):
+def _cell(layer, shape, compiled_ok=True):
     """A function ``(x) -> (seq (N, T, u), [final states])`` for one recurrent layer, checked once."""
-    from ..kernels import recurrent as K  # imports numba only for plans with RNNs
-
     cfg = layer.config
     need(layer, not cfg.get("stateful"), "stateful=True")
     need(layer, not cfg.get("time_major"), "time_major=True")
@@ -33,6 +32,24 @@ def _cell(layer, shape):
     bias = got[2] if use_bias else np.zeros(bias_shape, np.float32)
     in_bias, rbias = (bias[0], np.ascontiguousarray(bias[1])) if reset_after else (bias, np.zeros(g, np.float32))
     backwards = bool(cfg.get("go_backwards"))
+    compiled = None
+    if compiled_ok and native.lib() is not None:
+        from ..kernels import native_ops
+
+        compiled = native_ops.recurrence(kind, kernel, rkernel, in_bias, rbias, act, ract, reset_after, units)
+    if compiled is not None:
+        other = []  # the cell without compiled kernels, built on first use, for calls with extra arguments
+
+        def run_compiled(x, *extra):
+            if extra and extra[0] is not None:
+                if not other:
+                    other.append(_cell(layer, shape, compiled_ok=False)[0])
+                return other[0](x, *extra)
+            seq, h, c = compiled(x[:, ::-1] if backwards else x)
+            return seq, ([h, c] if c is not None else [h])
+        return run_compiled, units
+    from ..kernels import recurrent as K  # imports numba only for plans with RNNs
+
     jit = {"SimpleRNN": K.simple_jit, "LSTM": K.lstm_jit, "GRU": K.gru_jit}[kind]
     codes = (K.CODES.get(act), K.CODES.get(ract))
     use_jit = jit is not None and None not in codes

@@ -7,8 +7,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 FIXTURE = os.path.join(ROOT, "tests", "fixtures", "keras3", "{}.h5")
 
 
-def _python(code):
-    env = dict(os.environ, PYTHONWARNINGS="default")
+def _python(code, **env_vars):
+    env = dict(os.environ, PYTHONWARNINGS="default", **env_vars)
     env.pop("KERASLITE_DISABLE_NUMBA", None)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 0, done.stderr
@@ -31,7 +31,8 @@ def test_load_cnn_does_not_import_numba_or_others():
     assert done.stdout.strip() == "[]"
 
 
-def test_without_numba_same_numbers_and_one_warning():
+def _without_numba(native):
+    """Load and predict the Numba-using fixtures with numba unimportable; prints the numba warnings counted."""
     cases = ["mobilenet_block", "text_lstm", "rnn_variants", "bidirectional"]
     code = (
         "import sys, warnings\n"
@@ -51,5 +52,18 @@ def test_without_numba_same_numbers_and_one_warning():
         "            assert np.abs(o - y).max() <= 1e-4 * max(1, np.abs(y).max()), (case, i)\n"
         "assert 'numba' not in [k for k, v in sys.modules.items() if v is not None]\n"
         "print(len([w for w in caught if 'numba' in str(w.message)]))\n")
-    done = _python(code)
+    return _python(code, KERASLITE_NATIVE="1" if native else "0")
+
+
+def test_without_numba_or_compiled_kernels_same_numbers_and_one_warning():
+    done = _without_numba(native=False)
     assert done.stdout.strip() == "1", done.stdout + done.stderr
+
+
+def test_compiled_kernels_need_no_numba():
+    from keraslite.runtime import native
+
+    assert native.lib() is not None, "the compiled kernels must be built in the test environment (pip install -e .)"
+    done = _without_numba(native=True)
+    # rnn_variants has an LSTM with activation softsign / hard_sigmoid: compiled too, so nothing falls back.
+    assert done.stdout.strip() == "0", done.stdout + done.stderr

@@ -91,7 +91,7 @@ def test_predict_from_many_threads(h, rng):
         try:
             for _ in range(20):
                 got[i] = model.predict(xs[i])
-                np.testing.assert_array_equal(got[i], want[i])
+                np.testing.assert_allclose(got[i], want[i], rtol=1e-6, atol=1e-6)
         except Exception as exc:  # collected and reported below
             errors.append(exc)
     threads = [threading.Thread(target=work, args=(i,)) for i in range(len(xs))]
@@ -148,7 +148,8 @@ def test_cache_sized_internal_batches_match_one_pass(h, rng):
     model = runtime.load_spec(_conv_spec(h, rng))
     model._chunk = 3  # force several internal passes (the automatic size for this small model exceeds the batch)
     x = rng.random((10, 8, 8, 3)).astype(np.float32)
-    np.testing.assert_array_equal(model.predict(x), model.predict(x, batch_size=10))
+    # float32 tolerance: a GEMM over 3 rows may block (and so round) differently from one over 10
+    np.testing.assert_allclose(model.predict(x), model.predict(x, batch_size=10), rtol=1e-6, atol=1e-7)
 
 
 def test_malloc_tuning_is_applied_once_and_can_be_disabled():
@@ -187,8 +188,12 @@ def test_zero_padding_absorbed_by_valid_conv(h, rng, cls):
 
 
 @pytest.mark.parametrize("act, padding", [("relu", "same"), ("relu6", "valid"), ("linear", "same")])
-def test_conv_epilogue_moved_after_max_pooling_is_exact(h, rng, act, padding):
-    """bias + relu/relu6 run after MaxPooling2D instead of before it: bit-identical results."""
+def test_conv_epilogue_moved_after_max_pooling_is_exact(h, rng, act, padding, monkeypatch):
+    """bias + relu/relu6 run after MaxPooling2D instead of before it: bit-identical results (a fold of the Numba /
+    numpy kernels; the compiled convolution applies them in its store instead)."""
+    from keraslite.runtime import native
+
+    monkeypatch.setitem(native._state, "lib", None)
     spec = h.chain((9, 9, 3), [
         ("Conv2D", {"filters": 4, "kernel_size": [3, 3], "strides": [1, 1], "padding": "same",
                     "dilation_rate": [1, 1], "activation": act, "use_bias": True},

@@ -2,6 +2,8 @@
 import subprocess
 import sys
 
+import numpy as np
+
 SCRIPT = r"""
 import json, sys
 sys.modules["orjson"] = None  # as if it were not installed
@@ -34,7 +36,9 @@ def test_standard_library_fallback(mlp_file, client):
     got = json.loads(out.stdout.strip().splitlines()[-1])
     with_orjson = client.post("/v1/models/mlp:predict", json={"instances": [[0.25] * 8]}).json
     assert abs(got["small"]["predictions"][0][0] - with_orjson["predictions"][0][0]) < 1e-6
-    assert got["big_rows"] == 60000 and got["big_first"] == got["small"]["predictions"][0]
+    assert got["big_rows"] == 60000
+    # one row alone and the same row in a big batch may round differently (kernels block by batch size)
+    np.testing.assert_allclose(got["big_first"], got["small"]["predictions"][0], rtol=1e-5, atol=1e-6)
     assert got["nan"] == '{"predictions":[[NaN,NaN,NaN,NaN]]}'
     assert set(got["v2"]) == {"NaN"}
     assert got["v2_nan"][0] == 400 and "malformed JSON" in got["v2_nan"][1]

@@ -1,0 +1,87 @@
+/* Shared declarations of keraslite's native kernels: job descriptions, the per-ISA function table, the pool. */
+#ifndef KL_H
+#define KL_H
+#include <stddef.h>
+#include <stdint.h>
+
+/* Activation codes (keep in sync with runtime/_native.py ACT). */
+enum { KL_LINEAR = 0, KL_RELU = 1, KL_RELU6 = 2, KL_TANH = 3, KL_SIGMOID = 4, KL_HARD_SIGMOID = 5,
+       KL_HARD_SIGMOID_K2 = 6, KL_SWISH = 7, KL_HARD_SWISH = 8, KL_SOFTSIGN = 9, KL_ACT_COUNT };
+
+/* A convolution (or a plain GEMM: 1x1 kernel, stride 1, no padding) over channels_last input, weights packed. */
+typedef struct {
+    const float *x;              /* input (n, h, w, c_total) */
+    int64_t n, h, w, cin, cstride; /* cin channels per group; cstride = channels between pixels */
+    int64_t kh, kw, sh, sw, dh, dw, pt, pl, oh, ow;
+    int64_t groups;
+    const float *bp;             /* packed weights: groups x panels x K x NR */
+    int64_t k, nout;             /* K = kh*kw*cin; nout = filters per group */
+    float *y;                    /* output rows (n*oh*ow, ldy) */
+    int64_t ldy;
+    const float *bias;           /* groups*nout or NULL */
+    const float *res;            /* residual rows (n*oh*ow, ldres) added before the activation, or NULL */
+    int64_t ldres;
+    int act;
+    int accumulate;              /* 1: add to what y holds (the first K block too) */
+    /* prologue on the input (a BatchNormalization and/or activation folded in): x -> pre_act(x*pre_scale+pre_shift),
+     * per input channel (cstride entries, NULL = 1 / 0); padding stays zero. pre = 0: none. */
+    const float *pre_scale, *pre_shift;
+    int pre, pre_act;
+} kl_conv;
+
+typedef struct {
+    const float *x;              /* (n, h, w, c) */
+    int64_t n, h, w, c, mult;
+    const float *kernel;         /* (kh, kw, c*mult) */
+    int64_t kh, kw, sh, sw, dh, dw, pt, pl, oh, ow;
+    const float *bias;           /* c*mult or NULL */
+    float *y;                    /* (n, oh, ow, c*mult) */
+    int act;
+    const float *pre_scale, *pre_shift;  /* prologue as in kl_conv (c entries) */
+    int pre, pre_act;
+} kl_depthwise;
+
+typedef struct {
+    const float *x;              /* (n, h, w, c) */
+    int64_t n, h, w, c, ph, pw, sh, sw, pt, pl, oh, ow;
+    int avg;                     /* 0 max, 1 average */
+    int pad_zeros;               /* 1: cells outside the input are zeros that take part (an absorbed ZeroPadding2D) */
+    float *y;                    /* (n, oh, ow, c) */
+} kl_pool;
+
+/* One recurrent layer over all steps: xw (n, steps, G) already holds x @ kernel + input bias. */
+typedef struct {
+    int kind;                    /* 0 SimpleRNN, 1 LSTM, 2 GRU (reset_after), 3 GRU (reset before) */
+    const float *xw;
+    int64_t n, steps, units;
+    const float *up;             /* packed recurrent kernel (units x G), or its z|r part for kind 3 */
+    const float *up2;            /* kind 3: packed candidate part (units x units) */
+    const float *rbias;          /* GRU recurrent bias (G) or NULL */
+    float *h, *c, *seq;          /* state (n, units), cell (n, units) for LSTM, every step's h (n, steps, units) */
+    int act, ract;
+} kl_rnn;
+
+typedef struct {
+    const char *name;
+    int nr;                      /* packed panel width */
+    void (*conv_task)(const kl_conv *, int64_t task, int64_t ntasks_m, int64_t ntasks_p, float *scratch);
+    int64_t (*conv_mblocks)(const kl_conv *);
+    void (*conv_task_wide)(const kl_conv *, int64_t task, int64_t ntasks, float *scratch);
+    int64_t scratch_floats;
+    void (*depthwise_rows)(const kl_depthwise *, int64_t row0, int64_t row1);
+    void (*rnn)(const kl_rnn *, float *scratch);
+    void (*pool_rows)(const kl_pool *, int64_t row0, int64_t row1);
+    void (*activate)(float *y, int64_t n, int act);
+    void (*bias_act)(float *y, int64_t rows, int64_t f, const float *bias, int act);
+    void (*affine)(const float *x, float *y, int64_t rows, int64_t c, const float *scale, const float *shift, int act);
+} kl_isa;
+
+extern const kl_isa kl_isa_avx512, kl_isa_avx2, kl_isa_base;
+
+/* Thread pool (threads.c). fn(ctx, task) runs for every task in [0, ntasks), on up to kl_threads() threads. */
+typedef void (*kl_task_fn)(void *ctx, int64_t task, int tid);
+void kl_parallel(kl_task_fn fn, void *ctx, int64_t ntasks, int max_threads);
+int kl_threads(void);
+void kl_set_threads(int n);
+
+#endif

@@ -1,0 +1,517 @@
+/* keraslite.runtime._ckernels: the Python face of the C kernels (buffer protocol, no numpy headers needed).
+ *
+ * Every entry point checks that the arrays it was given are float32, C-contiguous and large enough for the
+ * geometry it was told, so a wrong call raises ValueError instead of touching memory it does not own. The GIL is
+ * released while a kernel runs.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kl.h"
+
+static const kl_isa *isa = &kl_isa_base;
+
+typedef struct {
+    Py_buffer v;
+    int held;
+} arg_buf;
+
+static void release(arg_buf *bufs, int n) {
+    for (int i = 0; i < n; i++)
+        if (bufs[i].held) PyBuffer_Release(&bufs[i].v);
+}
+
+/* A float32 C-contiguous buffer from o (None allowed when optional: then b->held stays 0). */
+static int get_f32(PyObject *o, arg_buf *b, int writable, int optional, const char *what) {
+    b->held = 0;
+    if (o == Py_None && optional) return 0;
+    int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
+    if (PyObject_GetBuffer(o, &b->v, flags) < 0) {
+        PyErr_Clear();
+        PyErr_Format(PyExc_ValueError, "_ckernels: %s must be a %sC-contiguous float32 array", what,
+                     writable ? "writable " : "");
+        return -1;
+    }
+    b->held = 1;
+    const char *f = b->v.format ? b->v.format : "B";
+    if (*f == '<' || *f == '=' || *f == '@') f++;
+    if (b->v.itemsize != 4 || strcmp(f, "f") != 0) {
+        PyErr_Format(PyExc_ValueError, "_ckernels: %s must be float32, got format %s", what, b->v.format);
+        return -1;
+    }
+    return 0;
+}
+
+static int64_t nfloats(const arg_buf *b) { return b->held ? (int64_t)(b->v.len / 4) : 0; }
+
+static int get_ints(PyObject *const *args, Py_ssize_t first, Py_ssize_t count, int64_t *out) {
+    for (Py_ssize_t i = 0; i < count; i++) {
+        long long v = PyLong_AsLongLong(args[first + i]);
+        if (v == -1 && PyErr_Occurred()) return -1;
+        out[i] = (int64_t)v;
+    }
+    return 0;
+}
+
+static int fail(const char *msg) {
+    PyErr_SetString(PyExc_ValueError, msg);
+    return -1;
+}
+
+/* ---- convolution / GEMM ---------------------------------------------------------------------------------- */
+
+typedef struct {
+    const kl_conv *g;
+    int64_t nm, np;
+    float *scratch;
+} conv_job;
+
+static void conv_run(void *ctx, int64_t task, int tid) {
+    conv_job *j = (conv_job *)ctx;
+    float *scratch = j->scratch ? j->scratch + tid * isa->scratch_floats : NULL;
+    if (j->nm == 0) isa->conv_task_wide(j->g, task, j->np, scratch);  /* weights-outer order */
+    else isa->conv_task(j->g, task, j->nm, j->np, scratch);
+}
+
+/* Weights too large for L2 over more than one row block, and an output small enough to stay in L2 while it
+ * accumulates: read the weights once, K blocks outermost (conv_task_wide). Measured on AVX-512 (2 MiB L2). */
+#define KL_WIDE_WEIGHTS (1 << 20)
+#define KL_WIDE_OUTPUT (3 << 20)
+
+static int conv_execute(kl_conv *g) {
+    int64_t panels = (g->nout + isa->nr - 1) / isa->nr, nm = isa->conv_mblocks(g);
+    int64_t flops = g->n * g->oh * g->ow * g->k * g->nout * g->groups;
+    int threads = flops >= (1 << 19) ? kl_threads() : 1;
+    int64_t np = 1;
+    if (threads > 1 && g->groups * nm < 4 * threads) {  /* few row blocks: split the weight panels too */
+        np = (4 * threads + g->groups * nm - 1) / (g->groups * nm);
+        if (np > panels) np = panels;
+    }
+    int direct = !g->pre && g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->pt == 0 && g->pl == 0
+                 && g->oh == g->h && g->ow == g->w;
+    float *scratch = NULL;
+    if (!direct) {
+        scratch = (float *)malloc((size_t)threads * (size_t)isa->scratch_floats * sizeof(float));
+        if (!scratch) return -2;
+    }
+    int64_t m = g->n * g->oh * g->ow;
+    int wide = g->groups == 1 && m > 128 && g->k * g->nout * 4 > KL_WIDE_WEIGHTS && m * g->nout * 4 <= KL_WIDE_OUTPUT;
+    if (wide) {  /* tasks are panel chunks: a few per thread, for balance */
+        np = threads > 1 ? 2 * threads : 1;
+        if (np > panels) np = panels;
+    }
+    conv_job job = {g, wide ? 0 : nm, np, scratch};
+    kl_parallel(conv_run, &job, wide ? np : g->groups * nm * np, threads);
+    free(scratch);
+    return 0;
+}
+
+static int check_epilogue(kl_conv *g, arg_buf *bias, arg_buf *res, int64_t ytotal) {
+    if (bias->held && nfloats(bias) < g->groups * g->nout) return fail("_ckernels: bias is shorter than the filters");
+    if (res->held && nfloats(res) != ytotal) return fail("_ckernels: residual must have the output's shape");
+    if (g->act < 0 || g->act >= KL_ACT_COUNT) return fail("_ckernels: unknown activation code");
+    g->bias = bias->held ? (const float *)bias->v.buf : NULL;
+    g->res = res->held ? (const float *)res->v.buf : NULL;
+    g->ldres = g->ldy;
+    return 0;
+}
+
+static PyObject *run_conv(kl_conv *g, arg_buf *bufs, int nbufs) {
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = conv_execute(g);
+    Py_END_ALLOW_THREADS
+    release(bufs, nbufs);
+    if (rc == -2) return PyErr_NoMemory();
+    Py_RETURN_NONE;
+}
+
+/* gemm(a, packed, y, bias, res, act): y (rows, N) = act(a (rows, K) @ W + bias + res). */
+static PyObject *py_gemm(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    (void)self;
+    if (nargs != 6) return PyErr_Format(PyExc_TypeError, "gemm() takes 6 arguments (%zd given)", nargs);
+    arg_buf b[5];
+    memset(b, 0, sizeof b);
+    kl_conv g = {0};
+    int64_t act;
+    if (get_f32(args[0], &b[0], 0, 0, "a") || get_f32(args[1], &b[1], 0, 0, "packed weights")
+        || get_f32(args[2], &b[2], 1, 0, "y") || get_f32(args[3], &b[3], 0, 1, "bias")
+        || get_f32(args[4], &b[4], 0, 1, "residual") || get_ints(args, 5, 1, &act))
+        goto error;
+    if (b[0].v.ndim < 1 || b[2].v.ndim < 1) { fail("_ckernels: a and y need at least one axis"); goto error; }
+    int64_t k = b[0].v.shape[b[0].v.ndim - 1], nout = b[2].v.shape[b[2].v.ndim - 1];
+    int64_t rows = k ? nfloats(&b[0]) / k : 0;
+    if (k < 1 || nout < 1 || rows * nout != nfloats(&b[2])) {
+        fail("_ckernels: a and y have different row counts");
+        goto error;
+    }
+    g.x = (const float *)b[0].v.buf; g.n = rows; g.h = g.w = 1; g.cin = g.cstride = k;
+    g.kh = g.kw = g.sh = g.sw = g.dh = g.dw = 1; g.oh = g.ow = 1; g.groups = 1;
+    g.k = k; g.nout = nout; g.y = (float *)b[2].v.buf; g.ldy = nout; g.act = (int)act;
+    g.bp = (const float *)b[1].v.buf;
+    if (nfloats(&b[1]) < (nout + isa->nr - 1) / isa->nr * k * isa->nr) {
+        fail("_ckernels: packed weights too small");
+        goto error;
+    }
+    if (check_epilogue(&g, &b[3], &b[4], rows * nout)) goto error;
+    return run_conv(&g, b, 5);
+error:
+    release(b, 5);
+    return NULL;
+}
+
+/* conv(x, packed, y, bias, res, act, kh, kw, sh, sw, dh, dw, pt, pl, groups, pre_scale, pre_shift, pre_act):
+ * x (n, h, w, c), y (n, oh, ow, f); pre_*: the input prologue (None, None, -1 for none). */
+static PyObject *py_conv(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    (void)self;
+    if (nargs != 18) return PyErr_Format(PyExc_TypeError, "conv() takes 18 arguments (%zd given)", nargs);
+    arg_buf b[7];
+    memset(b, 0, sizeof b);
+    kl_conv g = {0};
+    int64_t p[10], pre_act;
+    if (get_f32(args[0], &b[0], 0, 0, "x") || get_f32(args[1], &b[1], 0, 0, "packed weights")
+        || get_f32(args[2], &b[2], 1, 0, "y") || get_f32(args[3], &b[3], 0, 1, "bias")
+        || get_f32(args[4], &b[4], 0, 1, "residual") || get_ints(args, 5, 10, p)
+        || get_f32(args[15], &b[5], 0, 1, "prologue scale") || get_f32(args[16], &b[6], 0, 1, "prologue shift")
+        || get_ints(args, 17, 1, &pre_act))
+        goto error;
+    if (b[0].v.ndim != 4 || b[2].v.ndim != 4) { fail("_ckernels: conv needs 4-D x and y"); goto error; }
+    const Py_ssize_t *xs = b[0].v.shape, *ys = b[2].v.shape;
+    int64_t groups = p[9];
+    if (groups < 1 || xs[3] % groups || ys[3] % groups || xs[0] != ys[0]) {
+        fail("_ckernels: bad conv shapes");
+        goto error;
+    }
+    g.x = (const float *)b[0].v.buf; g.n = xs[0]; g.h = xs[1]; g.w = xs[2]; g.cstride = xs[3];
+    g.cin = xs[3] / groups; g.groups = groups;
+    g.kh = p[1]; g.kw = p[2]; g.sh = p[3]; g.sw = p[4]; g.dh = p[5]; g.dw = p[6]; g.pt = p[7]; g.pl = p[8];
+    g.act = (int)p[0];
+    if (g.kh < 1 || g.kw < 1 || g.sh < 1 || g.sw < 1 || g.dh < 1 || g.dw < 1 || g.pt < 0 || g.pl < 0) {
+        fail("_ckernels: bad conv geometry");
+        goto error;
+    }
+    g.oh = ys[1]; g.ow = ys[2]; g.nout = ys[3] / groups; g.ldy = ys[3];
+    g.k = g.kh * g.kw * g.cin;
+    g.y = (float *)b[2].v.buf;
+    g.bp = (const float *)b[1].v.buf;
+    if (g.k < 1 || g.nout < 1) { fail("_ckernels: empty conv"); goto error; }
+    if (nfloats(&b[1]) < groups * ((g.nout + isa->nr - 1) / isa->nr) * g.k * isa->nr) {
+        fail("_ckernels: packed weights too small");
+        goto error;
+    }
+    if (check_epilogue(&g, &b[3], &b[4], nfloats(&b[2]))) goto error;
+    if (pre_act >= KL_ACT_COUNT || (b[5].held && nfloats(&b[5]) != g.cstride)
+        || (b[6].held && nfloats(&b[6]) != g.cstride)) {
+        fail("_ckernels: prologue scale/shift must have one entry per input channel");
+        goto error;
+    }
+    g.pre = pre_act >= 0;
+    g.pre_act = pre_act >= 0 ? (int)pre_act : KL_LINEAR;
+    g.pre_scale = g.pre && b[5].held ? (const float *)b[5].v.buf : NULL;
+    g.pre_shift = g.pre && b[6].held ? (const float *)b[6].v.buf : NULL;
+    if (g.n * g.oh * g.ow == 0) { release(b, 7); Py_RETURN_NONE; }
+    return run_conv(&g, b, 7);
+error:
+    release(b, 7);
+    return NULL;
+}
+
+/* ---- depthwise ------------------------------------------------------------------------------------------- */
+
+typedef struct {
+    const kl_depthwise *d;
+    int64_t rows_per_task, rows;
+} dw_job;
+
+static void dw_run(void *ctx, int64_t task, int tid) {
+    (void)tid;
+    dw_job *j = (dw_job *)ctx;
+    int64_t r0 = task * j->rows_per_task, r1 = r0 + j->rows_per_task < j->rows ? r0 + j->rows_per_task : j->rows;
+    isa->depthwise_rows(j->d, r0, r1);
+}
+
+/* depthwise(x, kernel, y, bias, act, sh, sw, dh, dw, pt, pl, pre_scale, pre_shift, pre_act): kernel (kh, kw,
+ * c*mult), y (n, oh, ow, c*mult); pre_*: the input prologue as for conv(). */
+static PyObject *py_depthwise(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    (void)self;
+    if (nargs != 14) return PyErr_Format(PyExc_TypeError, "depthwise() takes 14 arguments (%zd given)", nargs);
+    arg_buf b[6];
+    memset(b, 0, sizeof b);
+    kl_depthwise d = {0};
+    int64_t p[7], pre_act;
+    if (get_f32(args[0], &b[0], 0, 0, "x") || get_f32(args[1], &b[1], 0, 0, "kernel")
+        || get_f32(args[2], &b[2], 1, 0, "y") || get_f32(args[3], &b[3], 0, 1, "bias") || get_ints(args, 4, 7, p)
+        || get_f32(args[11], &b[4], 0, 1, "prologue scale") || get_f32(args[12], &b[5], 0, 1, "prologue shift")
+        || get_ints(args, 13, 1, &pre_act))
+        goto error;
+    if (b[0].v.ndim != 4 || b[1].v.ndim != 3 || b[2].v.ndim != 4) { fail("_ckernels: depthwise shapes"); goto error; }
+    const Py_ssize_t *xs = b[0].v.shape, *ks = b[1].v.shape, *ys = b[2].v.shape;
+    if (xs[3] < 1 || ks[2] % xs[3] || ys[3] != ks[2] || ys[0] != xs[0]) {
+        fail("_ckernels: depthwise channels");
+        goto error;
+    }
+    d.x = (const float *)b[0].v.buf; d.n = xs[0]; d.h = xs[1]; d.w = xs[2]; d.c = xs[3]; d.mult = ks[2] / xs[3];
+    d.kernel = (const float *)b[1].v.buf; d.kh = ks[0]; d.kw = ks[1];
+    d.act = (int)p[0]; d.sh = p[1]; d.sw = p[2]; d.dh = p[3]; d.dw = p[4]; d.pt = p[5]; d.pl = p[6];
+    d.oh = ys[1]; d.ow = ys[2]; d.y = (float *)b[2].v.buf;
+    if (d.sh < 1 || d.sw < 1 || d.dh < 1 || d.dw < 1 || d.pt < 0 || d.pl < 0 || d.act < 0 || d.act >= KL_ACT_COUNT) {
+        fail("_ckernels: bad depthwise geometry");
+        goto error;
+    }
+    if (b[3].held && nfloats(&b[3]) < ks[2]) { fail("_ckernels: depthwise bias too short"); goto error; }
+    d.bias = b[3].held ? (const float *)b[3].v.buf : NULL;
+    if (pre_act >= KL_ACT_COUNT || (b[4].held && nfloats(&b[4]) != d.c) || (b[5].held && nfloats(&b[5]) != d.c)) {
+        fail("_ckernels: prologue scale/shift must have one entry per input channel");
+        goto error;
+    }
+    d.pre = pre_act >= 0;
+    d.pre_act = pre_act >= 0 ? (int)pre_act : KL_LINEAR;
+    d.pre_scale = d.pre && b[4].held ? (const float *)b[4].v.buf : NULL;
+    d.pre_shift = d.pre && b[5].held ? (const float *)b[5].v.buf : NULL;
+    {
+        int64_t rows = d.n * d.oh, work = rows * d.ow * ks[2] * d.kh * d.kw;
+        int threads = work >= (1 << 18) ? kl_threads() : 1;
+        int64_t per = threads > 1 ? (rows + 4 * threads - 1) / (4 * threads) : rows;
+        if (per < 1) per = 1;
+        dw_job job = {&d, per, rows};
+        Py_BEGIN_ALLOW_THREADS
+        kl_parallel(dw_run, &job, rows ? (rows + per - 1) / per : 0, threads);
+        Py_END_ALLOW_THREADS
+    }
+    release(b, 6);
+    Py_RETURN_NONE;
+error:
+    release(b, 6);
+    return NULL;
+}
+
+/* ---- pooling --------------------------------------------------------------------------------------------- */
+
+typedef struct {
+    const kl_pool *p;
+    int64_t rows_per_task, rows;
+} pool_job;
+
+static void pool_run(void *ctx, int64_t task, int tid) {
+    (void)tid;
+    pool_job *j = (pool_job *)ctx;
+    int64_t r0 = task * j->rows_per_task, r1 = r0 + j->rows_per_task < j->rows ? r0 + j->rows_per_task : j->rows;
+    isa->pool_rows(j->p, r0, r1);
+}
+
+/* pool(x, y, avg, ph, pw, sh, sw, pt, pl, pad_zeros): x (n, h, w, c), y (n, oh, ow, c). */
+static PyObject *py_pool(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    (void)self;
+    if (nargs != 10) return PyErr_Format(PyExc_TypeError, "pool() takes 10 arguments (%zd given)", nargs);
+    arg_buf b[2];
+    memset(b, 0, sizeof b);
+    kl_pool p = {0};
+    int64_t q[8];
+    if (get_f32(args[0], &b[0], 0, 0, "x") || get_f32(args[1], &b[1], 1, 0, "y") || get_ints(args, 2, 8, q))
+        goto error;
+    if (b[0].v.ndim != 4 || b[1].v.ndim != 4) { fail("_ckernels: pool needs 4-D x and y"); goto error; }
+    const Py_ssize_t *xs = b[0].v.shape, *ys = b[1].v.shape;
+    p.x = (const float *)b[0].v.buf; p.n = xs[0]; p.h = xs[1]; p.w = xs[2]; p.c = xs[3];
+    p.y = (float *)b[1].v.buf; p.oh = ys[1]; p.ow = ys[2];
+    p.avg = (int)q[0]; p.ph = q[1]; p.pw = q[2]; p.sh = q[3]; p.sw = q[4]; p.pt = q[5]; p.pl = q[6];
+    p.pad_zeros = (int)q[7];
+    if (ys[0] != xs[0] || ys[3] != xs[3] || p.ph < 1 || p.pw < 1 || p.sh < 1 || p.sw < 1 || p.pt < 0 || p.pl < 0
+        || p.pt >= p.ph || p.pl >= p.pw) {
+        fail("_ckernels: bad pool geometry");
+        goto error;
+    }
+    {
+        int64_t rows = p.n * p.oh, work = rows * p.ow * p.c * p.ph * p.pw;
+        int threads = work >= (1 << 18) ? kl_threads() : 1;
+        int64_t per = threads > 1 ? (rows + 4 * threads - 1) / (4 * threads) : rows;
+        if (per < 1) per = 1;
+        pool_job job = {&p, per, rows};
+        Py_BEGIN_ALLOW_THREADS
+        kl_parallel(pool_run, &job, rows ? (rows + per - 1) / per : 0, threads);
+        Py_END_ALLOW_THREADS
+    }
+    release(b, 2);
+    Py_RETURN_NONE;
+error:
+    release(b, 2);
+    return NULL;
+}
+
+/* ---- recurrences ----------------------------------------------------------------------------------------- */
+
+/* rnn(kind, xw, up, up2, rbias, h, c, seq, act, ract): see kl_rnn; h, c and seq are written. */
+static PyObject *py_rnn(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    (void)self;
+    if (nargs != 10) return PyErr_Format(PyExc_TypeError, "rnn() takes 10 arguments (%zd given)", nargs);
+    arg_buf b[7];
+    memset(b, 0, sizeof b);
+    kl_rnn r = {0};
+    int64_t kind, acts[2];
+    if (get_ints(args, 0, 1, &kind) || get_f32(args[1], &b[0], 0, 0, "xw") || get_f32(args[2], &b[1], 0, 0, "up")
+        || get_f32(args[3], &b[2], 0, 1, "up2") || get_f32(args[4], &b[3], 0, 1, "rbias")
+        || get_f32(args[5], &b[4], 1, 0, "h") || get_f32(args[6], &b[5], 1, 1, "c")
+        || get_f32(args[7], &b[6], 1, 0, "seq") || get_ints(args, 8, 2, acts))
+        goto error;
+    if (kind < 0 || kind > 3 || b[0].v.ndim != 3 || b[4].v.ndim != 2) { fail("_ckernels: rnn shapes"); goto error; }
+    r.kind = (int)kind; r.n = b[0].v.shape[0]; r.steps = b[0].v.shape[1]; r.units = b[4].v.shape[1];
+    int64_t u = r.units, gates = kind == 1 ? 4 : (kind >= 2 ? 3 : 1), g = gates * u, nr = isa->nr;
+    int64_t gz = kind == 3 ? 2 * u : g;  /* columns of the first recurrent product */
+    if (u < 1 || b[0].v.shape[2] != g || b[4].v.shape[0] != r.n || nfloats(&b[6]) != r.n * r.steps * u
+        || nfloats(&b[1]) < (gz + nr - 1) / nr * u * nr || (kind == 1 && nfloats(&b[5]) != r.n * u)
+        || (kind == 3 && nfloats(&b[2]) < (u + nr - 1) / nr * u * nr) || (kind == 2 && nfloats(&b[3]) < g)
+        || acts[0] < 0 || acts[0] >= KL_ACT_COUNT || acts[1] < 0 || acts[1] >= KL_ACT_COUNT) {
+        fail("_ckernels: rnn sizes");
+        goto error;
+    }
+    r.xw = (const float *)b[0].v.buf; r.up = (const float *)b[1].v.buf;
+    r.up2 = b[2].held ? (const float *)b[2].v.buf : NULL; r.rbias = b[3].held ? (const float *)b[3].v.buf : NULL;
+    r.h = (float *)b[4].v.buf; r.c = b[5].held ? (float *)b[5].v.buf : NULL; r.seq = (float *)b[6].v.buf;
+    r.act = (int)acts[0]; r.ract = (int)acts[1];
+    float *scratch = (float *)malloc((size_t)(r.n * (g + 2 * u) + 16) * sizeof(float));
+    if (!scratch) { release(b, 7); return PyErr_NoMemory(); }
+    Py_BEGIN_ALLOW_THREADS
+    isa->rnn(&r, scratch);
+    Py_END_ALLOW_THREADS
+    free(scratch);
+    release(b, 7);
+    Py_RETURN_NONE;
+error:
+    release(b, 7);
+    return NULL;
+}
+
+/* ---- elementwise ----------------------------------------------------------------------------------------- */
+
+/* bias_act(y, bias, act): y (..., f) += bias (f, or None), then act, in place. */
+static PyObject *py_bias_act(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    (void)self;
+    if (nargs != 3) return PyErr_Format(PyExc_TypeError, "bias_act() takes 3 arguments (%zd given)", nargs);
+    arg_buf b[2];
+    memset(b, 0, sizeof b);
+    int64_t act;
+    if (get_f32(args[0], &b[0], 1, 0, "y") || get_f32(args[1], &b[1], 0, 1, "bias") || get_ints(args, 2, 1, &act))
+        goto error;
+    int64_t f = b[0].v.ndim ? b[0].v.shape[b[0].v.ndim - 1] : 1, total = nfloats(&b[0]);
+    if (act < 0 || act >= KL_ACT_COUNT || (b[1].held && nfloats(&b[1]) != f) || f < 1) {
+        fail("_ckernels: bias_act sizes");
+        goto error;
+    }
+    const float *bias = b[1].held ? (const float *)b[1].v.buf : NULL;
+    float *y = (float *)b[0].v.buf;
+    Py_BEGIN_ALLOW_THREADS
+    if (bias) isa->bias_act(y, total / f, f, bias, (int)act);
+    else isa->activate(y, total, (int)act);
+    Py_END_ALLOW_THREADS
+    release(b, 2);
+    Py_RETURN_NONE;
+error:
+    release(b, 2);
+    return NULL;
+}
+
+/* affine(x, scale, shift, y, act): y (..., c) = act(x * scale + shift), per last-axis channel. */
+static PyObject *py_affine(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    (void)self;
+    if (nargs != 5) return PyErr_Format(PyExc_TypeError, "affine() takes 5 arguments (%zd given)", nargs);
+    arg_buf b[4];
+    memset(b, 0, sizeof b);
+    int64_t act;
+    if (get_f32(args[0], &b[0], 0, 0, "x") || get_f32(args[1], &b[1], 0, 1, "scale")
+        || get_f32(args[2], &b[2], 0, 1, "shift") || get_f32(args[3], &b[3], 1, 0, "y") || get_ints(args, 4, 1, &act))
+        goto error;
+    int64_t c = b[0].v.ndim ? b[0].v.shape[b[0].v.ndim - 1] : 1, total = nfloats(&b[0]);
+    if (act < 0 || act >= KL_ACT_COUNT || c < 1 || nfloats(&b[3]) != total || (b[1].held && nfloats(&b[1]) != c)
+        || (b[2].held && nfloats(&b[2]) != c)) {
+        fail("_ckernels: affine sizes");
+        goto error;
+    }
+    {
+        const float *x = (const float *)b[0].v.buf, *sc = b[1].held ? (const float *)b[1].v.buf : NULL;
+        const float *sh = b[2].held ? (const float *)b[2].v.buf : NULL;
+        float *y = (float *)b[3].v.buf;
+        Py_BEGIN_ALLOW_THREADS
+        isa->affine(x, y, total / c, c, sc, sh, (int)act);
+        Py_END_ALLOW_THREADS
+    }
+    release(b, 4);
+    Py_RETURN_NONE;
+error:
+    release(b, 4);
+    return NULL;
+}
+
+/* ---- configuration --------------------------------------------------------------------------------------- */
+
+static int cpu_has(const char *what) {
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+    __builtin_cpu_init();
+    if (!strcmp(what, "avx512"))
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")
+               && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
+    if (!strcmp(what, "avx2")) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#endif
+    return !strcmp(what, "base");
+}
+
+/* _select_isa(name) -> bool: use the kernels for "avx512", "avx2" or "base" when this CPU and build have them (for
+ * tests and benchmarks: plans built before keep the other variant's packing). */
+static PyObject *py_select_isa(PyObject *self, PyObject *arg) {
+    (void)self;
+    const char *name = PyUnicode_AsUTF8(arg);
+    if (!name) return NULL;
+    const kl_isa *want = !strcmp(name, "avx512") ? &kl_isa_avx512 : !strcmp(name, "avx2") ? &kl_isa_avx2
+                         : !strcmp(name, "base") ? &kl_isa_base : NULL;
+    if (!want || !want->name || !cpu_has(name)) Py_RETURN_FALSE;
+    isa = want;
+    Py_RETURN_TRUE;
+}
+
+static PyObject *py_isa(PyObject *self, PyObject *unused) {
+    (void)self; (void)unused;
+    return PyUnicode_FromString(isa->name);
+}
+
+static PyObject *py_nr(PyObject *self, PyObject *unused) {
+    (void)self; (void)unused;
+    return PyLong_FromLong(isa->nr);
+}
+
+static PyObject *py_set_threads(PyObject *self, PyObject *arg) {
+    (void)self;
+    long n = PyLong_AsLong(arg);
+    if (n == -1 && PyErr_Occurred()) return NULL;
+    kl_set_threads((int)n);
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_threads(PyObject *self, PyObject *unused) {
+    (void)self; (void)unused;
+    return PyLong_FromLong(kl_threads());
+}
+
+static PyMethodDef methods[] = {
+    {"gemm", (PyCFunction)(void (*)(void))py_gemm, METH_FASTCALL, "y = act(a @ W + bias + res), W packed"},
+    {"conv", (PyCFunction)(void (*)(void))py_conv, METH_FASTCALL, "channels_last convolution, W packed"},
+    {"depthwise", (PyCFunction)(void (*)(void))py_depthwise, METH_FASTCALL, "channels_last depthwise convolution"},
+    {"pool", (PyCFunction)(void (*)(void))py_pool, METH_FASTCALL, "channels_last max / average pooling"},
+    {"rnn", (PyCFunction)(void (*)(void))py_rnn, METH_FASTCALL, "every step of SimpleRNN / LSTM / GRU"},
+    {"bias_act", (PyCFunction)(void (*)(void))py_bias_act, METH_FASTCALL, "y += bias, then act, in place"},
+    {"affine", (PyCFunction)(void (*)(void))py_affine, METH_FASTCALL, "y = act(x * scale + shift) per channel"},
+    {"_select_isa", py_select_isa, METH_O, "use the kernels of one ISA; False when unavailable"},
+    {"isa", py_isa, METH_NOARGS, "the ISA whose kernels run"},
+    {"nr", py_nr, METH_NOARGS, "packed panel width of the current ISA"},
+    {"set_threads", py_set_threads, METH_O, "threads per kernel call"},
+    {"threads", py_threads, METH_NOARGS, "threads per kernel call"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_ckernels", "keraslite's compiled kernels", -1, methods,
+                                    NULL, NULL, NULL, NULL};
+
+PyMODINIT_FUNC PyInit__ckernels(void) {
+    if (kl_isa_avx512.name && cpu_has("avx512")) isa = &kl_isa_avx512;
+    else if (kl_isa_avx2.name && cpu_has("avx2")) isa = &kl_isa_avx2;
+    return PyModule_Create(&module);
+}

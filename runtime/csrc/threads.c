@@ -1,0 +1,141 @@
+/* A small thread pool for the kernels: workers started on first use, tasks handed out by an atomic counter.
+ *
+ * One job at a time: a caller that finds the pool busy (another Python thread is inside a parallel kernel) runs its
+ * tasks on its own thread instead of waiting. The caller takes tasks too and waits only for tasks that a worker
+ * has claimed, never for a worker that has not woken yet (on a busy machine it may not run for milliseconds):
+ * tasks are claimed from one 64-bit word holding the job's generation and the next task index, so a worker that
+ * wakes late for a finished job cannot claim a task of the next one by mistake. Workers spin briefly after a job
+ * (the next layer usually follows within microseconds), then sleep on a condition variable. After fork() the child
+ * has no workers; the pool starts again on its next use there, so gunicorn's pre-fork model is safe.
+ */
+#include "kl.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+
+#define KL_MAX_THREADS 64
+#define KL_SPIN 4000
+
+static pthread_mutex_t job_lock = PTHREAD_MUTEX_INITIALIZER;   /* held by the caller running a parallel job */
+static pthread_mutex_t wake_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t wake_cond = PTHREAD_COND_INITIALIZER;
+static int started;          /* workers running (tids 1..started) */
+static int wanted = 1;       /* threads per job, the caller included */
+static atomic_long generation;   /* bumped for every job; workers sleep on it */
+static _Atomic uint64_t work;    /* (generation << 32) | next task index of the current job */
+static atomic_long done;         /* tasks of the current job finished */
+static struct { kl_task_fn fn; void *ctx; int64_t ntasks; int nthreads; } job;
+static int atfork_done;
+static long start_generation[KL_MAX_THREADS];  /* the generation each worker was created at */
+
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+/* Claim and run tasks of job generation gen until none is left (or the job is no longer gen). */
+static void run_tasks(uint32_t gen, int tid) {
+    for (;;) {
+        uint64_t w = atomic_load_explicit(&work, memory_order_acquire);
+        if ((uint32_t)(w >> 32) != gen) return;
+        int64_t t = (int64_t)(uint32_t)w;
+        if (t >= job.ntasks) return;
+        if (!atomic_compare_exchange_weak_explicit(&work, &w, w + 1, memory_order_acq_rel, memory_order_acquire))
+            continue;
+        job.fn(job.ctx, t, tid);
+        atomic_fetch_add_explicit(&done, 1, memory_order_release);
+    }
+}
+
+static void *worker(void *arg) {
+    int tid = (int)(intptr_t)arg;
+    long seen = start_generation[tid];  /* not a fresh load: the first job may already be published */
+    for (;;) {
+        int spins = 0;
+        while (atomic_load_explicit(&generation, memory_order_acquire) == seen) {
+            if (++spins < KL_SPIN) {
+                cpu_relax();
+                continue;
+            }
+            pthread_mutex_lock(&wake_lock);
+            while (atomic_load_explicit(&generation, memory_order_acquire) == seen)
+                pthread_cond_wait(&wake_cond, &wake_lock);
+            pthread_mutex_unlock(&wake_lock);
+        }
+        seen = atomic_load_explicit(&generation, memory_order_acquire);
+        if (tid < job.nthreads) run_tasks((uint32_t)seen, tid);
+    }
+    return NULL;
+}
+
+static void before_fork(void) { pthread_mutex_lock(&job_lock); }
+static void after_fork_parent(void) { pthread_mutex_unlock(&job_lock); }
+static void after_fork_child(void) {
+    started = 0;  /* the workers were not copied into this process */
+    pthread_mutex_init(&job_lock, NULL);
+    pthread_mutex_init(&wake_lock, NULL);
+    pthread_cond_init(&wake_cond, NULL);
+}
+
+static void start_workers(int n) {
+    if (!atfork_done) {
+        pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+        atfork_done = 1;
+    }
+    while (started < n - 1 && started < KL_MAX_THREADS - 1) {
+        pthread_t th;
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        start_generation[started + 1] = atomic_load_explicit(&generation, memory_order_relaxed);
+        int ok = pthread_create(&th, &attr, worker, (void *)(intptr_t)(started + 1)) == 0;
+        pthread_attr_destroy(&attr);
+        if (!ok) break;  /* fewer threads than asked: the job still completes */
+        started++;
+    }
+}
+
+void kl_set_threads(int n) {
+    if (n < 1) n = 1;
+    if (n > KL_MAX_THREADS) n = KL_MAX_THREADS;
+    wanted = n;
+}
+
+int kl_threads(void) { return wanted; }
+
+void kl_parallel(kl_task_fn fn, void *ctx, int64_t ntasks, int max_threads) {
+    int n = wanted < max_threads ? wanted : max_threads;
+    if (n > ntasks) n = (int)ntasks;
+    if (n <= 1 || pthread_mutex_trylock(&job_lock) != 0) {
+        for (int64_t t = 0; t < ntasks; t++) fn(ctx, t, 0);
+        return;
+    }
+    start_workers(n);
+    if (started == 0) {
+        pthread_mutex_unlock(&job_lock);
+        for (int64_t t = 0; t < ntasks; t++) fn(ctx, t, 0);
+        return;
+    }
+    long gen = atomic_load_explicit(&generation, memory_order_relaxed) + 1;
+    job.fn = fn;
+    job.ctx = ctx;
+    job.ntasks = ntasks;
+    job.nthreads = n < started + 1 ? n : started + 1;
+    atomic_store_explicit(&done, 0, memory_order_relaxed);
+    atomic_store_explicit(&work, (uint64_t)(uint32_t)gen << 32, memory_order_release);
+    pthread_mutex_lock(&wake_lock);
+    atomic_store_explicit(&generation, gen, memory_order_release);
+    pthread_cond_broadcast(&wake_cond);
+    pthread_mutex_unlock(&wake_lock);
+    run_tasks((uint32_t)gen, 0);
+    int spins = 0;
+    while (atomic_load_explicit(&done, memory_order_acquire) < ntasks) {
+        if (++spins < KL_SPIN) cpu_relax();
+        else sched_yield();
+    }
+    pthread_mutex_unlock(&job_lock);
+}

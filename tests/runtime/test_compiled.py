@@ -1,0 +1,325 @@
+"""The compiled kernels (runtime/csrc) against numpy formulas written as loops, for every ISA variant this CPU runs,
+and their argument checks."""
+import numpy as np
+import pytest
+
+from keraslite.runtime import native
+from keraslite.runtime.ops.common import pad_amounts
+
+LIB = native.lib()
+assert LIB is not None, "the compiled kernels must be built in the test environment (pip install -e .)"
+BEST = LIB.isa()
+ISAS = [name for name in ("avx512", "avx2", "base") if LIB._select_isa(name)]
+LIB._select_isa(BEST)
+
+
+@pytest.fixture(params=ISAS)
+def isa(request):
+    """Runs the test on one kernel variant (packing follows it), then restores the best one."""
+    assert LIB._select_isa(request.param)
+    yield request.param
+    LIB._select_isa(BEST)
+
+
+def ref_conv(x, w, s, d, pads, groups=1):
+    """Direct convolution by loops over output pixels, in float64 (w: kh, kw, cin/groups, f)."""
+    xp = np.pad(x.astype(np.float64), [(0, 0), pads[0], pads[1], (0, 0)])
+    kh, kw, cg, f = w.shape
+    oh = (xp.shape[1] - (kh - 1) * d[0] - 1) // s[0] + 1
+    ow = (xp.shape[2] - (kw - 1) * d[1] - 1) // s[1] + 1
+    fg = f // groups
+    out = np.zeros((x.shape[0], oh, ow, f))
+    for y in range(oh):
+        for z in range(ow):
+            patch = xp[:, y * s[0]:y * s[0] + (kh - 1) * d[0] + 1:d[0], z * s[1]:z * s[1] + (kw - 1) * d[1] + 1:d[1]]
+            for g in range(groups):
+                out[:, y, z, g * fg:(g + 1) * fg] = np.einsum(
+                    "nijc,ijcf->nf", patch[..., g * cg:(g + 1) * cg], w[..., g * fg:(g + 1) * fg])
+    return out
+
+
+def _sig(v):
+    return 1 / (1 + np.exp(-v))
+
+
+ACTS = {"linear": lambda v: v, "relu": lambda v: np.maximum(v, 0), "relu6": lambda v: np.clip(v, 0, 6),
+        "tanh": np.tanh, "sigmoid": _sig, "hard_sigmoid": lambda v: np.clip(v + 3, 0, 6) / 6,
+        "hard_sigmoid_keras2": lambda v: np.clip(0.2 * v + 0.5, 0, 1), "swish": lambda v: v * _sig(v),
+        "hard_silu": lambda v: v * np.clip(v + 3, 0, 6) / 6, "softsign": lambda v: v / (1 + np.abs(v))}
+
+
+def _close(got, want, scale=None):
+    """float32 rounding of sums of a few hundred terms: 1e-5 of the pre-activation magnitude."""
+    scale = np.abs(want).max() if scale is None else scale
+    np.testing.assert_allclose(got, want, rtol=0, atol=2e-5 * max(1.0, float(scale)))
+
+
+@pytest.mark.parametrize("name", sorted(ACTS))
+def test_activations_match_formulas(isa, name):
+    v = np.linspace(-30, 30, 6007, dtype=np.float32)
+    y = v.copy()
+    LIB.bias_act(y, None, native.ACT[name])
+    # tanh (and the sigmoid made from it) is a rational approximation, |error| < 4e-7: absolute, so x * sigmoid(x)
+    # is off by up to |x| times that
+    err = np.abs(y - ACTS[name](v.astype(np.float64)))
+    assert (err <= 1e-6 * (1 + np.abs(v))).all(), float(err.max())
+
+
+@pytest.mark.parametrize("m,k,n", [(1, 5, 3), (1, 700, 90), (9, 960, 70), (13, 17, 33), (130, 300, 16)])
+def test_gemm_with_bias_residual_and_activation(isa, rng, m, k, n):
+    a, w = rng.standard_normal((m, k)).astype(np.float32), rng.standard_normal((k, n)).astype(np.float32)
+    b, r = rng.standard_normal(n).astype(np.float32), rng.standard_normal((m, n)).astype(np.float32)
+    pre = a.astype(np.float64) @ w + b + r
+    for name in ("linear", "relu6", "sigmoid"):
+        y = np.empty((m, n), np.float32)
+        LIB.gemm(a, native.pack(w), y, b, r, native.ACT[name])
+        _close(y, ACTS[name](pre), np.abs(pre).max())
+    y = np.empty((m, n), np.float32)
+    LIB.gemm(a, native.pack(w), y, None, None, 0)
+    _close(y, a.astype(np.float64) @ w)
+
+
+CONVS = [  # kernel, strides, dilation, padding, groups, channels in, filters, input (H, W)
+    ((3, 3), (1, 1), (1, 1), "same", 1, 4, 6, (9, 8)), ((3, 2), (2, 1), (1, 1), "valid", 1, 3, 40, (9, 8)),
+    ((3, 3), (1, 1), (2, 2), "same", 1, 5, 7, (9, 8)), ((1, 1), (1, 1), (1, 1), "valid", 2, 4, 6, (9, 8)),
+    ((3, 3), (2, 2), (1, 1), "same", 2, 8, 70, (9, 8)), ((5, 5), (3, 3), (1, 1), "same", 1, 300, 9, (9, 8)),
+    ((1, 1), (2, 2), (1, 1), "valid", 1, 16, 33, (9, 8)), ((7, 7), (2, 2), (1, 1), "same", 1, 3, 64, (9, 8)),
+    ((3, 3), (1, 1), (1, 1), "same", 1, 256, 130, (9, 8)),  # > 1 MiB of weights over > 128 rows: K blocks outermost
+    ((5, 5), (1, 1), (2, 2), "same", 1, 300, 7, (3, 2)),  # most taps of the rows near the border read only padding
+    # edge shapes: a 1x1 map, odd sizes, a kernel wider than the input, groups with dilation, one channel in/out
+    ((3, 3), (1, 1), (1, 1), "same", 1, 17, 19, (1, 1)), ((3, 3), (2, 2), (1, 1), "valid", 1, 5, 3, (7, 11)),
+    ((5, 5), (2, 2), (1, 1), "same", 1, 6, 10, (2, 3)), ((3, 3), (1, 1), (2, 2), "same", 3, 6, 9, (5, 7)),
+    ((1, 1), (2, 2), (1, 1), "same", 1, 1, 1, (5, 5)), ((2, 2), (1, 1), (1, 1), "same", 1, 7, 5, (4, 5)),
+    ((1, 3), (1, 1), (1, 3), "causal", 1, 4, 4, (1, 13))]  # Conv1D: the width axis
+
+
+@pytest.mark.parametrize("k,s,d,padding,groups,cin,f,hw", CONVS)
+def test_conv_matches_direct_loops(isa, rng, k, s, d, padding, groups, cin, f, hw):
+    x = rng.standard_normal((2,) + hw + (cin,)).astype(np.float32)
+    w = rng.standard_normal(k + (cin // groups, f)).astype(np.float32)
+    pads = [pad_amounts(n, kk, ss, dd, padding) for n, kk, ss, dd in zip(x.shape[1:3], k, s, d)]
+    want = ref_conv(x, w, s, d, pads, groups)
+    b = rng.standard_normal(f).astype(np.float32)
+    res = rng.standard_normal(want.shape).astype(np.float32)
+    y = np.empty(want.shape, np.float32)
+    LIB.conv(x, native.pack(w.reshape(-1, f), groups), y, b, res, native.ACT["relu"], *k, *s, *d, pads[0][0],
+             pads[1][0], groups, None, None, -1)
+    _close(y, np.maximum(want + b + res, 0), np.abs(want).max())
+
+
+def test_nan_propagates_through_activations_and_pooling(isa):
+    """numpy and Keras keep a NaN through relu, relu6, the hard activations and max pooling."""
+    for name in ("relu", "relu6", "hard_sigmoid", "hard_silu", "tanh"):
+        y = np.array([np.nan] * 19 + [1.0], np.float32)
+        LIB.bias_act(y, None, native.ACT[name])
+        assert np.isnan(y[:19]).all() and not np.isnan(y[19]), name
+    x = np.zeros((1, 2, 2, 19), np.float32)
+    x[0, 1, 1] = np.nan
+    y = np.empty((1, 1, 1, 19), np.float32)
+    LIB.pool(x, y, 0, 2, 2, 2, 2, 0, 0, 0)
+    assert np.isnan(y).all()
+
+
+def test_conv_prologue_is_applied_before_zero_padding(isa, rng):
+    """conv(relu(x * scale + shift)) with 'same' padding: the padded border is zero after the prologue."""
+    x = rng.standard_normal((2, 6, 7, 20)).astype(np.float32)
+    w = rng.standard_normal((3, 3, 20, 5)).astype(np.float32)
+    scale, shift = rng.random(20).astype(np.float32) + 0.5, rng.standard_normal(20).astype(np.float32)
+    want = ref_conv(np.maximum(x * scale + shift, 0), w, (1, 1), (1, 1), [(1, 1), (1, 1)])
+    for s_, t_ in ((scale, shift), (None, None)):
+        y = np.empty(want.shape, np.float32)
+        LIB.conv(x, native.pack(w.reshape(-1, 5)), y, None, None, 0, 3, 3, 1, 1, 1, 1, 1, 1, 1, s_, t_,
+                 native.ACT["relu"])
+        ref = want if s_ is not None else ref_conv(np.maximum(x, 0), w, (1, 1), (1, 1), [(1, 1), (1, 1)])
+        _close(y, ref)
+
+
+@pytest.mark.parametrize("mult,s,padding,c,k", [(1, (1, 1), "same", 35, 3), (2, (2, 2), "same", 3, 3),
+                                                (1, (2, 1), "valid", 16, 3), (1, (2, 2), "same", 11, 5)])
+def test_depthwise_matches_direct_loops(isa, rng, mult, s, padding, c, k):
+    x = rng.standard_normal((2, 9, 8, c)).astype(np.float32)
+    w = rng.standard_normal((k, k, c, mult)).astype(np.float32)
+    pads = [pad_amounts(n, k, ss, 1, padding) for n, ss in zip(x.shape[1:3], s)]
+    scale, shift = rng.random(c).astype(np.float32) + 0.5, rng.standard_normal(c).astype(np.float32)
+    want = ref_conv(np.clip(x * scale + shift, 0, 6), w.reshape(k, k, 1, c * mult), s, (1, 1), pads, groups=c)
+    b = rng.standard_normal(c * mult).astype(np.float32)
+    y = np.empty(want.shape, np.float32)
+    LIB.depthwise(x, np.ascontiguousarray(w.reshape(k, k, c * mult)), y, b, native.ACT["relu"], *s, 1, 1,
+                  pads[0][0], pads[1][0], scale, shift, native.ACT["relu6"])
+    _close(y, np.maximum(want + b, 0))
+
+
+@pytest.mark.parametrize("avg", [0, 1])
+@pytest.mark.parametrize("size,s,pads,zeros", [((3, 3), (2, 2), ((1, 1), (1, 1)), 0), ((2, 2), (2, 2), ((0, 0), (0, 0)), 0),
+                                               ((3, 3), (1, 1), ((1, 1), (0, 2)), 1)])
+def test_pooling_matches_loops(isa, rng, avg, size, s, pads, zeros):
+    """Padding either excluded (Keras 'same') or zeros that take part (an absorbed ZeroPadding2D)."""
+    x = rng.standard_normal((2, 7, 6, 19)).astype(np.float32)
+    oh = (7 + sum(pads[0]) - size[0]) // s[0] + 1
+    ow = (6 + sum(pads[1]) - size[1]) // s[1] + 1
+    fill = 0.0 if zeros else np.nan
+    xp = np.pad(x.astype(np.float64), [(0, 0), pads[0], pads[1], (0, 0)], constant_values=fill)
+    want = np.empty((2, oh, ow, 19))
+    for i in range(oh):
+        for j in range(ow):
+            win = xp[:, i * s[0]:i * s[0] + size[0], j * s[1]:j * s[1] + size[1]]
+            want[:, i, j] = np.nanmean(win, axis=(1, 2)) if avg else np.nanmax(win, axis=(1, 2))
+    y = np.empty(want.shape, np.float32)
+    LIB.pool(x, y, avg, *size, *s, pads[0][0], pads[1][0], zeros)
+    np.testing.assert_allclose(y, want, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["SimpleRNN", "LSTM", "GRU", "GRU_reset_before"])
+@pytest.mark.parametrize("n", [1, 5])
+def test_recurrences_match_formulas(isa, rng, kind, n):
+    t, u = 6, 19
+    gates = {"SimpleRNN": 1, "LSTM": 4}.get(kind, 3)
+    xw = rng.standard_normal((n, t, gates * u)).astype(np.float32)
+    U = (rng.standard_normal((u, gates * u)) * 0.3).astype(np.float32)
+    rb = rng.standard_normal(gates * u).astype(np.float32)
+    h, c, want = np.zeros((n, u)), np.zeros((n, u)), np.zeros((n, t, u))
+    for k in range(t):
+        x = xw[:, k].astype(np.float64)
+        if kind == "SimpleRNN":
+            h = np.tanh(x + h @ U)
+        elif kind == "LSTM":
+            z = x + h @ U
+            c = _sig(z[:, u:2 * u]) * c + _sig(z[:, :u]) * np.tanh(z[:, 2 * u:3 * u])
+            h = _sig(z[:, 3 * u:]) * np.tanh(c)
+        elif kind == "GRU":
+            hz = h @ U + rb
+            zg, r = _sig(x[:, :u] + hz[:, :u]), _sig(x[:, u:2 * u] + hz[:, u:2 * u])
+            h = zg * h + (1 - zg) * np.tanh(x[:, 2 * u:] + r * hz[:, 2 * u:])
+        else:
+            hz = h @ U[:, :2 * u]
+            zg, r = _sig(x[:, :u] + hz[:, :u]), _sig(x[:, u:2 * u] + hz[:, u:])
+            h = zg * h + (1 - zg) * np.tanh(x[:, 2 * u:] + (r * h) @ U[:, 2 * u:])
+        want[:, k] = h
+    code = {"SimpleRNN": 0, "LSTM": 1, "GRU": 2, "GRU_reset_before": 3}[kind]
+    if code == 3:
+        up, up2 = native.pack(np.ascontiguousarray(U[:, :2 * u])), native.pack(np.ascontiguousarray(U[:, 2 * u:]))
+    else:
+        up, up2 = native.pack(U), None
+    hh, cc = np.zeros((n, u), np.float32), (np.zeros((n, u), np.float32) if code == 1 else None)
+    seq = np.empty((n, t, u), np.float32)
+    LIB.rnn(code, xw, up, up2, rb if code == 2 else None, hh, cc, seq, native.ACT["tanh"], native.ACT["sigmoid"])
+    np.testing.assert_allclose(seq, want, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(hh, want[:, -1], rtol=1e-4, atol=1e-5)
+
+
+def test_affine_is_one_batchnorm_pass(isa, rng):
+    x = rng.standard_normal((3, 5, 37)).astype(np.float32)
+    scale, shift = rng.standard_normal(37).astype(np.float32), rng.standard_normal(37).astype(np.float32)
+    y = np.empty_like(x)
+    LIB.affine(x, scale, shift, y, native.ACT["relu"])
+    np.testing.assert_allclose(y, np.maximum(x * scale + shift, 0), rtol=1e-6, atol=1e-6)
+
+
+def test_bad_arguments_raise_instead_of_touching_memory(rng):
+    a = rng.standard_normal((4, 8)).astype(np.float32)
+    packed = native.pack(rng.standard_normal((8, 5)).astype(np.float32))
+    y = np.empty((4, 5), np.float32)
+    with pytest.raises(ValueError, match="float32"):
+        LIB.gemm(a.astype(np.float64), packed, y, None, None, 0)
+    with pytest.raises(ValueError, match="packed weights too small"):
+        LIB.gemm(a, packed[:10], y, None, None, 0)
+    with pytest.raises(ValueError, match="row counts"):
+        LIB.gemm(a, packed, np.empty((3, 5), np.float32), None, None, 0)
+    with pytest.raises(ValueError, match="writable"):
+        ro = np.empty((4, 5), np.float32)
+        ro.flags.writeable = False
+        LIB.gemm(a, packed, ro, None, None, 0)
+    with pytest.raises(ValueError, match="activation"):
+        LIB.gemm(a, packed, y, None, None, 99)
+    with pytest.raises(ValueError, match="C-contiguous"):
+        LIB.conv(np.zeros((1, 4, 4, 8), np.float32)[:, ::2], packed, np.empty((1, 2, 4, 5), np.float32), None, None,
+                 0, 1, 1, 1, 1, 1, 1, 0, 0, 1, None, None, -1)
+    with pytest.raises(ValueError, match="prologue"):
+        LIB.conv(np.zeros((1, 4, 4, 8), np.float32), packed, np.empty((1, 4, 4, 5), np.float32), None, None,
+                 0, 1, 1, 1, 1, 1, 1, 0, 0, 1, np.ones(3, np.float32), None, 1)
+    with pytest.raises(ValueError, match="pool geometry"):
+        LIB.pool(np.zeros((1, 4, 4, 2), np.float32), np.empty((1, 2, 2, 2), np.float32), 0, 2, 2, 2, 2, 2, 0, 0)
+
+
+def _conv_model(h, rng):
+    layers = [("Conv2D", {"filters": 48, "kernel_size": [3, 3], "strides": [1, 1], "padding": "same",
+                          "dilation_rate": [1, 1], "activation": "relu", "use_bias": True},
+               [("kernel", h.rand(rng, 3, 3, 16, 48)), ("bias", h.rand(rng, 48))]),
+              ("DepthwiseConv2D", {"kernel_size": [3, 3], "strides": [1, 1], "padding": "same", "depth_multiplier": 1,
+                                   "activation": "relu6", "use_bias": True},
+               [("depthwise_kernel", h.rand(rng, 3, 3, 48, 1)), ("bias", h.rand(rng, 48))]),
+              ("MaxPooling2D", {"pool_size": [2, 2], "strides": [2, 2], "padding": "valid"}, [])]
+    from keraslite import runtime
+
+    return runtime.load_spec(h.chain((24, 24, 16), layers))
+
+
+def test_thread_pool_gives_the_serial_numbers(h, rng):
+    model = _conv_model(h, rng)
+    x = h.rand(rng, 8, 24, 24, 16)
+    try:
+        native.set_num_threads(1)
+        serial = model.predict(x)
+        native.set_num_threads(3)
+        pooled = [model.predict(x) for _ in range(5)]
+    finally:
+        native.set_num_threads(native._env_threads())
+    for y in pooled:
+        np.testing.assert_allclose(y, serial, rtol=1e-6, atol=1e-6)
+
+
+def test_threads_predicting_at_once_share_the_pool(h, rng):
+    """Server threads call predict concurrently: one of them runs on the pool, the others serially, same numbers."""
+    import threading
+
+    model = _conv_model(h, rng)
+    xs = [h.rand(rng, n, 24, 24, 16) for n in (1, 3, 8)] * 2
+    try:
+        native.set_num_threads(1)
+        want = [model.predict(x) for x in xs]
+        native.set_num_threads(2)
+        errors = []
+
+        def work(i):
+            try:
+                for _ in range(6):
+                    np.testing.assert_allclose(model.predict(xs[i]), want[i], rtol=1e-6, atol=1e-6)
+            except Exception as exc:  # collected and reported below
+                errors.append(exc)
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(len(xs))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        native.set_num_threads(native._env_threads())
+    assert not errors, errors[:3]
+
+
+def test_thread_pool_survives_fork(h, rng):
+    """gunicorn forks workers after the app loaded (and warmed) its models: the child starts its own pool."""
+    import os
+
+    model = _conv_model(h, rng)
+    x = h.rand(rng, 8, 24, 24, 16)
+    native.set_num_threads(2)
+    try:
+        want = model.predict(x)
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: predict with the pool, report, leave without running pytest's exit handlers
+            import signal
+
+            signal.alarm(60)  # a deadlocked pool kills the child instead of hanging the suite
+            ok = False
+            try:
+                ok = all(np.allclose(model.predict(x), want, rtol=1e-6, atol=1e-6) for _ in range(3))
+            finally:
+                os.write(write, b"1" if ok else b"0")
+                os._exit(0)
+        os.close(write)
+        _, status = os.waitpid(pid, 0)
+        assert os.read(read, 1) == b"1" and status == 0
+        os.close(read)
+    finally:
+        native.set_num_threads(native._env_threads())
