@@ -177,16 +177,18 @@ def apply(prim: Primitive, args, params):
     """Run ``prim`` on ``args`` and, when a tape records and an input is tracked, record the call."""
     vals = [a._v if isinstance(a, Tensor) else a for a in args]
     ans = prim.fwd(*vals, **params)
-    single = prim.n_out == 1
-    if single:
+    if prim.n_out == 1:
         outs = _wrap(ans[0] if prim.saves else ans)
     else:
         outs = tuple(_wrap(a) for a in (ans[0] if prim.saves else ans))
     tapes = getattr(_local, "tapes", None)
     if not tapes or (not prim.vjps and prim.joint is None):  # nothing records, or nothing to differentiate
         return outs
-    active = tapes if len(tapes) == 1 and tapes[0]._recording else [t for t in tapes if t._recording]
-    if not active:
+    if len(tapes) == 1:
+        active = tapes if tapes[0]._recording else None
+    else:
+        active = [t for t in tapes if t._recording] or None
+    if active is None:
         return outs
     parents = None
     for i, a in enumerate(args):
@@ -197,7 +199,7 @@ def apply(prim: Primitive, args, params):
     if parents is None:
         return outs
     node = Node(prim, vals, params, ans, parents, outs)
-    if single:
+    if prim.n_out == 1:
         outs._node = node
     else:
         for o in outs:
