@@ -83,6 +83,11 @@ class Mean(Metric):
     def update_state(self, values, sample_weight=None, _values_mask=None):
         if type(values) in _SCALARS and (sample_weight is None or type(sample_weight) in _SCALARS):
             return self._update_scalar(values, sample_weight)
+        if sample_weight is None and _values_mask is None and isinstance(values, Tensor) and values._v.ndim == 1 \
+                and values._v.dtype == self.total._v.dtype:  # one unweighted value per sample (accuracy)
+            accumulate(self.total, np.sum(values._v, dtype=values._v.dtype))
+            accumulate(self.count, values._v.shape[0])
+            return
         values, sample_weight = samplewise(values, sample_weight, _mean, self.dtype, type(self).__name__,
                                            _values_mask)
         accumulate(self.total, np.sum(values, dtype=values.dtype))
