@@ -3,8 +3,8 @@
 While a ``Recorder`` is active (``with recorder:``), ``apply`` (core.py) reports every primitive call, recorded on a
 tape or not. Each argument must be one of: an input array (by identity), a Variable (its value is read again at
 every replay), the output of an earlier recorded call, or a plain constant (numbers, strings, shapes, dtypes, a
-random generator). Anything else, such as an array computed with numpy outside the primitives, a Variable
-assigned during the step, or a mask left on an output, makes the trace unusable: the caller then stays eager.
+random generator). Anything else, such as an array computed with numpy outside the primitives or a Variable
+assigned during the step, makes the trace unusable: the caller then stays eager.
 ``Recorder.finish`` turns the calls and the tape's nodes into a ``Program`` whose ``run`` repeats the forward
 functions in order and then the VJPs of the tape's nodes in reverse, summing gradients in the same order as
 ``tape.backward``, so a replay computes what the eager step would.
@@ -46,7 +46,6 @@ class Recorder:
         self.slots: Dict[int, int] = {}      # id(Tensor or input array) -> slot
         self.keep: List = []                 # keeps recorded objects alive so their ids stay unique
         self.variables: List = []            # (slot, Variable)
-        self.var_arrays: Dict[int, int] = {}
         self.input_slots: List[int] = []
         self.ops: List[tuple] = []
         self.n = 0
@@ -82,7 +81,6 @@ class Recorder:
             if getattr(a, "_is_variable", False):
                 slot = self._slot(a)
                 self.variables.append((slot, a))
-                self.var_arrays[id(a._v)] = slot
                 return slot, None
             slot = self.slots.get(id(a._v))
             if slot is not None and slot in self.input_slots:
@@ -166,14 +164,13 @@ class Program:
             params.items()))), repr(s)) for p, t, f, params, s in rec.ops),
             tuple(self.input_slots), tuple(s for s, _ in self.variables), tuple(out_slots),
             tuple((i, tuple(par)) for i, _, par, _ in self.backward), tuple(s for s, _ in source_slots))
-        self._var_refs = [(s, v) for s, v in self.variables]
 
     def run(self, inputs, differentiate=False):
         """``(outputs as arrays, gradients as Tensors or None)`` for this step's input arrays."""
         env = [None] * self.n
         for slot, a in zip(self.input_slots, inputs):
             env[slot] = a
-        for slot, v in self._var_refs:
+        for slot, v in self.variables:
             env[slot] = v._v
         records = [None] * len(self.ops)
         for k, (fwd, n_out, saves, template, fill, params, slots) in enumerate(self.ops):

@@ -31,7 +31,9 @@ class StepRunner:
         self.model, self.kind = model, kind
         self.eager = model.train_step if kind == "train" else model.test_step
         self.enabled = eligible(model, kind)
-        self.entries = {}  # signature -> a first trace (pending), a matching second one (Program), or EAGER
+        # signature -> ("pending", first trace), ("failed", None) after one failed trace, the Program once a second
+        # trace matched the first, or EAGER
+        self.entries = {}
 
     def __call__(self, data):
         if not self.enabled:
@@ -47,9 +49,9 @@ class StepRunner:
         return self._trace(key, entry, leaves, x, y, sample_weight)
 
     def _settle(self, key, pending, program):
-        if program is None:
-            self.entries[key] = EAGER
-        elif pending is None:
+        if program is None:  # a first trace may fail for a one-off reason (a lazy build setting weights)
+            self.entries[key] = EAGER if pending is not None else ("failed", None)
+        elif pending is None or pending[1] is None:
             self.entries[key] = ("pending", program)
         else:
             self.entries[key] = program if program.key == pending[1].key else EAGER

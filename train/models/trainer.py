@@ -1,7 +1,8 @@
 """The training API every Model has: ``compile``, ``fit``, ``evaluate``, ``predict`` and the ``*_on_batch`` forms.
 
 ``fit`` is an epoch loop over a data adapter calling ``train_step`` (forward under a GradientTape, loss,
-gradients, metrics, ``optimizer.apply``); callbacks plug in through ``CallbackList`` hooks, and a distribution
+gradients, metrics, ``optimizer.apply``), replayed from a trace where that is safe (traced.py, unless
+``run_eagerly=True``); callbacks plug in through ``CallbackList`` hooks, and a distribution
 strategy (``keraslite.distribute``) through the small ``_shard`` / ``_reduce_*`` / ``_on_fit_*`` hooks, each the
 identity on one process.
 Logs are dicts sorted by name, as Keras gives them to callbacks.
