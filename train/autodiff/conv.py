@@ -13,6 +13,7 @@ from numpy.lib.stride_tricks import as_strided
 from . import kernels
 from .core import primitive
 from .nn import DENSE_ACTIVATIONS
+from .parallel import matmul
 
 
 def same_padding(size: int, k: int, s: int, d: int = 1):
@@ -80,7 +81,7 @@ def _conv_fwd(x, kernel, bias, strides=(1, 1), padding="valid", dilation=(1, 1),
     oh = out_size(x.shape[1], kh, strides[0], dilation[0], padding)
     ow = out_size(x.shape[2], kw, strides[1], dilation[1], padding)
     cols = _windows(xp, kh, kw, strides, dilation, oh, ow).reshape(-1, kh * kw * cin)
-    y = cols @ kernel.reshape(-1, f)
+    y = matmul(cols, kernel.reshape(-1, f))
     if bias is not None:
         y += bias
     fn = DENSE_ACTIVATIONS[activation][0]
@@ -97,12 +98,12 @@ def _conv_joint(g, ans, needs, x, kernel, bias, strides=(1, 1), padding="valid",
     if deriv is not None:
         g = g * deriv(y)
     g2 = g.reshape(-1, f)
-    gk = (cols.T @ g2).reshape(kernel.shape) if needs[1] else None
+    gk = matmul(cols.T, g2).reshape(kernel.shape) if needs[1] else None
     gb = g2.sum(axis=0) if needs[2] else None
     gx = None
     if needs[0]:
         n, oh, ow, _ = g.shape
-        gcols = (g2 @ kernel.reshape(-1, f).T).reshape(n, oh, ow, kh, kw, cin)
+        gcols = matmul(g2, kernel.reshape(-1, f).T).reshape(n, oh, ow, kh, kw, cin)
         gxp = col2im(gcols, strides, dilation, np.zeros(padded_shape, g.dtype))
         (t, _), (l, _) = pads
         gx = gxp[:, t:t + x.shape[1], l:l + x.shape[2], :]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .core import primitive
+from .parallel import matmul
 from .elementwise import log_softmax_array, sigmoid_array, softmax_array  # noqa: F401
 
 # activation -> (forward, in place on the fresh pre-activation z; derivative read from the output y)
@@ -28,7 +29,7 @@ def _flat(x):
 
 
 def _dense_fwd(x, kernel, bias, activation="linear"):
-    z = np.matmul(x, kernel)
+    z = matmul(x, kernel) if x.ndim == 2 else np.matmul(x, kernel)
     if bias is not None:
         z += bias
     fn = DENSE_ACTIVATIONS[activation][0]
@@ -39,8 +40,8 @@ def _dense_joint(g, y, needs, x, kernel, bias, activation="linear"):
     deriv = DENSE_ACTIVATIONS[activation][1]
     dz = g if deriv is None else g * deriv(y)
     dz2 = _flat(dz)
-    gx = np.matmul(dz, kernel.T) if needs[0] else None
-    gk = np.matmul(_flat(x).T, dz2) if needs[1] else None
+    gx = (matmul(dz, kernel.T) if dz.ndim == 2 else np.matmul(dz, kernel.T)) if needs[0] else None
+    gk = matmul(_flat(x).T, dz2) if needs[1] else None
     gb = dz2.sum(axis=0) if needs[2] else None
     return gx, gk, gb
 

@@ -10,6 +10,7 @@ import numpy as np
 
 from ...errors import KerasliteError
 from . import elementwise as E
+from .parallel import matmul
 
 
 # ------------------------------------------------------------------------------------------------ activations
@@ -127,7 +128,7 @@ class Projection:
     def forward(self):
         t, n = self.x.shape[:2]
         if self.dp is None or self.dp.shape[0] == 1:
-            return np.matmul(self._inputs(), self.kernel).reshape(t, n, -1)
+            return matmul(self._inputs(), self.kernel).reshape(t, n, -1)
         out = np.empty((t * n, self.kernel.shape[1]), self.x.dtype)
         u = self.units
         for k in range(self.gates):
@@ -137,7 +138,7 @@ class Projection:
     def kernel_grad(self, dz):
         d2 = dz.reshape(-1, dz.shape[-1])
         if self.dp is None or self.dp.shape[0] == 1:
-            return np.matmul(self._inputs().T, d2)
+            return matmul(self._inputs().T, d2)
         u = self.units
         return np.concatenate([np.matmul(self._inputs(k).T, d2[:, k * u:(k + 1) * u]) for k in range(self.gates)],
                               axis=1)
@@ -146,7 +147,7 @@ class Projection:
         d2 = dz.reshape(-1, dz.shape[-1])
         shape = self.x.shape
         if self.dp is None or self.dp.shape[0] == 1:
-            gx = np.matmul(d2, self.kernel.T).reshape(shape)
+            gx = matmul(d2, self.kernel.T).reshape(shape)
             return gx if self.dp is None else gx * self.dp[0]
         u = self.units
         gx = np.zeros(shape, self.x.dtype)

@@ -397,7 +397,8 @@ class Trainer:
         cbs = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
             callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1, steps=len(data))
         data, cbs = self._shard(data, "test"), self._prepare_callbacks(cbs)
-        logs = self._evaluate_adapter(data, cbs)
+        with blas_threads(self, getattr(data, "batch_size", batch_size)):
+            logs = self._evaluate_adapter(data, cbs)
         if return_dict:
             return logs
         values = [logs[name] for name in self.metrics_names if name in logs]
@@ -413,11 +414,12 @@ class Trainer:
         data, cbs = self._shard(data, "predict"), self._prepare_callbacks(cbs)
         cbs.on_predict_begin()
         outputs = []
-        for step, batch in enumerate(data.batches()):
-            cbs.on_predict_batch_begin(step)
-            out = self.predict_step(batch)
-            outputs.append(map_structure(lambda t: np.asarray(t._v if isinstance(t, Tensor) else t), out))
-            cbs.on_predict_batch_end(step, {"outputs": outputs[-1]})
+        with blas_threads(self, getattr(data, "batch_size", batch_size)):
+            for step, batch in enumerate(data.batches()):
+                cbs.on_predict_batch_begin(step)
+                out = self.predict_step(batch)
+                outputs.append(map_structure(lambda t: np.asarray(t._v if isinstance(t, Tensor) else t), out))
+                cbs.on_predict_batch_end(step, {"outputs": outputs[-1]})
         cbs.on_predict_end()
         if not outputs:
             raise KerasliteError("predict() got no batches: the input is empty")
