@@ -157,13 +157,18 @@ class Program:
         self.variables = rec.variables
         self.ops = [(p.fwd, p.n_out, p.saves, template, fill, params, slots)
                     for p, template, fill, params, slots in rec.ops]
-        self.backward = [(i, rec.ops[i][0], parents, n_args) for i, parents, n_args in reversed(backward)]
+        self.backward = []  # in the order the VJPs run: (op, primitive, parents, needs, params, out slots)
+        for i, parents, n_args in reversed(backward):
+            needs = [False] * n_args
+            for pos, _ in parents:
+                needs[pos] = True
+            self.backward.append((i, rec.ops[i][0], parents, needs, rec.ops[i][3], rec.ops[i][4]))
         self.out_slots = out_slots
         self.source_slots = source_slots
         self.key = (tuple((p.name, tuple(_const_key(c) for c in t), tuple(f), _const_key(tuple(sorted(
             params.items()))), repr(s)) for p, t, f, params, s in rec.ops),
             tuple(self.input_slots), tuple(s for s, _ in self.variables), tuple(out_slots),
-            tuple((i, tuple(par)) for i, _, par, _ in self.backward), tuple(s for s, _ in source_slots))
+            tuple((b[0], tuple(b[2])) for b in self.backward), tuple(s for s, _ in source_slots))
 
     def run(self, inputs, differentiate=False):
         """``(outputs as arrays, gradients as Tensors or None)`` for this step's input arrays."""
@@ -194,8 +199,7 @@ class Program:
         target = env[self.out_slots[0]]
         grads = {self.out_slots[0]: np.ones(target.shape, target.dtype)}
         pop = grads.pop
-        for i, prim, parents, n_args in self.backward:
-            slots = self.ops[i][6]
+        for i, prim, parents, needs, params, slots in self.backward:
             if type(slots) is int:
                 g = pop(slots, None)
                 if g is None:
@@ -205,12 +209,8 @@ class Program:
                 if all(x is None for x in g):
                     continue
             vals, ans = records[i]
-            params = self.ops[i][5]
             if prim.joint is not None:
-                needs = [False] * n_args
-                for pos, _ in parents:
-                    needs[pos] = True
-                results = prim.joint(g, ans, needs, *vals, **params)
+                results = prim.joint(g, ans, list(needs), *vals, **params)
                 pairs = [(slot, results[pos]) for pos, slot in parents]
             else:
                 pairs = []
