@@ -97,12 +97,28 @@ def test_replayed_fit_matches_eager(case):
         np.testing.assert_allclose(evaluation[name], eager_eval[name], rtol=1e-6, atol=1e-7)
 
 
+@pytest.mark.parametrize("case", ["mlp_dropout", "batchnorm", "lstm", "two_inputs_two_outputs"])
+def test_replayed_predict_matches_eager(case):
+    model, _, _, x, _ = _run(case, eager=False)
+    traced = model.predict(x, batch_size=8, verbose=0)
+    model.run_eagerly = True
+    eager = model.predict(x, batch_size=8, verbose=0)
+    for a, b in zip(_leaves(eager), _leaves(traced)):
+        np.testing.assert_allclose(b, a, rtol=1e-6, atol=1e-7)
+    model.run_eagerly = False
+    assert [type(e) for e in _entries(model, "predict", x, None)] == [Program]
+
+
+def _leaves(value):
+    return list(value.values()) if isinstance(value, dict) else list(value) if isinstance(value, list) else [value]
+
+
 def _entries(model, kind, x, y, steps=4, sample_weight=None):
     runner = StepRunner(model, kind)
     for i in range(steps):
         sl = slice(16 * i, 16 * (i + 1))
         xb = {k: v[sl] for k, v in x.items()} if isinstance(x, dict) else x[sl]
-        yb = [v[sl] for v in y] if isinstance(y, list) else y[sl]
+        yb = None if y is None else [v[sl] for v in y] if isinstance(y, list) else y[sl]
         runner((xb, yb, None if sample_weight is None else sample_weight[sl]))
     return list(runner.entries.values())
 

@@ -1,13 +1,14 @@
-"""Traced steps for fit and evaluate, as Keras runs a compiled train function unless ``run_eagerly=True``.
+"""Traced steps for fit, evaluate and predict, as Keras runs a compiled train function unless ``run_eagerly=True``.
 
 For each input signature (structure, shapes and dtypes of ``x``, ``y``, ``sample_weight``) the default
-``train_step`` / ``test_step`` runs eagerly twice with a ``Recorder`` on (autodiff/trace.py). When both traces
-give the same program, later batches of that signature replay it: the forward primitives, the loss and the VJPs
-on plain arrays, reading the variables' current values, drawing fresh dropout masks from the same generators, so
-the weights come out as the eager step's. Trackers, metrics, the strategy's gradient all-reduce and the optimizer
-then run as in the eager step. Everything else stays eager: ``run_eagerly=True``, an overridden step,
-``compute_loss``, ``compute_metrics`` or ``__call__``, a layer, loss or regularizer defined outside keraslite
-(Python side effects a replay would skip), and any step whose trace fails (see trace.py).
+``train_step`` / ``test_step`` / ``predict_step`` runs eagerly twice with a ``Recorder`` on (autodiff/trace.py).
+When both traces give the same program, later batches of that signature replay it: the forward primitives, the
+loss and the VJPs on plain arrays, reading the variables' current values, drawing fresh dropout masks from the
+same generators, so the weights come out as the eager step's. Trackers, metrics, the strategy's gradient
+all-reduce and the optimizer then run as in the eager step. Everything else stays eager: ``run_eagerly=True``,
+an overridden step, ``compute_loss``, ``compute_metrics`` or ``__call__``, a layer, loss or regularizer defined
+outside keraslite (Python side effects a replay would skip), outputs carrying a mask, and any step whose trace
+fails (see trace.py).
 """
 from __future__ import annotations
 
@@ -25,11 +26,11 @@ EAGER = "eager"
 
 
 class StepRunner:
-    """``runner(batch)`` runs one train or test step (``kind``), replayed once its signature is traced."""
+    """``runner(batch)`` runs one train, test or predict step (``kind``), replayed once its signature is traced."""
 
     def __init__(self, model, kind):
         self.model, self.kind = model, kind
-        self.eager = model.train_step if kind == "train" else model.test_step
+        self.eager = {"train": model.train_step, "test": model.test_step, "predict": model.predict_step}[kind]
         self.enabled = eligible(model, kind)
         # signature -> ("pending", first trace), ("failed", None) after one failed trace, the Program once a second
         # trace matched the first, or EAGER
@@ -67,7 +68,7 @@ class StepRunner:
                 y_pred = model(x, training=training)
                 variables = model._variables_to_train() if training else []
                 loss = None
-                if training or model._compiled_loss is not None or model.losses:
+                if self.kind != "predict" and (training or model._compiled_loss is not None or model.losses):
                     loss = model.compute_loss(x, y, y_pred, sample_weight, training=training)
         finally:
             if tape is not None:
@@ -78,6 +79,8 @@ class StepRunner:
         except TraceError:
             pass
         self._settle(key, pending, program)
+        if self.kind == "predict":
+            return y_pred
         if training:
             return model._finish_train_step(x, y, sample_weight, y_pred, loss, variables,
                                             lambda: tape.gradient(loss, variables))
@@ -91,6 +94,8 @@ class StepRunner:
         outputs, grads = program.run(leaves, differentiate=training)
         it = iter(outputs[program.n_losses:program.n_losses + program.n_pred])
         y_pred = map_structure(lambda _: wrap(next(it)), program.pred_structure)
+        if self.kind == "predict":
+            return y_pred
         loss = None
         if program.n_losses:
             loss = wrap(outputs[0])
@@ -132,10 +137,10 @@ def eligible(model, kind) -> bool:
     """Whether ``model``'s ``kind`` steps may be traced (see the module docstring)."""
     from .trainer import Trainer
 
-    if getattr(model, "run_eagerly", False) or not getattr(model, "compiled", False):
+    if getattr(model, "run_eagerly", False) or not (kind == "predict" or getattr(model, "compiled", False)):
         return False
     cls = type(model)
-    step = "train_step" if kind == "train" else "test_step"
+    step = kind + "_step"
     for name in (step, "compute_loss", "compute_metrics", "_update_loss_trackers", "_flat_outputs"):
         if getattr(cls, name) is not getattr(Trainer, name):
             return False

@@ -199,7 +199,8 @@ class Trainer:
         self._fit_cache = {"variables": self.trainable_weights if self.built else None, "loss_layers": loss_layers}
 
     def _step_runner(self, kind):
-        """The step function of ``kind`` ("train" or "test") for this fit: traced and replayed where it can be."""
+        """The step function of ``kind`` ("train", "test" or "predict"): traced and replayed where it can be (one
+        runner per fit, so validation keeps its traces from epoch to epoch)."""
         from .traced import StepRunner
 
         cache = getattr(self, "_fit_cache", None)
@@ -414,10 +415,11 @@ class Trainer:
         data, cbs = self._shard(data, "predict"), self._prepare_callbacks(cbs)
         cbs.on_predict_begin()
         outputs = []
+        predict_step = self._step_runner("predict")
         with blas_threads(self, getattr(data, "batch_size", batch_size)):
             for step, batch in enumerate(data.batches()):
                 cbs.on_predict_batch_begin(step)
-                out = self.predict_step(batch)
+                out = predict_step(batch)
                 outputs.append(map_structure(lambda t: np.asarray(t._v if isinstance(t, Tensor) else t), out))
                 cbs.on_predict_batch_end(step, {"outputs": outputs[-1]})
         cbs.on_predict_end()
