@@ -183,3 +183,15 @@ def test_a_bad_label_in_a_replayed_step_raises_the_eager_error():
     bad[4] = 7
     with pytest.raises(ValueError, match="label 7 is out of range for 3 classes"):
         runner((x[:16], bad, None))
+
+
+def test_a_branch_on_the_data_keeps_the_eager_step():
+    # hinge losses turn 0/1 labels into -1/1 only when every label is 0 or 1: a replay would repeat one branch
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input(shape=(6,)), L.Dense(1)])
+    model.compile(optimizer="sgd", loss="hinge")
+    x, y = _data("bn")
+    assert _entries(model, "train", x, y) == [EAGER]
+    weighted = keras.Sequential([keras.Input(shape=(6,)), L.Dense(1)])
+    weighted.compile(optimizer="sgd", loss=keras.losses.MeanSquaredError(reduction="mean_with_sample_weight"))
+    assert _entries(weighted, "train", x, y, sample_weight=np.ones(70, "float32")) == [EAGER]

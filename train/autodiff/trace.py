@@ -3,8 +3,9 @@
 While a ``Recorder`` is active (``with recorder:``), ``apply`` (core.py) reports every primitive call, recorded on a
 tape or not. Each argument must be one of: an input array (by identity), a Variable (its value is read again at
 every replay), the output of an earlier recorded call, or a plain constant (numbers, strings, shapes, dtypes, a
-random generator). Anything else, such as an array computed with numpy outside the primitives or a Variable
-assigned during the step, makes the trace unusable: the caller then stays eager.
+random generator). Anything else, such as an array computed with numpy outside the primitives, a Variable
+assigned during the step, or a branch taken on the data's values (``not_replayable``), makes the trace
+unusable: the caller then stays eager.
 ``Recorder.finish`` turns the calls and the tape's nodes into a ``Program`` whose ``run`` repeats the forward
 functions in order and then the VJPs of the tape's nodes in reverse, summing gradients in the same order as
 ``tape.backward``, so a replay computes what the eager step would.
@@ -231,9 +232,17 @@ class Program:
         return out
 
 
+def not_replayable(reason: str) -> None:
+    """Mark the step being traced, if any, as one a replay cannot reproduce: call it where a Python decision
+    depends on the data's values (a replay would repeat the traced branch)."""
+    recorder = getattr(_local, "recorder", None)
+    if recorder is not None:
+        recorder.fail(reason)
+
+
 def wrap(array) -> Tensor:
     """A replayed output as a Tensor."""
     return _wrap(array)
 
 
-__all__ = ["Recorder", "Program", "TraceError", "wrap"]
+__all__ = ["Recorder", "Program", "TraceError", "not_replayable", "wrap"]

@@ -12,6 +12,7 @@ import numpy as np
 from ...errors import KerasliteError
 from ..autodiff import Tensor, elementwise as E, nn as N, reduce as R, shape as S
 from ..autodiff.core import FLOATX, primitive
+from ..autodiff.trace import not_replayable
 
 EPSILON = 1e-7
 
@@ -108,6 +109,7 @@ def cosine_similarity(y_true, y_pred, axis=-1):
 
 def _hinge_labels(y_true):
     values = _value(y_true)
+    not_replayable("hinge labels converted or not depending on their values")
     return E.subtract(E.multiply(y_true, 2.0), 1.0) if np.all((values == 0) | (values == 1)) else y_true
 
 
