@@ -23,7 +23,8 @@ __version__ = "0.1.0"
 _SUBPACKAGES = ("errors", "format", "runtime", "converters", "server", "train", "datasets")
 # keraslite.<name> is keraslite.train.<name>: the Keras namespaces tutorials import from.
 _TRAIN_MODULES = ("layers", "models", "losses", "optimizers", "metrics", "callbacks", "initializers",
-                  "regularizers", "constraints", "activations", "ops", "random", "utils", "backend", "distribute")
+                  "regularizers", "constraints", "activations", "ops", "random", "utils", "backend", "data",
+                  "preprocessing", "distribute", "applications")
 _TRAIN_NAMES = ("Sequential", "Model", "Input", "Layer", "Variable", "GradientTape", "KerasTensor", "load_model")
 
 

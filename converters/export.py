@@ -11,6 +11,7 @@ from onnx import helper
 from ..errors import ConversionError
 from ..format.masking import explicit_masks
 from .graph import FLOAT, GraphBuilder, Value, identity
+from .preprocessing import check_preprocessing
 from .registry import EMITTERS, STRUCTURAL
 
 MIN_OPSET, MAX_OPSET, DEFAULT_OPSET = 13, 21, 17
@@ -80,6 +81,7 @@ def build_graph(spec, opset: int) -> onnx.ModelProto:
         raise ConversionError(f"model {spec.name!r} has {total / 2 ** 30:.2f} GiB of weights; a single-file ONNX "
                               f"model is limited to 2 GiB by protobuf")
     g = GraphBuilder(opset)
+    check_preprocessing(g, flat)  # string models refused with the reason; image sizes for crop/pad
     g.names.update(out_names)
     inputs, tensors, casts = [], {}, {}
     input_names = {ref.layer for ref in flat.inputs}

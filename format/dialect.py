@@ -10,8 +10,9 @@ import math
 from typing import Any, Dict, Optional
 
 from ..errors import ModelFormatError, UnsupportedLayerError
-from .layers import (ACTIVATION_ALIASES, ACTIVATIONS, APPLICATION_LAYERS, LAYERS, MODEL_CLASSES, NO_TRAINABLE_KEY,
-                     REFUSE, REFUSED, REQUIRED, canonical_class, reversed_rnn, supported)
+from .layers import (ACTIVATION_ALIASES, ACTIVATIONS, APPLICATION_LAYERS, DATA_LAYERS, LAYERS, MODEL_CLASSES,
+                     NO_TRAINABLE_KEY, REFUSE, REFUSED, REQUIRED, canonical_class, reversed_rnn, supported)
+from .vocabulary import keras2_data_layer, normalize as normalize_data_layer
 
 TUPLE_KEYS = ("kernel_size", "strides", "dilation_rate", "pool_size", "size", "output_padding")
 RANK = {"1D": 1, "2D": 2}
@@ -256,6 +257,8 @@ def _normalize_values(class_name: str, config: dict, dialect: str, where: str) -
         if not isinstance(value, (list, tuple)) or not all(isinstance(v, int) and v >= -1 for v in value):
             raise ModelFormatError(f"{where}: {key} must be a list of ints, got {value!r}")
         config[key] = list(value)
+    if class_name in DATA_LAYERS:
+        normalize_data_layer(class_name, config, where)
 
 
 def _inner_layer(obj: Any, dialect: str, where: str) -> dict:
@@ -322,6 +325,8 @@ def dialect_layer_config(class_name: str, name: str, config: dict, dialect: str,
             out[key] = {"module": "keras.layers", "class_name": inner["class_name"],
                         "config": dialect_layer_config(inner["class_name"], iname, icfg, dialect, where),
                         "registered_name": None}
+    if dialect != "keras3" and class_name in DATA_LAYERS:
+        keras2_data_layer(class_name, out, where)
     if dialect == "keras3":
         out["dtype"] = {"module": "keras", "class_name": "DTypePolicy", "config": {"name": config.get("dtype",
                                                                                                        "float32")},

@@ -12,6 +12,7 @@ from .graph import model_config
 from .keras3_store import write_keras3_weights
 from .layers import APPLICATION_LAYERS, canonical_class
 from .spec import ModelSpec
+from .vocabulary import split_assets, write_variables
 
 KERAS3_VERSION = "3.12.0"
 KERAS2_ONLY_OPTIMIZER_KEYS = ("jit_compile", "is_legacy_optimizer", "decay")  # Keras 3 optimizers reject them
@@ -72,6 +73,7 @@ def with_modules(entry: dict, keras2: bool = False) -> dict:
 
 def write_keras_zip(spec: ModelSpec, tmp: str) -> None:
     """Write ``spec`` as a ``.keras`` archive at ``tmp`` (the caller moves it into place atomically)."""
+    spec, assets, variables = split_assets(spec)  # vocabularies go to assets/, idf weights to the weights file
     top = with_modules(model_config(spec, "keras3"))
     compile_config = _compile_config(spec.training_config)
     if compile_config:
@@ -83,9 +85,13 @@ def write_keras_zip(spec: ModelSpec, tmp: str) -> None:
         weights_tmp = fh.name
     try:
         write_keras3_weights(spec, weights_tmp, optimizer=True)
+        if variables:
+            write_variables(weights_tmp, variables)
         with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
             zf.writestr("metadata.json", json.dumps(metadata))
             zf.writestr("config.json", json.dumps(top))
             zf.write(weights_tmp, "model.weights.h5", compress_type=zipfile.ZIP_STORED)
+            for name, data in assets.items():
+                zf.writestr(name, data)
     finally:
         os.remove(weights_tmp)

@@ -242,6 +242,58 @@ APPLICATION_LAYERS = {
                          ("CustomScaleLayer", "Custom>CustomScaleLayer")),
 }
 
+# ---- data preprocessing (branch "data"): image resizing and the text/categorical layers ---------------------------
+# The lookups keep their whole vocabulary (special tokens included) in the canonical ``vocabulary`` key and the
+# matching TF-IDF weights in ``idf_weights``; ``format/vocabulary.py`` moves them to the archive's assets and
+# variables for ``.keras`` files (as Keras 3 does) and refuses a vocabulary that is a file path.
+RESIZE_METHODS = ("bilinear", "nearest", "bicubic", "area")
+LOOKUP_BASE = {"max_tokens": None, "num_oov_indices": 1, "mask_token": None, "vocabulary": None, "idf_weights": None,
+               "invert": False, "output_mode": "int", "pad_to_max_tokens": False, "sparse": False,
+               "vocabulary_size": None, "oov_method": "floormod", "salt": None}
+LOOKUP_MODES = ("int", "one_hot", "multi_hot", "count", "tf_idf")
+DATA_LAYERS: Dict[str, LayerDef] = {
+    "Resizing": LayerDef({"height": REQUIRED, "width": REQUIRED, "interpolation": "bilinear",
+                          "crop_to_aspect_ratio": False, "pad_to_aspect_ratio": False, "fill_mode": "constant",
+                          "fill_value": 0.0, "antialias": False, "data_format": "channels_last"},
+                         must=(("interpolation", RESIZE_METHODS), ("antialias", (False,)),
+                               ("fill_mode", ("constant",)), ("data_format", ("channels_last",)))),
+    "CenterCrop": LayerDef({"height": REQUIRED, "width": REQUIRED, "data_format": "channels_last"},
+                           must=(("data_format", ("channels_last",)),)),
+    "TextVectorization": LayerDef({"max_tokens": None, "standardize": "lower_and_strip_punctuation",
+                                   "split": "whitespace", "ngrams": None, "output_mode": "int",
+                                   "output_sequence_length": None, "pad_to_max_tokens": False, "sparse": False,
+                                   "ragged": False, "vocabulary": None, "idf_weights": None, "encoding": "utf-8",
+                                   "vocabulary_size": None},
+                                  must=(("standardize", ("lower_and_strip_punctuation", "lower", "strip_punctuation",
+                                                         None)), ("split", ("whitespace", "character", None)),
+                                        ("output_mode", LOOKUP_MODES), ("sparse", (False,)), ("ragged", (False,)),
+                                        ("encoding", ("utf-8",)))),
+    "StringLookup": LayerDef({**LOOKUP_BASE, "oov_token": "[UNK]", "encoding": "utf-8"},
+                             must=(("output_mode", LOOKUP_MODES), ("sparse", (False,)), ("encoding", ("utf-8",)))),
+    "IntegerLookup": LayerDef({**LOOKUP_BASE, "oov_token": -1, "vocabulary_dtype": "int64"},
+                              must=(("output_mode", LOOKUP_MODES), ("sparse", (False,)),
+                                    ("vocabulary_dtype", ("int64",)))),
+    "CategoryEncoding": LayerDef({"num_tokens": REQUIRED, "output_mode": "multi_hot", "sparse": False},
+                                 must=(("output_mode", ("one_hot", "multi_hot", "count")), ("sparse", (False,)))),
+    "Hashing": LayerDef({"num_bins": REQUIRED, "mask_value": None, "salt": None, "output_mode": "int",
+                         "sparse": False},
+                        must=(("output_mode", ("int", "one_hot", "multi_hot", "count")), ("sparse", (False,)))),
+}
+LAYERS.update(DATA_LAYERS)
+# Classes whose inputs are strings (the runtime feeds them str/bytes arrays; the ONNX exporter refuses them).
+STRING_LAYERS = ("TextVectorization", "StringLookup")
+# Keys Keras 3 writes that tf_keras' constructors reject: a portable/Keras 2 file drops them at their default
+# value and refuses a model that needs another value (write .keras instead).
+KERAS3_ONLY_KEYS = {
+    "Resizing": {"pad_to_aspect_ratio": False, "fill_mode": "constant", "fill_value": 0.0, "antialias": False,
+                 "data_format": "channels_last"},
+    "CenterCrop": {"data_format": "channels_last"},
+    "StringLookup": {"oov_method": "floormod", "salt": None},
+    "IntegerLookup": {"oov_method": "floormod", "salt": None},
+    "TextVectorization": {},
+}
+# ---- end of the data preprocessing block -----------------------------------------------------------------------
+
 # Keras 3 constructors of these do not take ``trainable``; writers leave it out.
 NO_TRAINABLE_KEY = ("SpatialDropout1D", "SpatialDropout2D")
 

@@ -11,6 +11,7 @@ from ..errors import ModelFormatError
 from . import h5io
 from .graph import parse_model
 from .spec import ModelSpec
+from .vocabulary import read_assets
 from .weights import check_complete, read_keras3, read_legacy, read_optimizer_keras3, read_optimizer_legacy
 
 MAX_CONFIG_BYTES = 64 << 20
@@ -162,8 +163,11 @@ def _read_keras_zip(path: str) -> ModelSpec:
         spec = _from_config(config, path, "keras", meta.get("keras_version") or "3", "tensorflow",
                             _training_config(compile_config))
         weights = _zip_member(zf, "model.weights.h5", path, MAX_ZIP_MEMBER)
+        assets = {name: _zip_member(zf, name, path, MAX_CONFIG_BYTES) for name in zf.namelist()
+                  if name.startswith("assets/") and name.endswith("/vocabulary.txt")}
     with h5io.open_h5(io.BytesIO(weights), f"{path}:model.weights.h5") as f:
         read_keras3(spec, f, f"{path}:model.weights.h5")
+        read_assets(spec, assets, f, path)
         spec.optimizer_weights = read_optimizer_keras3(f, f"{path}:model.weights.h5")
     return spec
 

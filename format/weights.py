@@ -78,8 +78,17 @@ def _suffix(name: str) -> str:
 SAME_ARRAY = {"depthwise_kernel": {"kernel"}, "gamma": {"variable"}}  # LayerScale: Keras 3 names it "variable"
 
 
+# Keras 1 named arrays "<layer>_W_1:0", "<layer>_b_1:0"; Keras' published VGG weight files still do.
+KERAS1_NAME = re.compile(r".+_(W|b|gamma|beta|running_mean|running_std)(?:_\d+)?")
+KERAS1_ROLE = {"W": "kernel", "b": "bias", "gamma": "gamma", "beta": "beta", "running_mean": "moving_mean",
+               "running_std": "moving_variance"}
+
+
 def _same_weight(expected: str, stored: str) -> bool:
     want, got = _suffix(expected), _suffix(stored)
+    old = KERAS1_NAME.fullmatch(got)
+    if old:
+        got = KERAS1_ROLE[old.group(1)]
     if want in SAME_ARRAY and re.fullmatch(r"variable(_\d+)?", got):  # Keras 3 numbers unnamed variables
         got = "variable"
     return want == got or got in SAME_ARRAY.get(want, ())

@@ -17,6 +17,32 @@ class TensorSpec:
     dtype: str
 
 
+STRING = object()  # the cast marker of string inputs (TensorSpec dtype "string")
+
+
+def _check_strings(spec, item):
+    """A string input as an object array of UTF-8 bytes (str, bytes and numpy string arrays are accepted)."""
+    from .kernels.text import TextError, as_strings
+
+    try:
+        a = as_strings(item if isinstance(item, np.ndarray) else np.asarray(item, dtype=object))
+    except TextError as exc:
+        raise InputError(f"input {spec.name!r}: expected strings (dtype string), {exc}") from None
+    _check_shape(spec, a)
+    return a
+
+
+def _check_shape(spec, a):
+    """InputError unless ``a`` has the input's rank and every fixed axis of its shape."""
+    if a.ndim != len(spec.shape):
+        raise InputError(f"input {spec.name!r}: expected rank {len(spec.shape)} (shape {spec.shape}, batch first), "
+                         f"got rank {a.ndim} (shape {a.shape})")
+    for axis, (want, got) in enumerate(zip(spec.shape, a.shape)):
+        if want is not None and want != got:
+            raise InputError(f"input {spec.name!r}: axis {axis} expected size {want}, got {got} (expected shape "
+                             f"{spec.shape}, got {a.shape})")
+
+
 CACHE_BUDGET = 2 << 20  # bytes of the largest intermediate per internal pass (about one core's L2)
 
 
@@ -53,7 +79,8 @@ class Model:
         self.outputs: List[TensorSpec] = [TensorSpec(ref.layer, p.shapes[s], "float32")
                                           for ref, s in zip(spec.outputs, p.output_slots)]
         self._chunk = _auto_chunk(p.shapes)
-        self._casts = [np.int64 if spec.dtype.startswith(("int", "uint")) else np.float32 for spec in self.inputs]
+        self._casts = [STRING if spec.dtype == "string" else np.int64 if spec.dtype.startswith(("int", "uint"))
+                       else np.float32 for spec in self.inputs]
         # Steps specialised once so the predict loop does no per-call inspection.
         self._steps = [(fn, ins[0] if len(ins) == 1 else ins, outs[0] if len(outs) == 1 else outs,
                         len(ins) == 1, len(outs) == 1) for fn, ins, outs in p.steps]
@@ -143,6 +170,8 @@ class Model:
     @staticmethod
     def _check(spec, item, cast):
         """``item`` as a C-contiguous array of the input's dtype, after rank, shape and dtype checks."""
+        if cast is STRING:
+            return _check_strings(spec, item)
         fast = type(item) is np.ndarray and item.flags.c_contiguous and (
             item.dtype == cast or (cast is np.int64 and item.dtype == np.int32))
         if fast:
@@ -154,13 +183,7 @@ class Model:
                 raise InputError(f"input {spec.name!r}: cannot be read as an array ({exc})") from None
             if a.dtype.kind not in "biuf":
                 raise InputError(f"input {spec.name!r}: expected a numeric array ({spec.dtype}), got dtype {a.dtype}")
-        if a.ndim != len(spec.shape):
-            raise InputError(f"input {spec.name!r}: expected rank {len(spec.shape)} (shape {spec.shape}, batch "
-                             f"first), got rank {a.ndim} (shape {a.shape})")
-        for axis, (want, got) in enumerate(zip(spec.shape, a.shape)):
-            if want is not None and want != got:
-                raise InputError(f"input {spec.name!r}: axis {axis} expected size {want}, got {got} "
-                                 f"(expected shape {spec.shape}, got {a.shape})")
+        _check_shape(spec, a)
         return a if fast else np.ascontiguousarray(a, dtype=cast)
 
     def summary(self) -> str:

@@ -46,8 +46,16 @@ def _compact(value):
 
 
 def _literal(arr: np.ndarray) -> str:
+    if arr.dtype == object:  # a string input: a sentence to edit in place of the empty warm-up string
+        return json.dumps([_literal_text(v) for v in arr.tolist()], separators=(",", ":"))
     values = np.round(arr, 4) if arr.dtype.kind == "f" else arr
     return json.dumps(_compact(values.tolist()), separators=(",", ":"))
+
+
+def _literal_text(value):
+    if isinstance(value, list):
+        return [_literal_text(v) for v in value]
+    return value.decode("utf-8", "replace") if value else "some text"
 
 
 def curl_example(served: ServedModel, base_url: str) -> str:

@@ -317,6 +317,12 @@ def check_shape(arr: np.ndarray, spec, what: str, hint: str = "") -> None:
 
 def as_input(value: Any, spec, what: str, hint: str = "", max_batch: Optional[int] = None) -> np.ndarray:
     """A JSON value for one model input -> a checked array of the input's dtype."""
+    if spec.dtype == "string":  # raw-text models: JSON strings, not numbers
+        from .strings import as_string_input
+
+        if isinstance(value, list):
+            check_batch(len(value), max_batch)
+        return as_string_input(value, spec, what, hint)
     arr = to_array(value, what, spec.dtype, max_batch)
     check_shape(arr, spec, what, hint)
     return arr

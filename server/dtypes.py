@@ -18,23 +18,30 @@ NUMPY_TO_TF = {
 }
 
 
+def _is_string(dtype) -> bool:
+    return dtype == "string" or (isinstance(dtype, np.dtype) and dtype.kind in "OSU")
+
+
 def v2_name(dtype) -> str:
-    """The V2 datatype of a numpy dtype (``float32`` -> ``FP32``)."""
+    """The V2 datatype of a numpy dtype (``float32`` -> ``FP32``; string inputs -> ``BYTES``)."""
+    if _is_string(dtype):
+        return "BYTES"
     return NUMPY_TO_V2.get(np.dtype(dtype).name, "FP32")
 
 
 def tf_name(dtype) -> str:
-    """The TensorFlow DataType name of a numpy dtype (``float32`` -> ``DT_FLOAT``)."""
+    """The TensorFlow DataType name of a numpy dtype (``float32`` -> ``DT_FLOAT``; strings -> ``DT_STRING``)."""
+    if _is_string(dtype):
+        return "DT_STRING"
     return NUMPY_TO_TF.get(np.dtype(dtype).name, "DT_FLOAT")
 
 
 def numpy_for_v2(datatype, what: str) -> str:
-    """The numpy dtype for a V2 ``datatype``; 400 naming the supported ones for BYTES or an unknown name."""
+    """The numpy dtype for a V2 ``datatype`` (``"string"`` for BYTES); 400 naming the known ones otherwise."""
     if datatype == "BYTES":
-        raise bad(f"{what}: datatype BYTES is not supported: keraslite models take numeric tensors; use one of "
-                  f"{sorted(V2_TO_NUMPY)}")
+        return "string"
     if not isinstance(datatype, str) or datatype not in V2_TO_NUMPY:
-        raise bad(f"{what}: unknown datatype {datatype!r}; expected one of {sorted(V2_TO_NUMPY)}")
+        raise bad(f"{what}: unknown datatype {datatype!r}; expected one of {sorted(V2_TO_NUMPY) + ['BYTES']}")
     return V2_TO_NUMPY[datatype]
 
 

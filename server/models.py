@@ -37,7 +37,8 @@ class ServedModel:
 
     def example_batch(self, batch: int = 1) -> List[np.ndarray]:
         """A correctly shaped zero batch (unknown dims other than the batch become 1)."""
-        return [np.zeros(example_shape(spec.shape, batch), dtype=spec.dtype) for spec in self.inputs]
+        return [np.full(example_shape(spec.shape, batch), b"", dtype=object) if spec.dtype == "string" else
+                np.zeros(example_shape(spec.shape, batch), dtype=spec.dtype) for spec in self.inputs]
 
     def warm_up(self) -> None:
         """One predict on a zero batch so Numba has compiled every kernel before the first request."""

@@ -97,16 +97,15 @@ def _rows(served: ServedModel, instances, limit: int) -> List[np.ndarray]:
         raise bad("'instances' is empty: expected at least one instance (empty batch)")
     specs = served.inputs
     if isinstance(instances, NumericText):  # a large array of numbers: unnamed rows of the only input
-        instances_named = False
-    else:
-        instances_named = any(isinstance(inst, dict) for inst in instances)
-    if not instances_named:
+        named = [False]
+    else:  # {"b64": ...} is one binary string, not an object of named inputs
+        named = [isinstance(inst, dict) and set(inst) != {"b64"} for inst in instances]
+    if not any(named):
         if len(specs) != 1:
             raise bad(f"the model has {len(specs)} inputs {[s.name for s in specs]}: give each instance as an "
                       f"object with one entry per input")
         hint = " ('instances' holds one entry per example)"
         return [as_input(instances, specs[0], f"input {specs[0].name!r}", hint, limit)]
-    named = [isinstance(inst, dict) for inst in instances]
     if not all(named):
         raise bad(f"instance {named.index(False)}: expected an object of named inputs like the other "
                   f"instances, got {json_type(instances[named.index(False)])}")

@@ -158,6 +158,13 @@ def _tensor(tensor: Dict[str, Any], spec, what: str, limit: int) -> np.ndarray:
     if shape:
         check_batch(shape[0], limit)
     dtype = numpy_for_v2(tensor["datatype"], what)
+    if dtype == "string" or spec.dtype == "string":  # BYTES tensors for raw-text models
+        from .strings import v2_bytes_tensor
+
+        if dtype != spec.dtype:
+            raise bad(f"{what}: datatype {tensor['datatype']} is not supported for this input: it takes "
+                      f"{v2_name(spec.dtype)} (BYTES carries strings, for text inputs)")
+        return v2_bytes_tensor(tensor["data"], shape, spec, what)
     data = tensor["data"]
     if isinstance(data, NumericText):
         arr = to_array(data, what, dtype)  # a large array: parsed straight into the datatype

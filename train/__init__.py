@@ -11,7 +11,7 @@ import importlib
 
 SUBMODULES = ("layers", "models", "losses", "optimizers", "metrics", "callbacks", "initializers", "regularizers",
               "constraints", "activations", "ops", "random", "utils", "autodiff", "data", "backend",
-              "distribute")
+              "preprocessing", "distribute", "applications")
 NAMES = {"Sequential": "models", "Model": "models", "Input": "layers", "Layer": "layers", "Variable": "autodiff",
          "GradientTape": "autodiff", "Tensor": "autodiff", "KerasTensor": "layers", "load_model": "models"}
 

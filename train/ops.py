@@ -12,6 +12,7 @@ from ..errors import KerasliteError
 from . import activations as A
 from .autodiff import Tensor, as_array, conv as C, elementwise as E, linalg as L, nn as N, reduce as R, shape as S
 from .autodiff.core import FLOATX, primitive
+from . import image_ops as image  # keras.ops.image
 
 
 def _t(x):

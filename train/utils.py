@@ -1,4 +1,5 @@
-"""``keraslite.utils``: to_categorical, normalize, set_random_seed, Progbar, plot_model, model_to_dot (Keras'
+"""``keraslite.utils``: to_categorical, normalize, set_random_seed, Progbar, PyDataset, the folder loaders
+(image_dataset_from_directory, text_dataset_from_directory), the image helpers, plot_model, model_to_dot (Keras'
 names)."""
 from __future__ import annotations
 
@@ -9,6 +10,10 @@ import numpy as np
 from ..errors import KerasliteError
 from . import random as krandom
 from .callbacks.progbar import Progbar  # noqa: F401
+from .data.image_dataset import image_dataset_from_directory  # noqa: F401
+from .data.images import array_to_img, img_to_array, load_img, save_img  # noqa: F401
+from .data.py_dataset import PyDataset  # noqa: F401
+from .data.text_dataset import text_dataset_from_directory  # noqa: F401
 
 
 def to_categorical(x, num_classes=None):
@@ -75,4 +80,8 @@ def plot_history(history, to_file, title=None, dpi=100, separator=","):
     return draw(history, to_file, title=title, dpi=dpi, separator=separator)
 
 
-__all__ = ["to_categorical", "normalize", "set_random_seed", "Progbar", "plot_model", "model_to_dot", "plot_history"]
+Sequence = PyDataset  # Keras 2's name for it
+
+__all__ = ["to_categorical", "normalize", "set_random_seed", "Progbar", "PyDataset", "Sequence",
+           "image_dataset_from_directory", "text_dataset_from_directory", "load_img", "img_to_array",
+           "array_to_img", "save_img", "plot_model", "model_to_dot", "plot_history"]

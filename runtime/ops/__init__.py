@@ -6,10 +6,10 @@ closure that maps input arrays to the output array (a tuple when ``out_shapes`` 
 is returned as ``fn`` by layers that do nothing at inference (Dropout, GaussianNoise, Random* augmentation).
 """
 from ...errors import UnsupportedLayerError
-from . import conv, core, masking, merge, norm, pool, recurrent, scale, tfop
+from . import conv, core, image, masking, merge, norm, pool, recurrent, scale, text, tfop
 
 REGISTRY = {}
-for _family in (core, conv, pool, norm, recurrent, merge, scale, tfop, masking):
+for _family in (core, conv, pool, norm, recurrent, merge, scale, tfop, masking, image, text):
     REGISTRY.update(_family.OPS)
 
 IDENTITY = core.IDENTITY

@@ -74,31 +74,41 @@ def col2im(cols, strides, dilation, out):
     return out
 
 
+def _im2col(xp, kh, kw, strides, dilation, oh, ow):
+    """The (N*OH*OW, KH*KW*C) window matrix of the padded input (one strided copy)."""
+    return _windows(xp, kh, kw, strides, dilation, oh, ow).reshape(-1, kh * kw * xp.shape[3])
+
+
 def _conv_fwd(x, kernel, bias, strides=(1, 1), padding="valid", dilation=(1, 1), activation="linear"):
     kh, kw, cin, f = kernel.shape
     pads = _pads(x.shape, kh, kw, strides, dilation, padding)
     xp = _pad(x, pads)
     oh = out_size(x.shape[1], kh, strides[0], dilation[0], padding)
     ow = out_size(x.shape[2], kw, strides[1], dilation[1], padding)
-    cols = _windows(xp, kh, kw, strides, dilation, oh, ow).reshape(-1, kh * kw * cin)
-    y = matmul(cols, kernel.reshape(-1, f))
+    y = matmul(_im2col(xp, kh, kw, strides, dilation, oh, ow), kernel.reshape(-1, f))
     if bias is not None:
         y += bias
     fn = DENSE_ACTIVATIONS[activation][0]
     if fn is not None:
         y = fn(y)
-    return y.reshape(x.shape[0], oh, ow, f), (cols, pads, xp.shape)
+    # the padded input, not the 9x larger window matrix, waits for the backward pass (a frozen kernel, as in
+    # feature extraction or style transfer, never needs the windows again)
+    return y.reshape(x.shape[0], oh, ow, f), (xp, pads)
 
 
 def _conv_joint(g, ans, needs, x, kernel, bias, strides=(1, 1), padding="valid", dilation=(1, 1),
                 activation="linear"):
-    y, (cols, pads, padded_shape) = ans
+    y, (xp, pads) = ans
+    padded_shape = xp.shape
     kh, kw, cin, f = kernel.shape
     deriv = DENSE_ACTIVATIONS[activation][1]
     if deriv is not None:
         g = g * deriv(y)
     g2 = g.reshape(-1, f)
-    gk = matmul(cols.T, g2).reshape(kernel.shape) if needs[1] else None
+    gk = None
+    if needs[1]:
+        cols = _im2col(xp, kh, kw, strides, dilation, g.shape[1], g.shape[2])
+        gk = matmul(cols.T, g2).reshape(kernel.shape)
     gb = g2.sum(axis=0) if needs[2] else None
     gx = None
     if needs[0]:

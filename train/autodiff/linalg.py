@@ -46,7 +46,38 @@ def _explicit(subscripts: str, shapes):
     return out_terms, output
 
 
+def _pair_matmul(terms, output, x, y):
+    """A two-operand einsum as one batched matmul (numpy's einsum loops in C without BLAS), or None when it is
+    not a plain contraction (an index repeated in an operand, or summed in one operand only)."""
+    a, b = terms
+    if len(set(a)) != len(a) or len(set(b)) != len(b) or len(set(output)) != len(output):
+        return None
+    batch = [c for c in a if c in b and c in output]
+    summed = [c for c in a if c in b and c not in output]
+    free_a = [c for c in a if c not in b]
+    free_b = [c for c in b if c not in a]
+    if any(c not in output for c in free_a + free_b) or set(output) != set(batch + free_a + free_b):
+        return None
+    size = {**dict(zip(a, np.shape(x))), **dict(zip(b, np.shape(y)))}
+
+    def prod(chars):
+        return int(np.prod([size[c] for c in chars], dtype=np.int64))
+
+    xm = np.transpose(x, [a.index(c) for c in batch + free_a + summed]).reshape(
+        prod(batch), prod(free_a), prod(summed))
+    ym = np.transpose(y, [b.index(c) for c in batch + summed + free_b]).reshape(
+        prod(batch), prod(summed), prod(free_b))
+    out = np.matmul(xm, ym).reshape([size[c] for c in batch + free_a + free_b])
+    order = batch + free_a + free_b
+    return np.transpose(out, [order.index(c) for c in output])
+
+
 def _einsum_fwd(*operands, subscripts):
+    if len(operands) == 2:
+        terms, output = _explicit(subscripts, [np.shape(o) for o in operands])
+        out = _pair_matmul(terms, output, *operands)
+        if out is not None:
+            return out
     return np.einsum(subscripts, *operands, optimize=len(operands) > 2)
 
 
@@ -65,7 +96,10 @@ def _einsum_joint(g, a, needs, *operands, subscripts):
         available = set(output) | set("".join(others))
         present = "".join(c for c in term if c in available)
         spec = ",".join([output] + others) + "->" + present
-        part = np.einsum(spec, g, *[o for i, o in enumerate(operands) if i != k], optimize=True)
+        rest = [o for i, o in enumerate(operands) if i != k]
+        part = _pair_matmul([output] + others, present, g, *rest) if len(rest) == 1 else None
+        if part is None:
+            part = np.einsum(spec, g, *rest, optimize=True)
         if present != term:  # indices only this operand has were summed out: the gradient is constant along them
             shape = [np.shape(operands[k])[term.index(c)] if c in present else 1 for c in term]
             order = [present.index(c) for c in term if c in present]

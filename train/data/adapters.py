@@ -16,6 +16,8 @@ from .. import random as krandom
 from ..autodiff import Tensor
 from ..autodiff.core import FLOATX
 from ..layers.keras_tensor import flatten, map_structure
+from .dataset import Dataset, iter_elements
+from .py_dataset import PyDatasetBatches, is_py_dataset
 
 
 def _array(x, name):
@@ -29,7 +31,7 @@ def _array(x, name):
         except (ValueError, TypeError) as exc:
             raise KerasliteError(f"`{name}` must be a numpy array (or a list/dict of them); could not convert "
                                  f"{type(x).__name__}: {exc}") from None
-    if arr.dtype == object:
+    if arr.dtype == object and not _all_strings(arr):
         raise KerasliteError(f"`{name}` holds Python objects (dtype=object), e.g. rows of different lengths; "
                              "pad them into one rectangular numeric array first")
     if arr.dtype == np.float64:
@@ -37,6 +39,11 @@ def _array(x, name):
     if arr.ndim == 0:
         raise KerasliteError(f"`{name}` must have a batch dimension, got a scalar")
     return arr
+
+
+def _all_strings(arr: np.ndarray) -> bool:
+    """An object array of str/bytes: text data for TextVectorization or StringLookup inputs."""
+    return all(isinstance(v, (str, bytes)) for v in arr.ravel().tolist())
 
 
 def standardize(data, name):
@@ -141,13 +148,16 @@ def unpack(batch):
 class IteratorAdapter:
     """Batches from a generator, an iterator, a keraslite Dataset or a Keras ``PyDataset``."""
 
-    def __init__(self, source, steps=None, name="x"):
+    def __init__(self, source, steps=None, name="x", shuffle=False):
         self.source = source
         self.steps = steps
         self._iter = None
         self._exhausted = False
         self._one_shot = isinstance(source, types.GeneratorType) or (
             hasattr(source, "__next__") and not hasattr(source, "__getitem__"))
+        if is_py_dataset(source):
+            self.source = PyDatasetBatches(source, shuffle=shuffle is True)
+            self._py_dataset = source
 
     def __len__(self):
         if self.steps is not None:
@@ -160,10 +170,9 @@ class IteratorAdapter:
         return None
 
     def _fresh(self):
-        src = self.source
-        if hasattr(src, "__getitem__") and hasattr(src, "__len__") and not hasattr(src, "batch"):  # PyDataset
-            return (src[i] for i in range(len(src)))
-        return iter(src)
+        if isinstance(self.source, Dataset):
+            return iter_elements(self.source)  # plain arrays, without the per-element .numpy() views
+        return iter(self.source)
 
     def batches(self) -> Iterator[tuple]:
         if self._one_shot:
@@ -188,8 +197,9 @@ class IteratorAdapter:
             x, y, sw = unpack(tuple(map_structure(_batch_array, b) if b is not None else None for b in batch))
             count += 1
             yield x, y, sw
-        if hasattr(self.source, "on_epoch_end"):
-            self.source.on_epoch_end()
+        ended = getattr(self, "_py_dataset", self.source)
+        if hasattr(ended, "on_epoch_end"):
+            ended.on_epoch_end()
 
 
 def _batch_array(a):
@@ -206,6 +216,11 @@ def is_iterable_source(x) -> bool:
     return hasattr(x, "__iter__") or hasattr(x, "__next__") or (hasattr(x, "__getitem__") and hasattr(x, "__len__"))
 
 
+def num_steps(adapter) -> Optional[int]:
+    """Batches per epoch of an adapter, None when unknown (a plain generator): ``len()`` cannot return None."""
+    return adapter.__len__()
+
+
 def make_adapter(x, y=None, sample_weight=None, batch_size=None, steps=None, shuffle=False, class_weight=None,
                  num_classes=None, label="x"):
     """The adapter for ``x`` (and ``y``, ``sample_weight``) as fit/evaluate/predict receive them."""
@@ -215,8 +230,8 @@ def make_adapter(x, y=None, sample_weight=None, batch_size=None, steps=None, shu
                 raise KerasliteError(f"`{arg}` argument is not supported when using a generator or dataset as "
                                      f"input: the batches must carry it (yield (x, y) or (x, y, sample_weight))")
         if class_weight is not None:
-            return _ClassWeighted(IteratorAdapter(x, steps), class_weight, num_classes)
-        return IteratorAdapter(x, steps)
+            return _ClassWeighted(IteratorAdapter(x, steps, shuffle=shuffle), class_weight, num_classes)
+        return IteratorAdapter(x, steps, shuffle=shuffle)
     x = standardize(x, label)
     y = standardize(y, "y")
     if sample_weight is not None:
@@ -237,7 +252,7 @@ class _ClassWeighted:
         self.inner, self.class_weight, self.num_classes = inner, class_weight, num_classes
 
     def __len__(self):
-        return len(self.inner)
+        return self.inner.__len__()
 
     def batches(self):
         for x, y, sw in self.inner.batches():
@@ -266,5 +281,5 @@ def split_validation(x, y, sample_weight, validation_split):
     return (pick(x, head), pick(y, head), pick(sw, head)), (pick(x, tail), pick(y, tail), pick(sw, tail))
 
 
-__all__ = ["make_adapter", "split_validation", "unpack", "standardize", "num_samples", "ArrayAdapter",
+__all__ = ["make_adapter", "num_steps", "split_validation", "unpack", "standardize", "num_samples", "ArrayAdapter",
            "IteratorAdapter", "is_iterable_source", "class_weights_to_sample_weights"]

@@ -8,7 +8,6 @@ the latency of a prompt peer low without burning a core while a slow one compute
 """
 from __future__ import annotations
 
-import sys
 import time
 from typing import List, Optional
 
@@ -68,10 +67,9 @@ class Collective:
 
     def abort(self, message: str) -> None:
         """Print ``message`` and end every process of the job (``MPI_Abort``)."""
-        sys.stdout.flush()
-        sys.stderr.write(f"\nkeraslite.distribute: {message}. Stopping all {self.size} workers (MPI_Abort).\n")
-        sys.stderr.flush()
-        self.MPI.COMM_WORLD.Abort(1)
+        from .mpi import abort_job
+
+        abort_job(self.MPI, f"\nkeraslite.distribute: {message}. Stopping all {self.size} workers (MPI_Abort).\n")
 
     # ------------------------------------------------------------------------------------------- operations
     def allreduce_(self, buffer: np.ndarray, what: str = "all-reduce") -> np.ndarray:

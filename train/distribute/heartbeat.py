@@ -9,7 +9,6 @@ for the deadline. A thread (MPI_THREAD_MULTIPLE) keeps beating while the main th
 """
 from __future__ import annotations
 
-import sys
 import threading
 import time
 from typing import List, Optional
@@ -68,12 +67,12 @@ class Heartbeat(threading.Thread):
     def _abort(self, prev, silent):
         from mpi4py import MPI
 
-        sys.stderr.write(f"\nkeraslite.distribute: worker rank {prev} (host {self.hosts[prev]}) has sent no "
-                         f"heartbeat for {silent:.0f} s (limit {self.timeout:g} s): it died, froze or lost its "
-                         f"network. Stopping all {self.size} workers (MPI_Abort). Set KERASLITE_HEARTBEAT_TIMEOUT "
-                         "to allow longer silences.\n")
-        sys.stderr.flush()
-        MPI.COMM_WORLD.Abort(1)
+        from .mpi import abort_job
+
+        abort_job(MPI, f"\nkeraslite.distribute: worker rank {prev} (host {self.hosts[prev]}) has sent no "
+                       f"heartbeat for {silent:.0f} s (limit {self.timeout:g} s): it died, froze or lost its "
+                       f"network. Stopping all {self.size} workers (MPI_Abort). Set KERASLITE_HEARTBEAT_TIMEOUT "
+                       "to allow longer silences.\n")
 
     def stop(self):
         """Say bye to the successor and end the thread (at interpreter exit, before MPI_Finalize)."""

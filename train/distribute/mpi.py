@@ -103,22 +103,32 @@ def _start_heartbeat(MPI, comm, hosts):
     return heartbeat
 
 
+def abort_job(MPI, message=None):
+    """Write ``message`` (if any) to stderr and end every process of the job with ``MPI_Abort``.
+
+    The abort waits half a second after the flush: mpiexec drops what its output forwarder has not read yet when
+    a rank aborts, and on a loaded machine that was the message saying why."""
+    sys.stdout.flush()
+    if message:
+        sys.stderr.write(message)
+    sys.stderr.flush()
+    time.sleep(0.5)
+    MPI.COMM_WORLD.Abort(1)
+
+
 def _abort_on_uncaught_exception(MPI, rank, size):
     previous = sys.excepthook
 
     def hook(kind, value, tb):
-        # The one-line reason goes first and the abort waits a moment: mpiexec drops output its forwarder has not
-        # read yet when a rank aborts, so under load the tail of a long traceback can be lost.
+        # the one-line reason first: if mpiexec still loses output, it loses the end of the traceback
         reason = "was interrupted" if issubclass(kind, KeyboardInterrupt) else f"raised {kind.__name__}"
         sys.stderr.write(f"keraslite.distribute: worker rank {rank} {reason} (traceback below); stopping all "
                          f"{size} workers (MPI_Abort).\n")
         sys.stderr.flush()
         previous(kind, value, tb)
-        sys.stderr.flush()
-        time.sleep(0.5)
-        MPI.COMM_WORLD.Abort(1)
+        abort_job(MPI)
 
     sys.excepthook = hook
 
 
-__all__ = ["World", "world", "launched_by_mpi"]
+__all__ = ["World", "world", "launched_by_mpi", "abort_job"]

@@ -37,7 +37,7 @@ class ShardedAdapter:
         self.engine, self.model, self.inner, self.kind = engine, model, inner, kind
 
     def __len__(self):
-        return len(self.inner)
+        return self.inner.__len__()  # None for a generator of unknown length
 
     def __getattr__(self, name):  # _exhausted, steps, ... of the inner adapter
         if name == "inner":

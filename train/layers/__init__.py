@@ -15,12 +15,16 @@ from .merge import (Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtr
 from .normalization import BatchNormalization, LayerNormalization
 from .pooling import (AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D,
                       GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPooling1D, MaxPooling2D)
+from .encoding import CategoryEncoding, Hashing
+from .image_preprocessing import CenterCrop, Resizing
+from .lookup import IntegerLookup, StringLookup
 from .preprocessing import Normalization, Rescaling
 from .recurrent import GRU, LSTM, Bidirectional, SimpleRNN
 from .regularization import GaussianDropout, GaussianNoise, SpatialDropout1D, SpatialDropout2D
 from .reshaping import (Cropping1D, Cropping2D, Permute, RepeatVector, UpSampling1D, UpSampling2D, ZeroPadding1D,
                         ZeroPadding2D)
 from .tensor_ops import CustomScaleLayer, LayerScale, TFOpLambda
+from .text_vectorization import TextVectorization
 
 LAYERS = {cls.__name__: cls for cls in (
     # core, activations
@@ -36,6 +40,9 @@ LAYERS = {cls.__name__: cls for cls in (
     BatchNormalization, LayerNormalization, SpatialDropout1D, SpatialDropout2D, GaussianNoise, GaussianDropout,
     # preprocessing and augmentation
     Rescaling, Normalization, RandomFlip, RandomRotation, RandomZoom, RandomTranslation, RandomContrast,
+    Resizing, CenterCrop,
+    # text and categorical preprocessing
+    TextVectorization, StringLookup, IntegerLookup, CategoryEncoding, Hashing,
     # recurrent and masking
     SimpleRNN, LSTM, GRU, Bidirectional, Masking,
     # merging

@@ -398,11 +398,13 @@ class Layer:
 
     @property
     def input(self):
-        return self._node_shapes("input_tensors")
+        tensors = self._node_shapes("input_tensors")
+        return tensors[0] if len(tensors) == 1 else tensors  # one tensor, as Keras gives it
 
     @property
     def output(self):
-        return self._node_shapes("output_tensors")
+        tensors = self._node_shapes("output_tensors")
+        return tensors[0] if len(tensors) == 1 else tensors
 
     @property
     def input_shape(self):
@@ -432,6 +434,8 @@ def _dtype_name(dtype) -> str:
     if isinstance(dtype, dict):
         dtype = (dtype.get("config") or {}).get("name", FLOATX)
     name = getattr(dtype, "name", dtype)
+    if name in ("string", "str", "object"):
+        return "string"  # string inputs (TextVectorization, StringLookup) as in Keras
     name = str(np.dtype(name)) if name not in ("mixed_float16", "mixed_bfloat16") else FLOATX
     return name
 

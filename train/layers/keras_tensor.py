@@ -26,7 +26,7 @@ class KerasTensor:
 
     def __init__(self, shape, dtype="float32", name: Optional[str] = None, sparse: bool = False):
         self.shape: Tuple[Optional[int], ...] = tuple(None if d is None else int(d) for d in shape)
-        self.dtype = str(np.dtype(dtype))
+        self.dtype = "string" if dtype in ("string", "str", "object", object, str) else str(np.dtype(dtype))
         self.name = name
         self.sparse = sparse
         self._keras_history: Optional[History] = None

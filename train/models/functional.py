@@ -129,6 +129,15 @@ class Functional(Model):
         return list(self._model_outputs)
 
     @property
+    def input(self):
+        """The model's input KerasTensor(s), in the structure given to ``Model(inputs, ...)``."""
+        return self._input_struct
+
+    @property
+    def output(self):
+        return self._output_struct
+
+    @property
     def input_names(self):
         return [t._keras_history.layer.name for t in self._model_inputs]
 

@@ -48,7 +48,10 @@ def layer_spec(layer, inbound) -> LayerSpec:
         raise UnsupportedLayerError(f"layer {layer.name!r} ({cls}) is not a built-in Keras layer keraslite can "
                                     f"write to a model file; built-in layers: {', '.join(sorted(FORMAT_LAYERS))}. "
                                     "Save the weights with save_weights() instead")
-    config = canonical_layer_config(cls, layer.get_config(), "keras3", f"layer {layer.name!r}")
+    raw = layer.get_config()
+    if hasattr(layer, "_spec_config"):  # state a file keeps beside the config (a lookup's vocabulary)
+        raw = {**raw, **layer._spec_config()}
+    config = canonical_layer_config(cls, raw, "keras3", f"layer {layer.name!r}")
     expected = [n for n, _, _ in FORMAT_LAYERS[cls].weights(config)]
     own = {name: v.numpy() for name, v in _named_weights(layer)}
     missing = [n for n in expected if n not in own]

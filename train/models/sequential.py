@@ -55,7 +55,8 @@ class Sequential(Model):
                                  f"{layer.name!r} is already the name of a layer in this model. Update the `name` "
                                  "argument to pass a unique name.")
         if not self._layers and self._input_layer is None and layer._batch_input_shape is not None:
-            self._input_layer = InputLayer(batch_shape=layer._batch_input_shape, dtype=layer.dtype)
+            self._input_layer = InputLayer(batch_shape=layer._batch_input_shape,
+                                           dtype=getattr(layer, "input_dtype", None) or layer.dtype)
         self._layers.append(layer)
         self.built = False
         if rebuild:
@@ -81,7 +82,9 @@ class Sequential(Model):
             raise KerasliteError("Sequential.build needs an input_shape, e.g. model.build((None, 784))")
         input_shape = tuple(input_shape)
         if self._input_layer is None or self._input_layer.batch_shape != input_shape:
-            self._input_layer = InputLayer(batch_shape=input_shape)
+            # a first layer that reads strings (TextVectorization, StringLookup) makes a string input
+            dtype = getattr(self._layers[0], "input_dtype", None) if self._layers else None
+            self._input_layer = InputLayer(batch_shape=input_shape, dtype=dtype)
         x = self._input_layer.output_tensor
         for layer in self._layers:
             x = layer(x)

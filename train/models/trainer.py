@@ -322,7 +322,7 @@ class Trainer:
         verbose = 1 if verbose == "auto" else verbose
         cbs = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
             callbacks, add_history=True, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=epochs,
-            steps=len(data))
+            steps=adapters.num_steps(data))
         data, val, cbs = self._shard(data, "train"), self._shard(val, "test"), self._prepare_callbacks(cbs)
         with blas_threads(self, getattr(data, "batch_size", batch_size)):
             return self._fit_loop(data, val, cbs, epochs, initial_epoch, validation_freq)
@@ -396,7 +396,7 @@ class Trainer:
         data = adapters.make_adapter(x, y, sample_weight, batch_size, steps, False)
         verbose = 1 if verbose == "auto" else verbose
         cbs = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
-            callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1, steps=len(data))
+            callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1, steps=adapters.num_steps(data))
         data, cbs = self._shard(data, "test"), self._prepare_callbacks(cbs)
         with blas_threads(self, getattr(data, "batch_size", batch_size)):
             logs = self._evaluate_adapter(data, cbs)
@@ -411,7 +411,7 @@ class Trainer:
         data = adapters.make_adapter(x, None, None, batch_size, steps, False)
         verbose = 1 if verbose == "auto" else verbose
         cbs = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
-            callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1, steps=len(data))
+            callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1, steps=adapters.num_steps(data))
         data, cbs = self._shard(data, "predict"), self._prepare_callbacks(cbs)
         cbs.on_predict_begin()
         outputs = []
