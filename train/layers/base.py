@@ -298,7 +298,7 @@ class Layer:
             args = (first,)
             if not self.built:
                 self._maybe_build(tuple(first.shape))
-            previous_mask = first._keras_mask
+            previous_mask = getattr(first, "_keras_mask", None)  # a layer's _convert_input may keep an array
         else:
             if any_symbolic(args, kwargs):
                 return self._symbolic_call(args, kwargs)
