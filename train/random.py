@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .autodiff import Tensor
-from .autodiff.core import FLOATX
+from .autodiff.core import FLOATX, primitive
 
 _global = {"rng": np.random.default_rng()}
 
@@ -87,10 +87,19 @@ def dropout(inputs, rate, noise_shape=None, seed=None):
     from .autodiff import elementwise
 
     shape = noise_shape if noise_shape is not None else np.shape(inputs)
-    dtype = np.result_type(inputs) if np.result_type(inputs).kind == "f" else np.dtype(FLOATX)
+    dtype = np.result_type(inputs)
+    if dtype.kind != "f":
+        dtype = np.dtype(FLOATX)
+    return elementwise.multiply(inputs, dropout_scale(shape=tuple(shape), rate=rate, dtype=dtype, seed=seed))
+
+
+def _dropout_scale(shape, rate, dtype, seed):
     draw = generator(seed).random(shape, dtype=np.float32 if dtype == np.float32 else np.float64)
-    scale = np.greater_equal(draw, rate, out=np.empty(shape, bool)).astype(dtype) * dtype.type(1.0 / (1.0 - rate))
-    return elementwise.multiply(inputs, scale)
+    return np.greater_equal(draw, rate, out=np.empty(shape, bool)).astype(dtype) * dtype.type(1.0 / (1.0 - rate))
+
+
+# a primitive (without a gradient), so a traced training step draws a fresh mask each time it is replayed
+dropout_scale = primitive("dropout_scale", _dropout_scale)
 
 
 __all__ = ["normal", "uniform", "truncated_normal", "randint", "shuffle", "dropout", "SeedGenerator", "set_seed"]

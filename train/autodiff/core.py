@@ -9,7 +9,8 @@ VJPs come in two forms. ``vjps`` is one function per input, ``f(g, ans, *args, *
 only for inputs that need one: the calculus reads one line per input). ``joint`` is one function
 ``f(g, ans, needs, *args, **params) -> tuple`` for fused primitives whose inputs share work (Dense with its
 activation, convolutions, cross-entropies). ``ans`` is what the forward returned: the output array, a tuple of
-outputs (``n_out > 1``), or ``(output, residuals)`` when the primitive ``saves`` intermediate results.
+outputs (``n_out > 1``), or ``(output, residuals)`` when the primitive ``saves`` intermediate results. While a step is being traced
+(trace.py), ``apply`` also reports every call to the active ``Recorder``.
 """
 from __future__ import annotations
 
@@ -176,17 +177,29 @@ _new = object.__new__
 def apply(prim: Primitive, args, params):
     """Run ``prim`` on ``args`` and, when a tape records and an input is tracked, record the call."""
     vals = [a._v if isinstance(a, Tensor) else a for a in args]
-    ans = prim.fwd(*vals, **params)
-    single = prim.n_out == 1
-    if single:
+    recorder = getattr(_local, "recorder", None)
+    if recorder is None:
+        ans = prim.fwd(*vals, **params)
+    else:  # tracing a step (trace.py): primitives called inside this forward are part of it, not recorded
+        _local.recorder = None
+        try:
+            ans = prim.fwd(*vals, **params)
+        finally:
+            _local.recorder = recorder
+    if prim.n_out == 1:
         outs = _wrap(ans[0] if prim.saves else ans)
     else:
         outs = tuple(_wrap(a) for a in (ans[0] if prim.saves else ans))
+    if recorder is not None:
+        recorder.record(prim, args, params, outs)
     tapes = getattr(_local, "tapes", None)
     if not tapes or (not prim.vjps and prim.joint is None):  # nothing records, or nothing to differentiate
         return outs
-    active = tapes if len(tapes) == 1 and tapes[0]._recording else [t for t in tapes if t._recording]
-    if not active:
+    if len(tapes) == 1:
+        active = tapes if tapes[0]._recording else None
+    else:
+        active = [t for t in tapes if t._recording] or None
+    if active is None:
         return outs
     parents = None
     for i, a in enumerate(args):
@@ -197,7 +210,7 @@ def apply(prim: Primitive, args, params):
     if parents is None:
         return outs
     node = Node(prim, vals, params, ans, parents, outs)
-    if single:
+    if prim.n_out == 1:
         outs._node = node
     else:
         for o in outs:

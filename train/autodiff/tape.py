@@ -16,7 +16,7 @@ import numpy as np
 
 from ...errors import KerasliteError
 from . import parallel
-from .core import Tensor, recording_tapes
+from .core import Tensor, _wrap, recording_tapes
 from .sparse import IndexedSlices
 
 
@@ -105,11 +105,12 @@ class GradientTape:
         if unconnected_gradients not in ("none", "zero"):
             raise KerasliteError(f"unconnected_gradients must be 'none' or 'zero', got {unconnected_gradients!r}")
         self._used = True
-        targets = _flatten(target)
+        targets = [target] if isinstance(target, Tensor) else _flatten(target)
         seeds = _flatten(output_gradients) if output_gradients is not None else [None] * len(targets)
         if len(seeds) != len(targets):
             raise KerasliteError(f"output_gradients has {len(seeds)} entries for {len(targets)} targets")
-        flat_sources = _flatten(sources)
+        flat = type(sources) is list and all(isinstance(s, Tensor) for s in sources)  # fit's call: no nesting
+        flat_sources = sources if flat else _flatten(sources)
         for s in flat_sources:
             if not isinstance(s, Tensor):
                 raise KerasliteError(f"gradient sources must be variables or tensors, got {type(s).__name__}")
@@ -121,11 +122,11 @@ class GradientTape:
             if g is None and unconnected_gradients == "zero":
                 g = np.zeros(s.shape, s.dtype)
             if g is not None and not isinstance(g, IndexedSlices):
-                g = Tensor(np.asarray(g, dtype=s.dtype))
+                g = _as_tensor(g, s._v.dtype)
             out.append(g)  # a lookup table's gradient stays IndexedSlices, as TensorFlow gives it
         if not self._persistent:
             self._nodes = []
-        return _unflatten(sources, out)
+        return out if flat else _unflatten(sources, out)
 
 
 def backward(nodes, targets, seeds, keep) -> Dict[int, np.ndarray]:
@@ -138,15 +139,20 @@ def backward(nodes, targets, seeds, keep) -> Dict[int, np.ndarray]:
                                                                       else seed, dtype=t.dtype)
         grads[id(t)] = grads[id(t)] + g if id(t) in grads else g
     kept: Dict[int, np.ndarray] = {}
+    pop = grads.pop
     for node in reversed(nodes):
-        if isinstance(node.outs, tuple):
-            g = tuple(_take(grads, o, keep, kept) for o in node.outs)
+        outs = node.outs
+        if type(outs) is tuple:
+            g = tuple(_take(grads, o, keep, kept) for o in outs)
             if all(x is None for x in g):
                 continue
         else:
-            g = _take(grads, node.outs, keep, kept)
+            key = id(outs)
+            g = pop(key, None)
             if g is None:
                 continue
+            if key in keep:
+                kept[key] = g
         prim = node.prim
         if prim.joint is not None:
             needs = [False] * len(node.args)
@@ -156,8 +162,9 @@ def backward(nodes, targets, seeds, keep) -> Dict[int, np.ndarray]:
             pairs = [(t, results[pos]) for pos, t in node.parents]
         else:
             pairs = []
+            vjps = prim.vjps
             for pos, t in node.parents:
-                fn = prim.vjps[pos] if pos < len(prim.vjps) else None
+                fn = vjps[pos] if pos < len(vjps) else None
                 if fn is not None:
                     pairs.append((t, fn(g, node.ans, *node.args, **node.params)))
         for t, gi in pairs:
@@ -168,6 +175,13 @@ def backward(nodes, targets, seeds, keep) -> Dict[int, np.ndarray]:
             grads[key] = gi if prev is None else prev + gi
     grads.update(kept)
     return grads
+
+
+def _as_tensor(g, dtype) -> Tensor:
+    """A gradient as a Tensor of the source's dtype (no copy when it already has it)."""
+    if type(g) is np.ndarray and g.dtype == dtype:
+        return _wrap(g)
+    return Tensor(np.asarray(g, dtype=dtype))
 
 
 def _take(grads, t, keep, kept):

@@ -11,7 +11,7 @@ import itertools
 import numpy as np
 
 from ...errors import KerasliteError
-from .core import FLOATX, Tensor, as_array
+from .core import FLOATX, Tensor, _local, as_array
 
 _uid = itertools.count()
 
@@ -72,6 +72,9 @@ class Variable(Tensor):
                 "The shape of the target variable and the shape of the target value in `variable.assign(value)` "
                 f"must match. variable.shape={self._v.shape}, Received: value.shape={array.shape}. "
                 f"Target variable: {self!r}")
+        recorder = getattr(_local, "recorder", None)
+        if recorder is not None:
+            recorder.fail("a variable assigned during the step")  # a replay would skip the assignment
         np.copyto(self._v, array, casting="unsafe")
         return self
 
@@ -115,6 +118,9 @@ class _Slice(Tensor):
         except ValueError:
             raise KerasliteError(f"cannot assign a value of shape {array.shape} to a slice of shape "
                                  f"{np.shape(target)} of {self._var.path!r}") from None
+        recorder = getattr(_local, "recorder", None)
+        if recorder is not None:
+            recorder.fail("a variable slice assigned during the step")
         self._var._v[self._index] = array
         self._v = self._var._v[self._index]
         return self._var

@@ -292,12 +292,13 @@ class Layer:
             self._initial_weights = None
 
     def __call__(self, *args, **kwargs):
-        if len(args) == 1 and isinstance(args[0], Tensor) and (not kwargs or kwargs.keys() == {"training"}):
+        if len(args) == 1 and (type(args[0]) is np.ndarray or isinstance(args[0], Tensor)) and (
+                not kwargs or kwargs.keys() == {"training"}):
             first = self._convert_input(args[0])  # the common case, without walking structures
             args = (first,)
             if not self.built:
                 self._maybe_build(tuple(first.shape))
-            previous_mask = first._keras_mask
+            previous_mask = getattr(first, "_keras_mask", None)  # a layer's _convert_input may keep an array
         else:
             if any_symbolic(args, kwargs):
                 return self._symbolic_call(args, kwargs)
@@ -334,8 +335,9 @@ class Layer:
                 if out.ndim > 0:
                     penalty = penalty / np.float32(out.shape[0])
                 self.add_loss(penalty)
-        if self.supports_masking or type(self).compute_mask is not Layer.compute_mask:
-            self._set_mask(first, outputs, kwargs.get("mask", previous_mask))
+        mask = kwargs.get("mask", previous_mask)
+        if mask is not None or type(self).compute_mask is not Layer.compute_mask:  # no mask in, none out (base)
+            self._set_mask(first, outputs, mask)
         return outputs
 
     def _set_mask(self, inputs, outputs, mask) -> None:

@@ -6,6 +6,7 @@ import numpy as np
 from ...errors import KerasliteError
 from .. import constraints, initializers, regularizers
 from ..autodiff import elementwise as E, nn as N, reduce as R
+from ..autodiff.core import primitive
 from .base import Layer
 from .core import serialize_objects
 
@@ -113,8 +114,8 @@ class BatchNormalization(_Normalization):
                 stat = batch.numpy().reshape(moving.shape).astype(moving.dtype, copy=False)
                 moving.assign(moving.numpy() * m + stat * (1 - m))
             return y
-        inv = 1.0 / np.sqrt(self.moving_variance.numpy() + np.float32(self.epsilon))
-        out = E.multiply(E.subtract(inputs, fit(self.moving_mean)), fit(_const(inv, self.moving_variance)))
+        inv = inverse_std(self.moving_variance, epsilon=self.epsilon)
+        out = E.multiply(E.subtract(inputs, fit(self.moving_mean)), fit(inv))
         if self.gamma is not None:
             out = E.multiply(out, fit(self.gamma))
         if self.beta is not None:
@@ -127,10 +128,13 @@ class BatchNormalization(_Normalization):
                 "synchronized": self.synchronized}
 
 
-def _const(array, like):
-    from ..autodiff import Tensor
+def _inverse_std(variance, epsilon):
+    return (1.0 / np.sqrt(variance + np.float32(epsilon))).astype(variance.dtype, copy=False)
 
-    return Tensor(array.astype(like.dtype, copy=False))
+
+# a primitive without a gradient (Keras' inference form does not differentiate the moving variance); being one,
+# a traced step reads the current moving variance at each replay
+inverse_std = primitive("inverse_std", _inverse_std)
 
 
 class LayerNormalization(_Normalization):

@@ -12,6 +12,7 @@ import numpy as np
 from ...errors import KerasliteError
 from .._resolve import resolve
 from ..autodiff import Tensor, elementwise as E, reduce as R, shape as S
+from ..autodiff.trace import not_replayable
 from . import functions
 from .functions import *  # noqa: F401,F403  (the function forms: keras.losses.mean_squared_error, ...)
 
@@ -74,6 +75,7 @@ def reduce_weighted(values, sample_weight=None, mask=None, reduction="sum_over_b
     if reduction == "sum":
         return total
     if reduction == "mean_with_sample_weight" and sample_weight is not None:
+        not_replayable("a loss divisor computed from the sample weights")
         divisor = float(np.sum(sample_weight._v if isinstance(sample_weight, Tensor) else sample_weight))
     else:
         divisor = float(np.prod(values.shape))

@@ -11,7 +11,8 @@ import numpy as np
 
 from ...errors import KerasliteError
 from ..autodiff import Tensor, elementwise as E, nn as N, reduce as R, shape as S
-from ..autodiff.core import FLOATX
+from ..autodiff.core import FLOATX, primitive
+from ..autodiff.trace import not_replayable
 
 EPSILON = 1e-7
 
@@ -108,6 +109,7 @@ def cosine_similarity(y_true, y_pred, axis=-1):
 
 def _hinge_labels(y_true):
     values = _value(y_true)
+    not_replayable("hinge labels converted or not depending on their values")
     return E.subtract(E.multiply(y_true, 2.0), 1.0) if np.all((values == 0) | (values == 1)) else y_true
 
 
@@ -145,28 +147,37 @@ def categorical_crossentropy_raw(target, output, from_logits=False, axis=-1):
     return E.negative(R.sum_(E.multiply(target, E.log(output)), axis=axis))
 
 
-def sparse_categorical_crossentropy_raw(target, output, from_logits=False, axis=-1):
-    """Keras' backend sparse categorical cross-entropy on integer labels."""
-    if not isinstance(output, Tensor):
-        output = Tensor(np.asarray(output, dtype=FLOATX))
-    labels = _value(target)
-    if labels.ndim == output.ndim and labels.shape[-1] == 1:
+def _sparse_labels(labels, shape):
+    """Integer class indices for logits of ``shape``, checked (a primitive, so a traced step checks each batch)."""
+    labels = np.asarray(labels)
+    if labels.ndim == len(shape) and labels.shape[-1] == 1:
         labels = labels[..., 0]
-    if labels.shape != output.shape[:-1]:
+    if labels.shape != shape[:-1]:
         raise KerasliteError("sparse_categorical_crossentropy: `y_pred` must have rank `y_true.ndim + 1` with the "
                              f"same leading shape. Received: y_true.shape={labels.shape}, "
-                             f"y_pred.shape={tuple(output.shape)}")
+                             f"y_pred.shape={shape}")
     if labels.dtype.kind == "f":
         if not np.all(np.isfinite(labels)) or np.any(labels != np.round(labels)):
             raise KerasliteError("sparse_categorical_crossentropy expects integer class indices in `y_true`; "
                                  "found non-integer values. Use categorical_crossentropy for one-hot or soft labels")
     labels = labels.astype(np.int64)
-    classes = output.shape[-1]
+    classes = shape[-1]
     if labels.size and (labels.min() < 0 or labels.max() >= classes):
         bad = labels[(labels < 0) | (labels >= classes)].ravel()[0]
         raise KerasliteError(f"sparse_categorical_crossentropy: label {int(bad)} is out of range for {classes} "
                              f"classes (expected 0..{classes - 1}); check y or the number of units of the "
                              "output layer")
+    return labels
+
+
+sparse_labels = primitive("sparse_labels", _sparse_labels)
+
+
+def sparse_categorical_crossentropy_raw(target, output, from_logits=False, axis=-1):
+    """Keras' backend sparse categorical cross-entropy on integer labels."""
+    if not isinstance(output, Tensor):
+        output = Tensor(np.asarray(output, dtype=FLOATX))
+    labels = sparse_labels(target, shape=tuple(output.shape))
     output, from_logits = _logits(output, from_logits)
     if not from_logits:
         output = E.log(E.clip(output, EPSILON, 1.0 - EPSILON))

@@ -36,6 +36,9 @@ def samplewise(values, sample_weight, reduce_fn, dtype, owner, values_mask=None)
     return values, sample_weight
 
 
+_SCALARS = (float, int, np.float32, np.float64)
+
+
 def _sum(x, axis):
     return np.sum(x, axis=axis, dtype=x.dtype)
 
@@ -78,6 +81,13 @@ class Mean(Metric):
         self.count = self.add_variable(shape=(), initializer="zeros", dtype=self.dtype, name="count")
 
     def update_state(self, values, sample_weight=None, _values_mask=None):
+        if type(values) in _SCALARS and (sample_weight is None or type(sample_weight) in _SCALARS):
+            return self._update_scalar(values, sample_weight)
+        if sample_weight is None and _values_mask is None and isinstance(values, Tensor) and values._v.ndim == 1 \
+                and values._v.dtype == self.total._v.dtype:  # one unweighted value per sample (accuracy)
+            accumulate(self.total, np.sum(values._v, dtype=values._v.dtype))
+            accumulate(self.count, values._v.shape[0])
+            return
         values, sample_weight = samplewise(values, sample_weight, _mean, self.dtype, type(self).__name__,
                                            _values_mask)
         accumulate(self.total, np.sum(values, dtype=values.dtype))
@@ -85,6 +95,15 @@ class Mean(Metric):
             accumulate(self.count, np.sum(sample_weight, dtype=sample_weight.dtype))
         else:
             accumulate(self.count, values.shape[0] if values.ndim else 1)
+
+    def _update_scalar(self, value, weight):
+        """One Python number (the fit loop's loss trackers): the general path's arithmetic without the arrays."""
+        total, count = self.total._v, self.count._v
+        kind = total.dtype.type
+        value = kind(value)
+        weight = kind(1) if weight is None else kind(weight)
+        total[()] = total[()] + value * weight
+        count[()] = count[()] + weight
 
     def result(self):
         return Tensor(divide_no_nan(self.total._v, self.count._v))

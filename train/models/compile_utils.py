@@ -99,7 +99,8 @@ class CompiledLoss:
             if t is None:
                 raise KerasliteError(f"missing targets for output {self.output_names[len(parts)]!r}: fit/evaluate "
                                      "needs a `y` for every output that has a loss")
-            value = loss(t, p, sw)
+            # a target array by identity as a Tensor, so the loss converts it with primitives (a traced step replays)
+            value = loss(Tensor(t) if type(t) is np.ndarray else t, p, sw)
             parts.append(value)
             if weight is not None:
                 value = E.multiply(value, weight)

@@ -1,7 +1,8 @@
 """The training API every Model has: ``compile``, ``fit``, ``evaluate``, ``predict`` and the ``*_on_batch`` forms.
 
 ``fit`` is an epoch loop over a data adapter calling ``train_step`` (forward under a GradientTape, loss,
-gradients, metrics, ``optimizer.apply``); callbacks plug in through ``CallbackList`` hooks, and a distribution
+gradients, metrics, ``optimizer.apply``), replayed from a trace where that is safe (traced.py, unless
+``run_eagerly=True``); callbacks plug in through ``CallbackList`` hooks, and a distribution
 strategy (``keraslite.distribute``) through the small ``_shard`` / ``_reduce_*`` / ``_on_fit_*`` hooks, each the
 identity on one process.
 Logs are dicts sorted by name, as Keras gives them to callbacks.
@@ -47,6 +48,7 @@ class Trainer:
         self.history = None
         self._distribution = distribute_context.current_strategy()  # a model made in ``strategy.scope()``
         self._initial_epoch = None  # set by a callback's on_train_begin (BackupAndRestore) to resume a fit
+        self.run_eagerly = False  # True: every step runs eagerly instead of replaying a traced one (traced.py)
 
     # ------------------------------------------------------------------------------------------- compile
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None, weighted_metrics=None,
@@ -71,6 +73,7 @@ class Trainer:
         self._output_loss_trackers = []
         self.compiled = True
         self._train_variables = None
+        self.run_eagerly = bool(run_eagerly)
 
     def _output_names_for_compile(self) -> List[str]:
         names = getattr(self, "output_names", None)
@@ -195,6 +198,19 @@ class Trainer:
                        or any(v.regularizer is not None for v in l._trainable_variables)]
         self._fit_cache = {"variables": self.trainable_weights if self.built else None, "loss_layers": loss_layers}
 
+    def _step_runner(self, kind):
+        """The step function of ``kind`` ("train", "test" or "predict"): traced and replayed where it can be (one
+        runner per fit, so validation keeps its traces from epoch to epoch)."""
+        from .traced import StepRunner
+
+        cache = getattr(self, "_fit_cache", None)
+        if cache is None:
+            return StepRunner(self, kind)
+        runner = cache.get(kind)
+        if runner is None:
+            runner = cache[kind] = StepRunner(self, kind)
+        return runner
+
     def _end_fit_cache(self):
         self._fit_cache = None
 
@@ -205,23 +221,32 @@ class Trainer:
             y_pred = self(x, training=True)
             variables = self._variables_to_train()  # after the forward pass, which builds a lazy model
             loss = self.compute_loss(x, y, y_pred, sample_weight, training=True)
+        return self._finish_train_step(x, y, sample_weight, y_pred, loss, variables,
+                                       lambda: tape.gradient(loss, variables))
+
+    def _finish_train_step(self, x, y, sample_weight, y_pred, loss, variables, gradients):
+        """The rest of a train step once ``loss`` is known; ``gradients()`` gives the gradients of ``variables``."""
         self._update_loss_trackers(loss, _batch_size(x))
         # metrics before the update (they read y_pred only), so a strategy reduces them with the gradients
         logs = self.compute_metrics(x, y, y_pred, sample_weight)
         if variables:
-            grads = tape.gradient(loss, variables)
-            grads = self._reduce_gradients(grads)
+            grads = self._reduce_gradients(gradients())
             self.optimizer.apply(grads, variables)
         else:
-            warnings.warn("The model does not have any trainable weights.", stacklevel=2)
+            warnings.warn("The model does not have any trainable weights.", stacklevel=3)
         return logs
 
     def test_step(self, data):
         """Loss and metrics on a batch without training."""
         x, y, sample_weight = adapters.unpack(data)
         y_pred = self(x, training=False)
+        loss = None
         if self._compiled_loss is not None or self.losses:
             loss = self.compute_loss(x, y, y_pred, sample_weight, training=False)
+        return self._finish_test_step(x, y, sample_weight, y_pred, loss)
+
+    def _finish_test_step(self, x, y, sample_weight, y_pred, loss):
+        if loss is not None:
             self._update_loss_trackers(loss, _batch_size(x))
         return self.compute_metrics(x, y, y_pred, sample_weight)
 
@@ -312,13 +337,14 @@ class Trainer:
             initial_epoch = resume_at
         epoch_logs: Dict[str, float] = {}
         want_batch_logs = cbs.wants("on_train_batch_end")
+        train_step = self._step_runner("train")
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
             cbs.on_epoch_begin(epoch)
             step = -1
             for step, batch in enumerate(data.batches()):
                 cbs.on_train_batch_begin(step)
-                logs = self.train_step(batch)
+                logs = train_step(batch)
                 if want_batch_logs:
                     cbs.on_train_batch_end(step, self._reduce_logs(logs))
                 if self.stop_training:
@@ -352,9 +378,10 @@ class Trainer:
         self.reset_metrics()
         cbs.on_test_begin()
         want = cbs.wants("on_test_batch_end")
+        test_step = self._step_runner("test")
         for step, batch in enumerate(data.batches()):
             cbs.on_test_batch_begin(step)
-            logs = self.test_step(batch)
+            logs = test_step(batch)
             if want:
                 cbs.on_test_batch_end(step, self._reduce_logs(logs))
         logs = self._reduce_logs(self.get_metrics_result())
@@ -388,10 +415,11 @@ class Trainer:
         data, cbs = self._shard(data, "predict"), self._prepare_callbacks(cbs)
         cbs.on_predict_begin()
         outputs = []
+        predict_step = self._step_runner("predict")
         with blas_threads(self, getattr(data, "batch_size", batch_size)):
             for step, batch in enumerate(data.batches()):
                 cbs.on_predict_batch_begin(step)
-                out = self.predict_step(batch)
+                out = predict_step(batch)
                 outputs.append(map_structure(lambda t: np.asarray(t._v if isinstance(t, Tensor) else t), out))
                 cbs.on_predict_batch_end(step, {"outputs": outputs[-1]})
         cbs.on_predict_end()

@@ -13,6 +13,7 @@ import numpy as np
 from ....errors import KerasliteError
 from ... import activations, constraints, initializers, random, regularizers
 from ...autodiff import Tensor, elementwise as E
+from ...autodiff.core import primitive
 from ...autodiff.recurrent_parts import SUPPORTED
 from ..base import Layer
 from ..core import serialize_objects
@@ -36,6 +37,10 @@ def _rate(value, key, layer):
     if not isinstance(value, (int, float, np.floating, np.integer)) or isinstance(value, bool):
         raise KerasliteError(f"{layer}: {key} must be a float between 0 and 1, got {value!r}")
     return min(1.0, max(0.0, float(value)))
+
+
+# a primitive (no gradient), so a traced step (autodiff/trace.py) makes the zero states again at each replay
+zero_state = primitive("zero_state", lambda shape, dtype: np.zeros(shape, dtype))
 
 
 class Recurrent(Layer):
@@ -141,7 +146,7 @@ class Recurrent(Layer):
     def _initial_states(self, initial_state, x):
         n = x.shape[0]
         if initial_state is None:
-            return [np.zeros((n, self.units), x.dtype) for _ in range(self.n_states)]
+            return [zero_state(shape=(n, self.units), dtype=x.dtype) for _ in range(self.n_states)]
         given = list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
         if len(given) != self.n_states:
             raise KerasliteError(f"layer {self.name!r} ({type(self).__name__}) expects {self.n_states} initial "
