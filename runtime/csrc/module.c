@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "kl.h"
+#include "resize.h"
 
 static const kl_isa *isa = &kl_isa_base;
 
@@ -442,6 +443,78 @@ error:
     return NULL;
 }
 
+/* ---- image resampling ------------------------------------------------------------------------------------ */
+
+/* A C-contiguous buffer of one of the formats in `formats` (struct codes, e.g. "Bf"); its code goes to *code. */
+static int get_typed(PyObject *o, arg_buf *b, const char *formats, int writable, const char *what, char *code) {
+    b->held = 0;
+    int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
+    if (PyObject_GetBuffer(o, &b->v, flags) < 0) {
+        PyErr_Clear();
+        PyErr_Format(PyExc_ValueError, "_ckernels: %s must be a %sC-contiguous array", what, writable ? "writable " : "");
+        return -1;
+    }
+    b->held = 1;
+    const char *f = b->v.format ? b->v.format : "B";
+    if (*f == '<' || *f == '=' || *f == '@') f++;
+    char got = (f[0] && !f[1]) ? f[0] : '?';
+    if (got == 'l' || got == 'q') got = b->v.itemsize == 8 ? 'q' : '?';
+    if (!strchr(formats, got) || got == '?') {
+        PyErr_Format(PyExc_ValueError, "_ckernels: %s has format %s, expected one of %s", what, b->v.format, formats);
+        return -1;
+    }
+    *code = got;
+    return 0;
+}
+
+/* resize_bilinear(x, ylo, yhi, yl, xlo, xhi, xl, out, n, h, w, c, oh, ow): x (n, h, w, c) uint8 or float32 into
+ * out (n, oh, ow, c) float32; the taps are int64 (lower, upper) and float32 (lerp) per output row / column. */
+static PyObject *py_resize_bilinear(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    (void)self;
+    if (nargs != 14) return PyErr_Format(PyExc_TypeError, "resize_bilinear() takes 14 arguments (%zd given)", nargs);
+    arg_buf b[8];
+    memset(b, 0, sizeof b);
+    int64_t d[6];
+    char xc, c1, c2, c3, c4, c5, c6, c7;
+    if (get_typed(args[0], &b[0], "Bf", 0, "x", &xc) || get_typed(args[1], &b[1], "q", 0, "ylo", &c1)
+        || get_typed(args[2], &b[2], "q", 0, "yhi", &c2) || get_typed(args[3], &b[3], "f", 0, "yl", &c3)
+        || get_typed(args[4], &b[4], "q", 0, "xlo", &c4) || get_typed(args[5], &b[5], "q", 0, "xhi", &c5)
+        || get_typed(args[6], &b[6], "f", 0, "xl", &c6) || get_typed(args[7], &b[7], "f", 1, "out", &c7)
+        || get_ints(args, 8, 6, d))
+        goto error;
+    {
+        const int64_t n = d[0], h = d[1], w = d[2], c = d[3], oh = d[4], ow = d[5];
+        if (n < 0 || h < 1 || w < 1 || c < 1 || oh < 0 || ow < 0 || b[0].v.len != n * h * w * c * b[0].v.itemsize
+            || b[7].v.len != n * oh * ow * c * 4 || b[1].v.len != oh * 8 || b[2].v.len != oh * 8
+            || b[3].v.len != oh * 4 || b[4].v.len != ow * 8 || b[5].v.len != ow * 8 || b[6].v.len != ow * 4) {
+            fail("_ckernels: resize_bilinear sizes");
+            goto error;
+        }
+        const int64_t *ylo = b[1].v.buf, *yhi = b[2].v.buf, *xlo = b[4].v.buf, *xhi = b[5].v.buf;
+        for (int64_t i = 0; i < oh; i++)
+            if (ylo[i] < 0 || ylo[i] >= h || yhi[i] < 0 || yhi[i] >= h) {
+                fail("_ckernels: resize_bilinear row tap out of range");
+                goto error;
+            }
+        for (int64_t j = 0; j < ow; j++)
+            if (xlo[j] < 0 || xlo[j] >= w || xhi[j] < 0 || xhi[j] >= w) {
+                fail("_ckernels: resize_bilinear column tap out of range");
+                goto error;
+            }
+        const float *yl = b[3].v.buf, *xl = b[6].v.buf;
+        float *out = b[7].v.buf;
+        Py_BEGIN_ALLOW_THREADS
+        if (xc == 'B') kl_bilinear_u8(b[0].v.buf, n, h, w, c, ylo, yhi, yl, xlo, xhi, xl, out, oh, ow);
+        else kl_bilinear_f32(b[0].v.buf, n, h, w, c, ylo, yhi, yl, xlo, xhi, xl, out, oh, ow);
+        Py_END_ALLOW_THREADS
+    }
+    release(b, 8);
+    Py_RETURN_NONE;
+error:
+    release(b, 8);
+    return NULL;
+}
+
 /* ---- configuration --------------------------------------------------------------------------------------- */
 
 static int cpu_has(const char *what) {
@@ -499,6 +572,8 @@ static PyMethodDef methods[] = {
     {"rnn", (PyCFunction)(void (*)(void))py_rnn, METH_FASTCALL, "every step of SimpleRNN / LSTM / GRU"},
     {"bias_act", (PyCFunction)(void (*)(void))py_bias_act, METH_FASTCALL, "y += bias, then act, in place"},
     {"affine", (PyCFunction)(void (*)(void))py_affine, METH_FASTCALL, "y = act(x * scale + shift) per channel"},
+    {"resize_bilinear", (PyCFunction)(void (*)(void))py_resize_bilinear, METH_FASTCALL,
+     "tf.image.resize bilinear of uint8 / float32 images into float32"},
     {"_select_isa", py_select_isa, METH_O, "use the kernels of one ISA; False when unavailable"},
     {"isa", py_isa, METH_NOARGS, "the ISA whose kernels run"},
     {"nr", py_nr, METH_NOARGS, "packed panel width of the current ISA"},
