@@ -72,3 +72,11 @@ print("numba" in sys.modules)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False", done.stdout
+
+
+def test_without_the_compiled_kernels_the_numba_loop_gives_the_same_pixels(monkeypatch):
+    images = rng.integers(0, 256, (2, 45, 61, 3)).astype("uint8")
+    compiled = R.resize(images, 20, 30, "bilinear")
+    monkeypatch.setitem(native._state, "lib", None)  # as on an install without a C compiler
+    fallback = R.resize(images, 20, 30, "bilinear")
+    np.testing.assert_allclose(fallback, compiled, rtol=1e-6, atol=1e-5)
