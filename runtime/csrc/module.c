@@ -11,6 +11,7 @@
 
 #include "kl.h"
 #include "resize.h"
+#include "update.h"
 
 static const kl_isa *isa = &kl_isa_base;
 
@@ -515,6 +516,46 @@ error:
     return NULL;
 }
 
+/* ---- optimizer updates (keraslite.train) ----------------------------------------------------------------- */
+
+static int get_floats(PyObject *const *args, Py_ssize_t first, Py_ssize_t count, float *out) {
+    for (Py_ssize_t i = 0; i < count; i++) {
+        double v = PyFloat_AsDouble(args[first + i]);
+        if (v == -1.0 && PyErr_Occurred()) return -1;
+        out[i] = (float)v;
+    }
+    return 0;
+}
+
+/* adam(g, w, m, v, vhat_or_None, alpha, one_minus_b1, one_minus_b2, eps): in place, flat float32 arrays. */
+static PyObject *py_adam(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    (void)self;
+    if (nargs != 9) return PyErr_Format(PyExc_TypeError, "adam() takes 9 arguments (%zd given)", nargs);
+    arg_buf b[5];
+    memset(b, 0, sizeof b);
+    float k[4];
+    if (get_f32(args[0], &b[0], 0, 0, "g") || get_f32(args[1], &b[1], 1, 0, "w") || get_f32(args[2], &b[2], 1, 0, "m")
+        || get_f32(args[3], &b[3], 1, 0, "v") || get_f32(args[4], &b[4], 1, 1, "vhat") || get_floats(args, 5, 4, k))
+        goto error;
+    {
+        const int64_t n = nfloats(&b[1]);
+        if (nfloats(&b[0]) != n || nfloats(&b[2]) != n || nfloats(&b[3]) != n || (b[4].held && nfloats(&b[4]) != n)) {
+            fail("_ckernels: adam sizes");
+            goto error;
+        }
+        const float *g = b[0].v.buf;
+        float *w = b[1].v.buf, *m = b[2].v.buf, *v = b[3].v.buf, *vhat = b[4].held ? b[4].v.buf : NULL;
+        Py_BEGIN_ALLOW_THREADS
+        kl_adam(g, w, m, v, vhat, n, k[0], k[1], k[2], k[3]);
+        Py_END_ALLOW_THREADS
+    }
+    release(b, 5);
+    Py_RETURN_NONE;
+error:
+    release(b, 5);
+    return NULL;
+}
+
 /* ---- configuration --------------------------------------------------------------------------------------- */
 
 static int cpu_has(const char *what) {
@@ -572,6 +613,7 @@ static PyMethodDef methods[] = {
     {"rnn", (PyCFunction)(void (*)(void))py_rnn, METH_FASTCALL, "every step of SimpleRNN / LSTM / GRU"},
     {"bias_act", (PyCFunction)(void (*)(void))py_bias_act, METH_FASTCALL, "y += bias, then act, in place"},
     {"affine", (PyCFunction)(void (*)(void))py_affine, METH_FASTCALL, "y = act(x * scale + shift) per channel"},
+    {"adam", (PyCFunction)(void (*)(void))py_adam, METH_FASTCALL, "fused in-place Adam / AMSGrad update (train)"},
     {"resize_bilinear", (PyCFunction)(void (*)(void))py_resize_bilinear, METH_FASTCALL,
      "tf.image.resize bilinear of uint8 / float32 images into float32"},
     {"_select_isa", py_select_isa, METH_O, "use the kernels of one ISA; False when unavailable"},

@@ -325,7 +325,8 @@ def test_small_models_do_not_import_numba_until_something_else_does():
     out = run_fresh(STEP_CODE + "print('numba' in sys.modules, o._numba); import numba; "
                     "o.apply([np.ones(3)], [v]); print(o._numba, o._rule.__name__, float(v.numpy()[0]))")
     assert out[:2] == ["False", "False"]  # 3 parameters: the numpy forms, Numba never imported
-    assert out[2:4] == ["True", "_adam_loop"]  # Numba loaded by someone else: the compiled loop from then on
+    # loaded by someone else: the compiled loop from then on (Adam's is in the runtime's C kernels)
+    assert out[2:4] == ["True", "_adam_compiled"]
     assert abs(float(out[4]) - 0.998) < 1e-6
     assert kernels.use_numba(kernels.NUMBA_MIN_PARAMETERS)  # big models import it themselves
 
@@ -348,3 +349,39 @@ def test_keras_2_spellings_and_extras():
         O.schedules.deserialize({"class_name": "Nope", "config": {}})
     assert O.serialize(KerasDocSGD())["registered_name"] == "KerasDocSGD"
     assert O.deserialize(O.serialize(KerasDocSGD()), {"KerasDocSGD": KerasDocSGD}).momentum == 0.9
+
+
+def test_adam_on_the_compiled_kernels_follows_the_numpy_form():
+    from keraslite.runtime import native
+    from keraslite.train.optimizers.kernels import adam as A
+
+    assert native.lib() is not None, "the compiled kernels are not built: reinstall with a C compiler present"
+    rule = kernels.get("adam", True)
+    assert rule.__name__ == "_adam_compiled"
+    rng = np.random.default_rng(3)
+    for amsgrad in (0.0, 1.0):
+        c = np.array([1e-3, 7, 0.9, 0.999, 0.1, 0.001, 1e-7, amsgrad], np.float32)
+        state = [rng.normal(size=100_003).astype("float32") for _ in range(4)]
+        state[2] = np.abs(state[2])  # v
+        state[3] = np.abs(state[3]) * 0.5  # vhat
+        ref = [a.copy() for a in state]
+        for step in range(3):
+            g = rng.normal(size=100_003).astype("float32")
+            rule(g, c, *state)
+            A._adam_np(g, c, *ref)
+        for got, want in zip(state, ref):
+            np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+    with pytest.raises(ValueError, match="adam sizes"):
+        native.lib().adam(np.ones(3, "float32"), np.ones(4, "float32"), np.ones(4, "float32"), np.ones(4, "float32"),
+                          None, 0.1, 0.1, 0.001, 1e-7)
+
+
+def test_a_large_adam_fit_does_not_import_numba():
+    out = run_fresh("""
+import sys, numpy as np, keraslite as keras
+model = keras.Sequential([keras.Input((300,)), keras.layers.Dense(256), keras.layers.Dense(1)])
+model.compile("adam", "mse")
+model.fit(np.ones((64, 300), "float32"), np.ones((64, 1), "float32"), epochs=1, verbose=0)
+print("numba" in sys.modules, model.optimizer._rule.__name__)
+""")
+    assert out == ["False", "_adam_compiled"]

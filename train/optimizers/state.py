@@ -69,7 +69,7 @@ def prepare(opt):
 
     opt._fused = opt._kernel is not None and type(opt).update_step is Optimizer.update_step
     parameters = sum(v._v.size for v in variables)
-    opt._numba = bool(opt._use_numba) if opt._use_numba is not None else kernels.use_numba(parameters)
+    opt._numba = bool(opt._use_numba) if opt._use_numba is not None else kernels.use_numba(parameters, opt._kernel)
     # on numpy only because Numba was not loaded yet: switch once something else has imported it
     opt._numba_pending = opt._use_numba is None and not opt._numba
     opt._rule = kernels.get(opt._kernel, opt._numba) if opt._fused else None

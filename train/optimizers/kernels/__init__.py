@@ -10,7 +10,9 @@ Keras 3 writes it in.
 
 ``get(name, use_numba)`` hands out either form. Numba is imported only when an optimizer asks for it; by default
 (``use_numba``) that is when Numba is already loaded or the model is big enough to repay the import (about 0.7 s
-and 100 MiB); ``KERASLITE_DISABLE_NUMBA=1`` always gives the numpy forms.
+and 100 MiB); ``KERASLITE_DISABLE_NUMBA=1`` always gives the numpy forms. A rule with a form in the runtime's
+compiled kernels (``COMPILED``: Adam) uses that one instead of Numba when they are built, so a large model's fit
+does not import Numba for it (``KERASLITE_NATIVE=0`` turns that off).
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from . import adam, adaptive, descent, ftrl
 NUMBA_MIN_PARAMETERS = 65536  # below this, importing Numba (~0.7 s, ~100 MiB) costs more than its kernels save
 
 RULES = {**descent.RULES, **adaptive.RULES, **adam.RULES, **ftrl.RULES}  # name -> (Numba loop, numpy form)
+COMPILED = {**adam.COMPILED}  # name -> factory(compiled module) of the rule on the runtime's C kernels
 _compiled = {}
 _lock = threading.Lock()
 
@@ -37,10 +40,21 @@ def get(name: str, use_numba: bool = True):
         with _lock:
             fn = _compiled.get(name)
             if fn is None:
-                from ....runtime import _jit  # imported here: keraslite.runtime is not needed for the numpy forms
+                native = _native() if name in COMPILED else None
+                if native is not None:
+                    fn = _compiled[name] = COMPILED[name](native)
+                else:
+                    from ....runtime import _jit  # imported here: keraslite.runtime is not needed for numpy forms
 
-                fn = _compiled[name] = _jit.njit(loop) or fallback
+                    fn = _compiled[name] = _jit.njit(loop) or fallback
     return fn
+
+
+def _native():
+    """The runtime's compiled kernel module, or None (not built, or ``KERASLITE_NATIVE=0``)."""
+    from ....runtime import native
+
+    return native.lib()
 
 
 def numba_available() -> bool:
@@ -55,10 +69,15 @@ def numba_loaded() -> bool:
     return "numba" in sys.modules and os.environ.get("KERASLITE_DISABLE_NUMBA") != "1"
 
 
-def use_numba(parameters: int) -> bool:
-    """The default choice for an optimizer over ``parameters`` numbers: Numba when it is already loaded, or when
-    the model is large enough that the compiled loops repay importing it."""
-    return numba_loaded() or (parameters >= NUMBA_MIN_PARAMETERS and numba_available())
+def use_numba(parameters: int, name: str = None) -> bool:
+    """The default choice for an optimizer over ``parameters`` numbers: the compiled loops when Numba is already
+    loaded, or when the model is large enough that they repay importing it (rule ``name`` in ``COMPILED`` then
+    runs on the runtime's C kernels, which cost no import, when those are built)."""
+    if numba_loaded():
+        return True
+    if parameters < NUMBA_MIN_PARAMETERS:
+        return False
+    return (name in COMPILED and _native() is not None) or numba_available()
 
 
 __all__ = ["RULES", "get", "numba_available", "numba_loaded", "use_numba", "NUMBA_MIN_PARAMETERS"]

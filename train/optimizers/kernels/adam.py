@@ -141,7 +141,26 @@ def _lion_np(g, c, w, m):
     m += u
 
 
+def compiled_adam(lib):
+    """Adam on the runtime's compiled kernels (``runtime/csrc/update.h``, the loop above in C) for float32
+    variables; other dtypes take the numpy form. The bias-corrected step size is computed here as in ``_adam_np``."""
+
+    def rule(g, c, w, m, v, vhat):
+        if w.dtype != np.float32 or g.dtype != np.float32:
+            return _adam_np(g, c, w, m, v, vhat)
+        lr, t, b1, b2, one_minus_b1, one_minus_b2, eps, amsgrad = c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7] != 0
+        one = c.dtype.type(1)
+        alpha = lr * np.sqrt(one - b2 ** t) / (one - b1 ** t)
+        lib.adam(g, w, m, v, vhat if amsgrad else None, float(alpha), float(one_minus_b1), float(one_minus_b2),
+                 float(eps))
+
+    rule.__name__ = rule.__qualname__ = "_adam_compiled"
+    return rule
+
+
+COMPILED = {"adam": compiled_adam}  # rule name -> factory of its compiled-kernel form
+
 RULES = {"adam": (_adam_loop, _adam_np), "adamax": (_adamax_loop, _adamax_np), "nadam": (_nadam_loop, _nadam_np),
          "lion": (_lion_loop, _lion_np)}
 
-__all__ = ["RULES"]
+__all__ = ["RULES", "COMPILED"]

@@ -1,0 +1,43 @@
+/* Fused optimizer updates for keraslite.train: one pass over a float32 variable and its slots, in the order
+ * Keras 3 writes the arithmetic (train/optimizers/kernels/adam.py is the reference; its numpy form gives the same
+ * numbers). Here so that training a large model does not have to import Numba for its update loop.
+ *
+ * Adam (AMSGrad with vhat): m += (g - m) * (1 - b1); v += (g*g - v) * (1 - b2); [vhat = max(vhat, v)];
+ * w -= (m * alpha) / (sqrt(v or vhat) + eps), alpha = lr * sqrt(1 - b2^t) / (1 - b1^t) computed by the caller.
+ * Contraction is off (resize.h): an FMA would round once where Keras rounds twice.
+ */
+#ifndef KL_UPDATE_H
+#define KL_UPDATE_H
+
+#include <math.h>
+#include <stdint.h>
+
+#include "resize.h"
+
+KL_NO_CONTRACT_FN static void kl_adam(const float *g, float *w, float *m, float *v, float *vhat, int64_t n,
+                                      float alpha, float one_minus_b1, float one_minus_b2, float eps) {
+    KL_NO_CONTRACT_BEGIN
+    if (vhat) {
+        for (int64_t i = 0; i < n; i++) {
+            const float gi = g[i];
+            const float mi = m[i] + (gi - m[i]) * one_minus_b1;
+            const float vi = v[i] + (gi * gi - v[i]) * one_minus_b2;
+            const float hi = vhat[i] > vi ? vhat[i] : vi;
+            m[i] = mi;
+            v[i] = vi;
+            vhat[i] = hi;
+            w[i] = w[i] - (mi * alpha) / (sqrtf(hi) + eps);
+        }
+        return;
+    }
+    for (int64_t i = 0; i < n; i++) {
+        const float gi = g[i];
+        const float mi = m[i] + (gi - m[i]) * one_minus_b1;
+        const float vi = v[i] + (gi * gi - v[i]) * one_minus_b2;
+        m[i] = mi;
+        v[i] = vi;
+        w[i] = w[i] - (mi * alpha) / (sqrtf(vi) + eps);
+    }
+}
+
+#endif
