@@ -25,25 +25,44 @@ static void release(arg_buf *bufs, int n) {
         if (bufs[i].held) PyBuffer_Release(&bufs[i].v);
 }
 
-/* A float32 C-contiguous buffer from o (None allowed when optional: then b->held stays 0). */
-static int get_f32(PyObject *o, arg_buf *b, int writable, int optional, const char *what) {
+/* "uint8 or float32" for the struct codes "Bf" (B, f and q are the ones the kernels take). */
+static const char *format_names(const char *formats) {
+    if (!strcmp(formats, "f")) return "float32";
+    if (!strcmp(formats, "q")) return "int64";
+    if (!strcmp(formats, "Bf")) return "uint8 or float32";
+    return formats;
+}
+
+/* A C-contiguous buffer of one of the formats in `formats` (struct codes, e.g. "Bf"); its code goes to *code. */
+static int get_typed(PyObject *o, arg_buf *b, const char *formats, int writable, const char *what, char *code) {
     b->held = 0;
-    if (o == Py_None && optional) return 0;
     int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
     if (PyObject_GetBuffer(o, &b->v, flags) < 0) {
         PyErr_Clear();
-        PyErr_Format(PyExc_ValueError, "_ckernels: %s must be a %sC-contiguous float32 array", what,
-                     writable ? "writable " : "");
+        PyErr_Format(PyExc_ValueError, "_ckernels: %s must be a %sC-contiguous %s array", what,
+                     writable ? "writable " : "", format_names(formats));
         return -1;
     }
     b->held = 1;
     const char *f = b->v.format ? b->v.format : "B";
     if (*f == '<' || *f == '=' || *f == '@') f++;
-    if (b->v.itemsize != 4 || strcmp(f, "f") != 0) {
-        PyErr_Format(PyExc_ValueError, "_ckernels: %s must be float32, got format %s", what, b->v.format);
+    char got = (f[0] && !f[1]) ? f[0] : '?';
+    if (got == 'l' || got == 'q') got = b->v.itemsize == 8 ? 'q' : '?';
+    if (!strchr(formats, got) || got == '?') {
+        PyErr_Format(PyExc_ValueError, "_ckernels: %s must be %s, got format %s", what, format_names(formats),
+                     b->v.format);
         return -1;
     }
+    *code = got;
     return 0;
+}
+
+/* A float32 C-contiguous buffer from o (None allowed when optional: then b->held stays 0). */
+static int get_f32(PyObject *o, arg_buf *b, int writable, int optional, const char *what) {
+    b->held = 0;
+    if (o == Py_None && optional) return 0;
+    char code;
+    return get_typed(o, b, "f", writable, what, &code);
 }
 
 static int64_t nfloats(const arg_buf *b) { return b->held ? (int64_t)(b->v.len / 4) : 0; }
@@ -445,28 +464,6 @@ error:
 }
 
 /* ---- image resampling ------------------------------------------------------------------------------------ */
-
-/* A C-contiguous buffer of one of the formats in `formats` (struct codes, e.g. "Bf"); its code goes to *code. */
-static int get_typed(PyObject *o, arg_buf *b, const char *formats, int writable, const char *what, char *code) {
-    b->held = 0;
-    int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
-    if (PyObject_GetBuffer(o, &b->v, flags) < 0) {
-        PyErr_Clear();
-        PyErr_Format(PyExc_ValueError, "_ckernels: %s must be a %sC-contiguous array", what, writable ? "writable " : "");
-        return -1;
-    }
-    b->held = 1;
-    const char *f = b->v.format ? b->v.format : "B";
-    if (*f == '<' || *f == '=' || *f == '@') f++;
-    char got = (f[0] && !f[1]) ? f[0] : '?';
-    if (got == 'l' || got == 'q') got = b->v.itemsize == 8 ? 'q' : '?';
-    if (!strchr(formats, got) || got == '?') {
-        PyErr_Format(PyExc_ValueError, "_ckernels: %s has format %s, expected one of %s", what, b->v.format, formats);
-        return -1;
-    }
-    *code = got;
-    return 0;
-}
 
 /* resize_bilinear(x, ylo, yhi, yl, xlo, xhi, xl, out, n, h, w, c, oh, ow): x (n, h, w, c) uint8 or float32 into
  * out (n, oh, ow, c) float32; the taps are int64 (lower, upper) and float32 (lerp) per output row / column. */

@@ -112,7 +112,7 @@ def interpolation_matrix(in_size: int, out_size: int, method: str) -> np.ndarray
 def resize(images: np.ndarray, height: int, width: int, method: str = "bilinear", out=None) -> np.ndarray:
     """``images`` (N, H, W, C) resized to (N, height, width, C) as ``tf.image.resize(..., antialias=False)``.
 
-    ``out`` (a float32 C-contiguous array of the result's shape) receives the result when the Numba loops run (the
+    ``out`` (a float32 C-contiguous array of the result's shape) receives the result when the compiled loops run (the
     folder loader writes straight into its batch); the returned array is the result either way.
 
     Example::
@@ -125,9 +125,9 @@ def resize(images: np.ndarray, height: int, width: int, method: str = "bilinear"
     if method == "nearest":
         return images[:, nearest_index(h, height)][:, :, nearest_index(w, width)]
     if images.dtype != np.float64:  # float64 (gradient checks) stays on numpy, in float64
-        jitted = _jit_resize(images, height, width, method, out)
-        if jitted is not None:
-            return jitted
+        compiled = _compiled_resize(images, height, width, method, out)
+        if compiled is not None:
+            return compiled
     x = images if images.dtype in (F32, np.float64) else images.astype(F32)
     if method == "bilinear":
         ylo, yhi, ylerp = linear_taps(h, height)
@@ -155,30 +155,28 @@ def resize(images: np.ndarray, height: int, width: int, method: str = "bilinear"
     return (np.einsum("pw,nowc->nopc", mx, rows, optimize=True) * factor).astype(x.dtype, copy=False)
 
 
-def _jit_resize(images, height, width, method, out=None):
-    """The compiled (bilinear) or Numba loop for ``method`` (same values as the numpy code below), or None
-    without either. Bilinear, what the folder loaders use, runs in the C kernels when they are built, so loading
-    images does not import Numba (~0.6 s of a first epoch)."""
+def _compiled_resize(images, height, width, method, out=None):
+    """The compiled loop for ``method`` (same values as the numpy code above), or None without one. Bilinear, what
+    the folder loaders use, runs in the C kernels when they are built (loading images then does not import Numba,
+    ~0.6 s of a first epoch); the rest, and bilinear without them, in Numba."""
     n, h, w, c = images.shape
-    fits = out is None or (out.dtype == F32 and out.flags.c_contiguous)
-    if method == "bilinear" and images.dtype in (np.uint8, F32) and fits:
+    native = None
+    if method == "bilinear" and images.dtype in (np.uint8, F32) and (
+            out is None or (out.dtype == F32 and out.flags.c_contiguous)):
         from ..native import lib
 
         native = lib()
-        if native is not None:
-            x = np.ascontiguousarray(images)
-            if out is None:
-                out = np.empty((n, height, width, c), F32)
-            native.resize_bilinear(x, *linear_taps(h, height), *linear_taps(w, width), out, n, h, w, c, height,
-                                   width)
-            return out
-    from . import resize_jit as J
+    if native is None:
+        from . import resize_jit as J
 
-    if J.bilinear is None:
-        return None
+        if J.bilinear is None:
+            return None
     x = np.ascontiguousarray(images)
     if out is None:
         out = np.empty((n, height, width, c), F32)
+    if native is not None:
+        native.resize_bilinear(x, *linear_taps(h, height), *linear_taps(w, width), out, n, h, w, c, height, width)
+        return out
     if method == "bilinear":
         return J.bilinear(x, *linear_taps(h, height), *linear_taps(w, width), out)
     if method == "bicubic":

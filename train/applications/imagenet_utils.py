@@ -232,6 +232,23 @@ def image_input(input_tensor, input_shape):
                          "on arrays, build it and call model.predict(array)")
 
 
+def pool_features(x, pooling, named=False):
+    """The headless model's ``pooling`` ("avg", "max" or None) on feature map ``x``, as Keras' builder writes it
+    (``named``: the layers are called ``avg_pool``/``max_pool``, as in ResNet and MobileNetV3)."""
+    from .. import layers
+
+    if pooling == "avg":
+        return layers.GlobalAveragePooling2D(name="avg_pool" if named else None)(x)
+    if pooling == "max":
+        return layers.GlobalMaxPooling2D(name="max_pool" if named else None)(x)
+    return x
+
+
+def model_inputs(input_tensor, img_input):
+    """What the model is built from: the Inputs behind the user's ``input_tensor``, else ``img_input``."""
+    return source_inputs(input_tensor) if input_tensor is not None else img_input
+
+
 def source_inputs(tensor):
     """The ``Input`` tensors ``tensor`` was computed from (Keras' ``get_source_inputs``), in discovery order."""
     found, seen, stack = [], set(), [tensor]
@@ -249,4 +266,4 @@ def source_inputs(tensor):
 
 
 __all__ = ["preprocess_input", "decode_predictions", "obtain_input_shape", "correct_pad", "validate_activation",
-           "image_input", "source_inputs"]
+           "image_input", "source_inputs", "pool_features", "model_inputs"]

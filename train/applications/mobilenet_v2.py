@@ -126,11 +126,9 @@ def MobileNetV2(input_shape=None, alpha=1.0, include_top=True, weights="imagenet
         x = layers.GlobalAveragePooling2D()(x)
         imagenet_utils.validate_activation(classifier_activation, weights)
         x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    elif pooling == "avg":
-        x = layers.GlobalAveragePooling2D()(x)
-    elif pooling == "max":
-        x = layers.GlobalMaxPooling2D()(x)
-    inputs = imagenet_utils.source_inputs(input_tensor) if input_tensor is not None else img_input
+    else:
+        x = imagenet_utils.pool_features(x, pooling, named=False)
+    inputs = imagenet_utils.model_inputs(input_tensor, img_input)
     model = Model(inputs, x, name=name or f"mobilenetv2_{alpha:0.2f}_{rows}")
     file_name = (f"mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{float(alpha)}_{rows}"
                  f"{'' if include_top else '_no_top'}.h5")

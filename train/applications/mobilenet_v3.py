@@ -154,11 +154,9 @@ def MobileNetV3Small(input_shape=None, alpha=1.0, minimalistic=False, include_to
         x = layers.Flatten()(x)
         imagenet_utils.validate_activation(classifier_activation, weights)
         x = layers.Activation(activation=classifier_activation, name="predictions")(x)
-    elif pooling == "avg":
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    elif pooling == "max":
-        x = layers.GlobalMaxPooling2D(name="max_pool")(x)
-    inputs = imagenet_utils.source_inputs(input_tensor) if input_tensor is not None else img_input
+    else:
+        x = imagenet_utils.pool_features(x, pooling, named=True)
+    inputs = imagenet_utils.model_inputs(input_tensor, img_input)
     model = Model(inputs, x, name=name)
     key = f"small{'_minimalistic' if minimalistic else ''}_224_{alpha}_float"
     file_name = f"weights_mobilenet_v3_{key}.h5" if include_top else f"weights_mobilenet_v3_{key}_no_top_v2.h5"

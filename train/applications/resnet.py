@@ -58,11 +58,9 @@ def build_resnet(stack_fn, weights_name, include_top=True, weights="imagenet", i
         x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
         imagenet_utils.validate_activation(classifier_activation, weights)
         x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    elif pooling == "avg":
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    elif pooling == "max":
-        x = layers.GlobalMaxPooling2D(name="max_pool")(x)
-    inputs = imagenet_utils.source_inputs(input_tensor) if input_tensor is not None else img_input
+    else:
+        x = imagenet_utils.pool_features(x, pooling, named=True)
+    inputs = imagenet_utils.model_inputs(input_tensor, img_input)
     model = Model(inputs, x, name=name)
     file_name = f"{weights_name}_weights_tf_dim_ordering_tf_kernels{'' if include_top else '_notop'}.h5"
     return W.load(model, weights, file_name, BASE_URL + file_name)

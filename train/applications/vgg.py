@@ -31,11 +31,9 @@ def build_vgg(family, convs_per_block, include_top=True, weights="imagenet", inp
         x = layers.Dense(4096, activation="relu", name="fc2")(x)
         imagenet_utils.validate_activation(classifier_activation, weights)
         x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    elif pooling == "avg":
-        x = layers.GlobalAveragePooling2D()(x)
-    elif pooling == "max":
-        x = layers.GlobalMaxPooling2D()(x)
-    inputs = imagenet_utils.source_inputs(input_tensor) if input_tensor is not None else img_input
+    else:
+        x = imagenet_utils.pool_features(x, pooling, named=False)
+    inputs = imagenet_utils.model_inputs(input_tensor, img_input)
     model = Model(inputs, x, name=name)
     file_name = f"{family}_weights_tf_dim_ordering_tf_kernels{'' if include_top else '_notop'}.h5"
     return W.load(model, weights, file_name, f"{BASE_URL}{family}/{file_name}")

@@ -2,8 +2,7 @@
 
 Why not BLAS's own threads: multi-threaded OpenBLAS synchronises its threads by spinning for every product, and
 when another process holds a core the spinning thread waits for a descheduled partner. On a busy 2-core machine
-a 128x784x512 product then took 30-48 ms instead of 0.9 ms on one thread (bench/RESULTS.md, "BLAS threads in
-training"). Here BLAS runs on one thread per call and a large product is cut into row (or column) blocks run by a
+a 128x784x512 product then took 30-48 ms instead of 0.9 ms on one thread (bench/RESULTS.md, "Training"). Here BLAS runs on one thread per call and a large product is cut into row (or column) blocks run by a
 small pool that blocks on futures, so a busy machine costs at most the idle core, never a collapse. Every output
 element is still one BLAS dot over the whole inner dimension, so the numbers do not depend on the split beyond
 the few ulps BLAS's blocking can change.
@@ -15,7 +14,6 @@ user set (``OPENBLAS_NUM_THREADS`` and the like) hands threading back to BLAS, u
 """
 from __future__ import annotations
 
-import contextlib
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -33,9 +31,8 @@ _lock = threading.Lock()
 _pool = None
 _pool_size = 0
 _threads = 1
-_depth = 0  # nesting of policy() (a tape inside fit changes nothing)
-_blas = None  # (threadpoolctl controller of the BLAS libraries, their thread counts before) while a policy holds
-_controller = None
+_depth = 0  # nesting of policies (a tape inside fit changes nothing)
+_controller = None  # threadpoolctl's controller of the BLAS libraries, made once
 
 
 def set_threads(n: int) -> int:
@@ -80,40 +77,44 @@ def _blas_libraries():
     return _controller
 
 
-@contextlib.contextmanager
-def policy(n=None):
+class policy:
     """BLAS on one thread and large products split over ``n`` threads (default ``default_threads()``) inside.
 
-    Re-entrant: only the outermost one acts. Example: ``with policy(2): z = matmul(x, w)``.
+    Re-entrant: only the outermost one acts, and it restores BLAS's thread counts when it ends.
+    Example: ``with policy(2): z = matmul(x, w)``.
     """
-    global _depth, _blas, _threads
-    with _lock:
-        _depth += 1
-        outermost = _depth == 1
-    if not outermost:
-        try:
-            yield
-        finally:
-            with _lock:
-                _depth -= 1
-        return
-    handed_to_blas = not os.environ.get("KERASLITE_TRAIN_THREADS") and any(os.environ.get(v) for v in USER_VARIABLES)
-    libraries = None if handed_to_blas else _blas_libraries()
-    previous = _threads
-    try:
+
+    def __init__(self, n=None):
+        self.n, self._restore = n, None
+
+    def __enter__(self):
+        global _depth, _threads
+        with _lock:
+            _depth += 1
+            if _depth > 1:
+                return self
+        handed_to_blas = (not os.environ.get("KERASLITE_TRAIN_THREADS")
+                          and any(os.environ.get(v) for v in USER_VARIABLES))
+        libraries = None if handed_to_blas else _blas_libraries()
+        counts = [(lib, lib.num_threads) for lib in libraries.lib_controllers] if libraries is not None else []
+        threads_before = _threads
         if libraries is not None:
-            _threads = default_threads() if n is None else max(1, int(n))
-            _blas = [(lib, lib.num_threads) for lib in libraries.lib_controllers]
-            for lib, _ in _blas:
+            _threads = default_threads() if self.n is None else max(1, int(self.n))
+            for lib, _ in counts:
                 lib.set_num_threads(1)
-        yield
-    finally:
+        self._restore = (threads_before, counts)
+        return self
+
+    def __exit__(self, *exc):
+        global _depth, _threads
         with _lock:
             _depth -= 1
-            _threads = previous
-            for lib, count in _blas or ():
-                lib.set_num_threads(count)
-            _blas = None
+            if self._restore is not None:
+                _threads, counts = self._restore
+                for lib, count in counts:
+                    lib.set_num_threads(count)
+                self._restore = None
+        return False
 
 
 def _executor(n):

@@ -35,11 +35,11 @@ class GradientTape:
         self._nodes: list = []
         self._recording = False
         self._used = False
+        self._threads = parallel.policy()  # custom training loops get fit's thread policy while recording
 
     def __enter__(self):
         recording_tapes().append(self)
         self._recording = True
-        self._threads = parallel.policy()  # custom training loops get fit's thread policy
         self._threads.__enter__()
         return self
 
@@ -48,9 +48,7 @@ class GradientTape:
         if self in tapes:
             tapes.remove(self)
         self._recording = False
-        threads, self._threads = getattr(self, "_threads", None), None
-        if threads is not None:
-            threads.__exit__(*exc)
+        self._threads.__exit__(*exc)
         return False
 
     def _tracks(self, x: Tensor) -> bool:

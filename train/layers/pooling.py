@@ -77,14 +77,13 @@ class GlobalPooling(Layer):
         self.data_format = data_format or "channels_last"
         self.keepdims = bool(keepdims)
         self.supports_masking = self.rank == 1
-        self._masks_steps = self.rank == 1 and self.op != "max"
 
     def _axes(self, ndim):
         return tuple(range(2, ndim)) if self.data_format == "channels_first" else tuple(range(1, ndim - 1))
 
     def call(self, inputs, mask=None):
         axes = self._axes(inputs.ndim)
-        if mask is not None and self._masks_steps:
+        if mask is not None and self.rank == 1 and self.op != "max":
             return self._masked(inputs, mask, axes)
         if self.op == "max":
             return R.max_(inputs, axis=axes, keepdims=self.keepdims)

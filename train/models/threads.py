@@ -1,17 +1,11 @@
-"""How many threads ``fit``, ``evaluate`` and ``predict`` use for their matrix products.
+"""How many threads ``fit``, ``evaluate`` and ``predict`` give their large matrix products.
 
-During them BLAS runs on one thread, and keraslite splits the large products itself over its own threads
-(``train/autodiff/parallel.py``): multi-threaded OpenBLAS spins while it waits for its partner threads, so on a
-machine where another process holds a core one 128x784x512 product took 30-48 ms instead of 0.9 ms, and a wide
-MLP's epoch 20 s instead of 2. Small models (under ``SMALL_MACS`` multiply-adds per step) use one thread, which
-is fastest for small matrices; larger ones use every core this process may run on, divided among the MPI ranks
-on this host. ``KERASLITE_TRAIN_THREADS=n`` picks ``n``; a BLAS variable the user set (``OPENBLAS_NUM_THREADS``
-and the like) hands threading back to BLAS, untouched. Needs ``threadpoolctl``; without it nothing is changed.
-The mechanism (and the same policy for ``GradientTape`` blocks) is ``train/autodiff/parallel.py``.
+Small models (under ``SMALL_MACS`` multiply-adds per step) use one thread, fastest for small matrices; larger ones
+``parallel.default_threads()``. The mechanism, and why BLAS itself stays on one thread, is in
+``train/autodiff/parallel.py``.
 """
 from __future__ import annotations
 
-import contextlib
 import os
 
 import numpy as np
@@ -52,13 +46,11 @@ def fit_threads(model, batch_size: int) -> int:
     return 1 if step_macs(model, batch_size or 32) < SMALL_MACS else parallel.default_threads()
 
 
-@contextlib.contextmanager
 def blas_threads(model, batch_size: int):
-    """For the duration of a fit (evaluate, predict): BLAS on one thread, large products on ``fit_threads``."""
+    """The context of a fit (evaluate, predict): BLAS on one thread, large products on ``fit_threads``."""
     from ..autodiff import parallel
 
-    with parallel.policy(fit_threads(model, batch_size)):
-        yield
+    return parallel.policy(fit_threads(model, batch_size))
 
 
 __all__ = ["blas_threads", "fit_threads", "step_macs"]

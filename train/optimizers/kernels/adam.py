@@ -36,10 +36,15 @@ def _adam_loop(g, c, w, m, v, vhat):
             w[i] = w[i] - (m[i] * alpha) / (np.sqrt(v[i]) + eps)
 
 
-def _adam_np(g, c, w, m, v, vhat):
+def _adam_coefficients(c):
+    """``(alpha, 1 - b1, 1 - b2, eps, amsgrad)`` of one step: alpha is the bias-corrected step size, in c's dtype."""
     lr, t, b1, b2, one_minus_b1, one_minus_b2, eps, amsgrad = c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7] != 0
     one = c.dtype.type(1)
-    alpha = lr * np.sqrt(one - b2 ** t) / (one - b1 ** t)
+    return lr * np.sqrt(one - b2 ** t) / (one - b1 ** t), one_minus_b1, one_minus_b2, eps, amsgrad
+
+
+def _adam_np(g, c, w, m, v, vhat):
+    alpha, one_minus_b1, one_minus_b2, eps, amsgrad = _adam_coefficients(c)
     (t,) = _scratch(w.shape[0], w.dtype)
     _moments_np(g, m, v, one_minus_b1, one_minus_b2, t)
     if amsgrad:
@@ -143,14 +148,12 @@ def _lion_np(g, c, w, m):
 
 def compiled_adam(lib):
     """Adam on the runtime's compiled kernels (``runtime/csrc/update.h``, the loop above in C) for float32
-    variables; other dtypes take the numpy form. The bias-corrected step size is computed here as in ``_adam_np``."""
+    variables; other dtypes take the numpy form. The step size comes from ``_adam_coefficients`` as in ``_adam_np``."""
 
     def rule(g, c, w, m, v, vhat):
         if w.dtype != np.float32 or g.dtype != np.float32:
             return _adam_np(g, c, w, m, v, vhat)
-        lr, t, b1, b2, one_minus_b1, one_minus_b2, eps, amsgrad = c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7] != 0
-        one = c.dtype.type(1)
-        alpha = lr * np.sqrt(one - b2 ** t) / (one - b1 ** t)
+        alpha, one_minus_b1, one_minus_b2, eps, amsgrad = _adam_coefficients(c)
         lib.adam(g, w, m, v, vhat if amsgrad else None, float(alpha), float(one_minus_b1), float(one_minus_b2),
                  float(eps))
 
