@@ -2,7 +2,7 @@
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /work/venvs/dev/bin/python bench/runtime.py
         [--set all|tutorial|apps] [--threads both|one|default] [--rounds 9] [--apps /work/cache/keras_apps/keras2]
-        [--only NAME ...] [--no-cold] [--out DIR]
+        [--only NAME ...] [--no-cold | --cold-only] [--out DIR]
 
 Two model sets: the tutorial models of ``tutorial_models.py`` (built in code, random weights) at batch 1, 8 and 32,
 and the keras.applications files made by real Keras (tests/fixtures/make_applications.py, 96x96 inputs, random
@@ -12,13 +12,15 @@ pools read their size at import): "one" gives keraslite, OpenBLAS and onnxruntim
 leaves every pool at its default. The two peers alternate round by round in one process, with a 10 ms pause
 between rounds so neither's idle-spinning pool runs into the other's timing; the figure is the median per-call
 time. Then cold start: a fresh process imports the library, loads a model and predicts one sample (wall
-time and peak RSS by /usr/bin/time) for a plain CNN, MobileNetV2 and an LSTM text model. Prints Markdown for
+time and peak RSS by /usr/bin/time) for a plain CNN, MobileNetV2 and an LSTM text model, with every package's
+``.pyc`` files written first as a pip install writes them. Prints Markdown for
 bench/RESULTS.md. Not a test: numbers depend on the machine and its load (printed at start and end).
 """
 import argparse
 import json
 import math
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -194,8 +196,29 @@ def _run_cold(code):
     return wall, int(done.stderr.rsplit("RSSKB=", 1)[1].split()[0]) / 1024
 
 
+def _compile_bytecode():
+    """Write the ``.pyc`` files of both peers' packages, as ``pip install`` does.
+
+    A wheel install compiles every module; an editable checkout writes them on first import, unless
+    PYTHONDONTWRITEBYTECODE is set (this machine sets it). Without them a cold process compiles keraslite's ~50
+    modules from source (0.2 s, more than the whole import) while numpy and onnxruntime load their compiled files.
+    """
+    import compileall
+    import importlib.util
+
+    for name in ("keraslite", "numpy", "h5py", "onnxruntime"):
+        spec = importlib.util.find_spec(name)
+        if spec and spec.submodule_search_locations:
+            for folder in spec.submodule_search_locations:
+                compileall.compile_dir(folder, quiet=2, rx=_SKIP_DIRS)
+
+
+_SKIP_DIRS = re.compile(r"[/\\](tests|\.git|build)[/\\]")  # a checkout's tests and build output
+
+
 def cold_start(cases, repeats):
     """Per model: median wall time and peak RSS of each peer over ``repeats`` interleaved fresh processes."""
+    _compile_bytecode()
     by_label = {c["label"]: c for c in cases}
     picks = [("plain CNN", "CNN (3 Conv2D + pool + Dense)", (1, 32, 32, 3), "float32"),
              ("MobileNetV2 (keras.applications, 96x96)", "MobileNetV2", (1, 96, 96, 3), "float32"),
@@ -233,6 +256,23 @@ def report(results, failed, cold, loads):
     out = ["", "--- Markdown for bench/RESULTS.md ---", "", f"Load average (1/5/15 min): {loads[0]} at the start, "
            f"{loads[1]} at the end.", ""]
     settings = list(results)
+    if settings:
+        out += _latency_table(results, settings)
+    if failed:
+        out += ["", "Not loaded by keraslite (not benchmarked): " + "; ".join(f"{n} ({why})" for n, why in failed)]
+    if cold:
+        out += ["", "| cold start (import, load, predict 1) | keraslite (s) | onnxruntime (s) | ratio | keraslite "
+                    "peak RSS (MiB) | onnxruntime peak RSS (MiB) | ratio |", "| --- | ---: | ---: | ---: | ---: | ---: "
+                    "| ---: |"]
+        for row in cold:
+            (a, ra), (b, rb) = row["keraslite"], row["onnxruntime"]
+            out.append(f"| {row['model']} | {a:.2f} | {b:.2f} | {a / b:.2f} | {ra:.0f} | {rb:.0f} | {ra / rb:.2f} |")
+    print("\n".join(out))
+
+
+def _latency_table(results, settings):
+    """Markdown lines: one row per model and batch, then the geometric means per set."""
+    out = []
     out.append("| model | batch | " + " | ".join(f"{s} thread{'s' if s == 'default' else ''}: keraslite (us) | "
                                                  f"onnxruntime (us) | ratio" for s in settings) + " | max abs diff |")
     out.append("| --- | ---: | " + " | ".join("---: | ---: | ---:" for _ in settings) + " | ---: |")
@@ -255,16 +295,7 @@ def report(results, failed, cold, loads):
                 out.append(f"- {s} thread(s), {title}: geometric mean **{geomean([r['ratio'] for r in chosen]):.2f}** "
                            f"over {len(chosen)} cases; highest {worst['ratio']:.2f} ({worst['label']}, batch "
                            f"{worst['batch']})")
-    if failed:
-        out += ["", "Not loaded by keraslite (not benchmarked): " + "; ".join(f"{n} ({why})" for n, why in failed)]
-    if cold:
-        out += ["", "| cold start (import, load, predict 1) | keraslite (s) | onnxruntime (s) | ratio | keraslite "
-                    "peak RSS (MiB) | onnxruntime peak RSS (MiB) | ratio |", "| --- | ---: | ---: | ---: | ---: | ---: "
-                    "| ---: |"]
-        for row in cold:
-            (a, ra), (b, rb) = row["keraslite"], row["onnxruntime"]
-            out.append(f"| {row['model']} | {a:.2f} | {b:.2f} | {a / b:.2f} | {ra:.0f} | {rb:.0f} | {ra / rb:.2f} |")
-    print("\n".join(out))
+    return out
 
 
 def main(argv=None):
@@ -277,6 +308,7 @@ def main(argv=None):
     parser.add_argument("--only", nargs="+", help="only these applications")
     parser.add_argument("--cold-repeats", type=int, default=5)
     parser.add_argument("--no-cold", action="store_true", help="skip the cold-start measurements")
+    parser.add_argument("--cold-only", action="store_true", help="only the cold-start measurements")
     parser.add_argument("--out", default=None, help="folder for model files and results (default: a temporary one)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--cases", help=argparse.SUPPRESS)
@@ -295,6 +327,7 @@ def main(argv=None):
     with open(cases_path, "w") as fh:
         json.dump(cases, fh)
     settings = ["one", "default"] if args.threads == "both" else [args.threads]
+    settings = [] if args.cold_only else settings
     results = {s: run_setting(s, args, cases_path) for s in settings}
     cold = [] if args.no_cold else cold_start(cases, args.cold_repeats)
     report(results, failed, cold, (start_load, load_average()))

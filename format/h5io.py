@@ -4,6 +4,7 @@ a ``ModelFormatError`` that names the file and the object."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 from typing import Any, Iterator, List, Optional
 
@@ -48,45 +49,81 @@ def has(group: h5py.Group, name: str, label: str) -> bool:
         raise ModelFormatError(f"{label}: cannot read {group.name!r} ({_short(exc)}); is the file damaged?") from None
 
 
-def child(group: h5py.Group, name: str, label: str) -> Any:
-    """``group[name]`` (``name`` may hold ``/``), refusing soft and external links on every step."""
-    node = group
+def _open(gid: Any, name: str, label: str) -> Any:
+    """The low-level object id at ``name`` under group id ``gid``, refusing soft and external links on every step.
+
+    h5py's low-level calls, not ``group[name]``: a model has hundreds of weights, and the high-level path costs
+    several lookups and wrapper objects per step (about two thirds of reading a MobileNetV2 file).
+    """
+    node = gid
     for part in [p for p in name.split("/") if p]:
+        key = part.encode()
         try:
-            link = node.get(part, getlink=True)
-        except Exception as exc:
-            raise ModelFormatError(f"{label}: cannot read {name!r} ({_short(exc)})") from None
-        if link is None:
-            raise ModelFormatError(f"{label}: missing {name!r} in {node.name!r}")
-        if isinstance(link, (h5py.SoftLink, h5py.ExternalLink)):
-            kind = "soft" if isinstance(link, h5py.SoftLink) else "external"
-            raise ModelFormatError(f"{label}: {node.name}/{part} is a {kind} link; links are refused in model files")
-        try:
-            node = node[part]
+            if not node.links.exists(key):
+                where = h5py.h5i.get_name(node).decode(errors="replace")
+                raise ModelFormatError(f"{label}: missing {name!r} in {where!r}")
+            kind = node.links.get_info(key).type
+            if kind != h5py.h5l.TYPE_HARD:
+                where = h5py.h5i.get_name(node).decode(errors="replace").rstrip("/")
+                what = {h5py.h5l.TYPE_SOFT: "soft", h5py.h5l.TYPE_EXTERNAL: "external"}.get(kind, "user-defined")
+                raise ModelFormatError(f"{label}: {where}/{part} is a {what} link; links are refused in model files")
+            node = h5py.h5o.open(node, key)
+        except ModelFormatError:
+            raise
         except Exception as exc:
             raise ModelFormatError(f"{label}: cannot read {name!r} ({_short(exc)})") from None
     return node
 
 
+def child(group: h5py.Group, name: str, label: str) -> Any:
+    """``group[name]`` (``name`` may hold ``/``), refusing soft and external links on every step."""
+    oid = _open(group.id, name, label)
+    if isinstance(oid, h5py.h5d.DatasetID):
+        return h5py.Dataset(oid)
+    if isinstance(oid, h5py.h5g.GroupID):
+        return h5py.Group(oid)
+    raise ModelFormatError(f"{label}: {name!r} is neither a group nor a dataset; refused in model files")
+
+
 def attr(obj: Any, name: str, label: str) -> Any:
     """An attribute decoded to str / list of str / JSON-able Python, or None when absent."""
+    key = name.encode()
     try:
-        if name not in obj.attrs:
+        if not h5py.h5a.exists(obj.id, key):
             return None
         # A damaged or hostile header can declare billions of elements; h5py would allocate and convert them all
         # (minutes of CPU for variable-length strings) before anything could look at the value.
-        aid = h5py.h5a.open(obj.id, name.encode())
-        items = aid.get_space().get_simple_extent_npoints()
+        aid = h5py.h5a.open(obj.id, key)
+        space = aid.get_space()
+        items = space.get_simple_extent_npoints()
         stored = items * aid.get_type().get_size()
         if items > MAX_ATTR_ITEMS or stored > MAX_ATTR_BYTES:
             raise ModelFormatError(f"{label}: attribute {name!r} declares {items} values ({stored} bytes); refused "
                                    "as damaged or hostile")
-        value = obj.attrs[name]
+        ftype = aid.get_type()
+        simple = space.get_simple_extent_type() in (h5py.h5s.SIMPLE, h5py.h5s.SCALAR)
+        if simple and ftype.get_class() == h5py.h5t.STRING and ftype.is_variable_str():
+            # Keras' names and JSON: read straight into an array, several times cheaper than ``attrs[name]``,
+            # which a file with hundreds of layers pays hundreds of times.
+            dtype, mtype = _vlen_string(ftype.get_cset())
+            value = np.empty(space.get_simple_extent_dims(), dtype)
+            aid.read(value, mtype=mtype)
+            if value.ndim == 0:
+                value = value[()]
+        else:
+            value = obj.attrs[name]
     except ModelFormatError:
         raise
     except Exception as exc:
         raise ModelFormatError(f"{label}: cannot read attribute {name!r} ({_short(exc)})") from None
     return _decode(value)
+
+
+@functools.lru_cache(maxsize=None)
+def _vlen_string(cset: int):
+    """(numpy dtype, HDF5 memory type) to read variable-length strings of character set ``cset``."""
+    dtype = h5py.string_dtype("utf-8" if cset == h5py.h5t.CSET_UTF8 else "ascii")
+    return dtype, h5py.h5t.py_create(dtype)
 
 
 def _decode(value: Any) -> Any:
@@ -134,24 +171,40 @@ def json_attr(obj: Any, name: str, label: str) -> Any:
 
 def array(group: h5py.Group, name: str, label: str) -> np.ndarray:
     """A numeric dataset read whole, after the safety checks."""
-    ds = child(group, name, label)
-    where = f"{label}: dataset {ds.name!r}" if hasattr(ds, "name") else label
-    if not isinstance(ds, h5py.Dataset):
-        raise ModelFormatError(f"{where} is a group, expected a weight array")
+    ds = _open(group.id, name, label)
+
+    def where() -> str:
+        try:
+            return f"{label}: dataset {h5py.h5i.get_name(ds).decode(errors='replace')!r}"
+        except Exception:
+            return f"{label}: dataset {name!r}"
+
+    if not isinstance(ds, h5py.h5d.DatasetID):
+        what = "a group" if isinstance(ds, h5py.h5g.GroupID) else "neither a group nor a dataset"
+        raise ModelFormatError(f"{where()} is {what}, expected a weight array")
     try:
-        if ds.is_virtual:
-            raise ModelFormatError(f"{where} is a virtual dataset; refused in model files")
-        if ds.external:
-            raise ModelFormatError(f"{where} stores its data in external files; refused in model files")
-        if ds.dtype.kind not in "fiub":
-            raise ModelFormatError(f"{where} has dtype {ds.dtype}; expected a numeric weight array")
-        declared = int(np.prod(ds.shape, dtype=np.int64)) * ds.dtype.itemsize if ds.shape else ds.dtype.itemsize
-        stored = ds.id.get_storage_size()
+        plist = ds.get_create_plist()
+        if plist.get_layout() == h5py.h5d.VIRTUAL:
+            raise ModelFormatError(f"{where()} is a virtual dataset; refused in model files")
+        if plist.get_external_count():
+            raise ModelFormatError(f"{where()} stores its data in external files; refused in model files")
+        dtype = ds.dtype
+        if dtype.kind not in "fiub":
+            raise ModelFormatError(f"{where()} has dtype {dtype}; expected a numeric weight array")
+        space = ds.get_space()
+        if space.get_simple_extent_type() == h5py.h5s.NULL:
+            raise ModelFormatError(f"{where()} holds no data (an empty dataspace); expected a weight array")
+        shape = space.get_simple_extent_dims()
+        declared = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+        stored = ds.get_storage_size()
         if declared > MAX_ARRAY_BYTES or (declared > (1 << 20) and declared > MAX_DECLARED_OVER_STORED * stored):
-            raise ModelFormatError(f"{where} declares {declared} bytes but stores {stored}; refused as a "
+            raise ModelFormatError(f"{where()} declares {declared} bytes but stores {stored}; refused as a "
                                    "decompression bomb or a damaged file")
-        return np.asarray(ds[()])
+        out = np.empty(shape, dtype)
+        if out.size:
+            ds.read(h5py.h5s.ALL, h5py.h5s.ALL, out)
+        return out
     except ModelFormatError:
         raise
     except Exception as exc:
-        raise ModelFormatError(f"{where} cannot be read ({_short(exc)}); is the file truncated?") from None
+        raise ModelFormatError(f"{where()} cannot be read ({_short(exc)}); is the file truncated?") from None

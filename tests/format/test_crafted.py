@@ -92,6 +92,34 @@ def test_dataset_declaring_far_more_than_it_stores(mlp):
     _refused(mlp, "declares .* bytes but stores")
 
 
+def test_empty_dataspace_weight(mlp):
+    with h5py.File(mlp, "r+") as f:
+        del f["model_weights/dense/dense/kernel:0"]
+        f["model_weights/dense/dense/kernel:0"] = h5py.Empty("f4")
+    _refused(mlp, "holds no data")
+
+
+def test_named_datatype_in_place_of_a_weight(mlp):
+    with h5py.File(mlp, "r+") as f:
+        del f["model_weights/dense/dense/kernel:0"]
+        f["model_weights/dense/dense/kernel:0"] = np.dtype("f4")  # a committed datatype object
+    _refused(mlp, "neither a group nor a dataset")
+
+
+def test_group_in_place_of_a_weight(mlp):
+    with h5py.File(mlp, "r+") as f:
+        del f["model_weights/dense/dense/kernel:0"]
+        f["model_weights/dense/dense"].create_group("kernel:0")
+    _refused(mlp, "is a group, expected a weight array")
+
+
+def test_missing_weight_dataset(mlp):
+    with h5py.File(mlp, "r+") as f:
+        del f["model_weights/dense/dense/kernel:0"]
+    message = _refused(mlp, "missing 'dense/kernel:0'")
+    assert "/model_weights/dense" in message
+
+
 def test_weight_shape_mismatch(mlp):
     with h5py.File(mlp, "r+") as f:
         old = f["model_weights/dense/dense/kernel:0"][()]
