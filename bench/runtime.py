@@ -20,7 +20,6 @@ import argparse
 import json
 import math
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -196,29 +195,11 @@ def _run_cold(code):
     return wall, int(done.stderr.rsplit("RSSKB=", 1)[1].split()[0]) / 1024
 
 
-def _compile_bytecode():
-    """Write the ``.pyc`` files of both peers' packages, as ``pip install`` does.
-
-    A wheel install compiles every module; an editable checkout writes them on first import, unless
-    PYTHONDONTWRITEBYTECODE is set (this machine sets it). Without them a cold process compiles keraslite's ~50
-    modules from source (0.2 s, more than the whole import) while numpy and onnxruntime load their compiled files.
-    """
-    import compileall
-    import importlib.util
-
-    for name in ("keraslite", "numpy", "h5py", "onnxruntime"):
-        spec = importlib.util.find_spec(name)
-        if spec and spec.submodule_search_locations:
-            for folder in spec.submodule_search_locations:
-                compileall.compile_dir(folder, quiet=2, rx=_SKIP_DIRS)
-
-
-_SKIP_DIRS = re.compile(r"[/\\](tests|\.git|build)[/\\]")  # a checkout's tests and build output
-
-
 def cold_start(cases, repeats):
     """Per model: median wall time and peak RSS of each peer over ``repeats`` interleaved fresh processes."""
-    _compile_bytecode()
+    from bytecode import compile_packages
+
+    compile_packages("keraslite", "numpy", "h5py", "onnxruntime")
     by_label = {c["label"]: c for c in cases}
     picks = [("plain CNN", "CNN (3 Conv2D + pool + Dense)", (1, 32, 32, 3), "float32"),
              ("MobileNetV2 (keras.applications, 96x96)", "MobileNetV2", (1, 96, 96, 3), "float32"),

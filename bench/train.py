@@ -131,6 +131,10 @@ def main():
             print(f"warning: {var} is set; it forces slower OpenBLAS kernels than users get. Run with "
                   f"`env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE`", file=sys.stderr)
     tasks = [t for t in args.tasks.split(",") if t]
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from bytecode import compile_packages
+
+    compile_packages("keraslite")  # tf_keras' files were compiled by pip; see bench/bytecode.py
     pythons = {"keraslite": sys.executable, "tf_keras": args.tf_python}
     results = {(t, f): [] for t in tasks for f in pythons}
     print(f"load average at start: {os.getloadavg()[0]:.2f}", flush=True)
