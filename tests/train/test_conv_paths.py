@@ -10,6 +10,12 @@ from keraslite.train.autodiff import conv as C, conv_native, depthwise as D, red
 
 rng = np.random.default_rng(3)
 
+
+@pytest.fixture(autouse=True)
+def compiled_for_every_size(monkeypatch):
+    """These shapes are below the size from which training uses the compiled kernel: lower it to 0."""
+    monkeypatch.setattr(conv_native, "MIN_MACS", 0)
+
 GEOMETRIES = [  # (x shape, kernel shape, strides, dilation)
     ((2, 7, 5, 3), (3, 3, 3, 4), (1, 1), (1, 1)),
     ((1, 6, 9, 2), (3, 2, 2, 5), (1, 1), (2, 1)),
@@ -18,6 +24,7 @@ GEOMETRIES = [  # (x shape, kernel shape, strides, dilation)
     ((2, 5, 6, 3), (1, 1, 3, 2), (2, 1), (1, 1)),
     ((1, 11, 10, 2), (5, 4, 2, 3), (3, 2), (1, 1)),
     ((1, 4, 4, 40), (3, 3, 40, 8), (1, 1), (1, 1)),  # more input channels than one panel: the flipped kernel's F
+    ((2, 6, 5, 1), (3, 3, 1, 4), (1, 1), (1, 1)),  # one input channel: the input gradient takes col2im
 ]
 
 

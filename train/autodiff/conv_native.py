@@ -13,6 +13,12 @@ from __future__ import annotations
 import numpy as np
 
 _ACT = {"linear": 0, "relu": 1, "relu6": 2, "tanh": 3}  # the kernels' epilogue codes (runtime/csrc/kl.h)
+# Smaller convolutions stay on numpy: the first compiled one imports keraslite.runtime (~0.3 s), which the few
+# tenths of a millisecond a small call saves would take thousands of steps to repay (bench/train.py digits_cnn).
+MIN_MACS = 1 << 24
+# The input gradient's output channels are the layer's input channels, padded to whole NR-wide panels: an RGB
+# input (3 of 32) still gains from skipping col2im, a single-channel one (1 of 32, 32x the work) does not.
+MAX_PANEL_WASTE = 16
 _state = {}
 
 
@@ -25,9 +31,19 @@ def lib():
     return _state["lib"]
 
 
-def usable(*arrays) -> bool:
-    """Whether the compiled kernel can run on these arrays (built, and every one float32)."""
-    return all(a is None or a.dtype == np.float32 for a in arrays) and lib() is not None
+def usable(macs, *arrays) -> bool:
+    """Whether a convolution of ``macs`` multiply-adds on these arrays should run compiled (large enough, every
+    array float32, the kernels built)."""
+    return macs >= MIN_MACS and all(a is None or a.dtype == np.float32 for a in arrays) and lib() is not None
+
+
+def input_grad_usable(g, kernel) -> bool:
+    """Whether ``input_grad`` should compute this input gradient (see ``MAX_PANEL_WASTE``)."""
+    kh, kw, cin, f = kernel.shape
+    if not usable(g.size * kh * kw * cin, g, kernel):
+        return False
+    nr = lib().nr()
+    return -(-cin // nr) * nr <= MAX_PANEL_WASTE * cin
 
 
 def pack(w) -> np.ndarray:
@@ -69,4 +85,4 @@ def input_grad(g, kernel, x_shape, dilation, pads):
                 (kw - 1) * dilation[1] - l)
 
 
-__all__ = ["lib", "usable", "pack", "conv", "input_grad"]
+__all__ = ["lib", "usable", "input_grad_usable", "pack", "conv", "input_grad", "MIN_MACS"]
