@@ -90,3 +90,20 @@ def test_grouped_and_empty_and_tape_paths_match_float64():
     want_img = C._conv_joint(2 * y64[0], y64, [True, False, False], x, frozen.numpy().astype("f8"), None,
                              padding="same", activation="relu")[0]
     np.testing.assert_allclose(g_img.numpy(), want_img, rtol=1e-4, atol=1e-3)
+
+
+def test_the_training_thread_policy_bounds_the_kernels_and_is_restored(monkeypatch):
+    from keraslite.train.autodiff import parallel
+
+    for var in ("KERASLITE_TRAIN_THREADS",) + parallel.USER_VARIABLES:
+        monkeypatch.delenv(var, raising=False)
+    lib = conv_native.lib()
+    x = rng.standard_normal((2, 9, 9, 8)).astype("f4")
+    k = rng.standard_normal((3, 3, 8, 16)).astype("f4")
+    before = lib.threads()
+    want = C._conv_fwd(x, k, None, padding="same")[0]
+    with parallel.policy(1):
+        assert conv_native._policy_threads() == 1
+        got = C._conv_fwd(x, k, None, padding="same")[0]
+    assert conv_native._policy_threads() is None and lib.threads() == before
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)

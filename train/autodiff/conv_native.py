@@ -10,7 +10,11 @@ then keeps its numpy path (also the path of every other dtype).
 """
 from __future__ import annotations
 
+import os
+
 import numpy as np
+
+from . import parallel
 
 _ACT = {"linear": 0, "relu": 1, "relu6": 2, "tanh": 3}  # the kernels' epilogue codes (runtime/csrc/kl.h)
 # Smaller convolutions stay on numpy: the first compiled one imports keraslite.runtime (~0.3 s), which the few
@@ -46,6 +50,17 @@ def input_grad_usable(g, kernel) -> bool:
     return -(-cin // nr) * nr <= MAX_PANEL_WASTE * cin
 
 
+def _policy_threads():
+    """Inside a training thread policy (parallel.py) its thread count, so KERASLITE_TRAIN_THREADS, MPI ranks sharing
+    a host and small fits bound the kernels too; None elsewhere, and when BLAS variables the user set hand threading
+    back (the kernels read those same variables)."""
+    if not parallel._depth:
+        return None
+    if not os.environ.get("KERASLITE_TRAIN_THREADS") and any(os.environ.get(v) for v in parallel.USER_VARIABLES):
+        return None
+    return parallel.threads()
+
+
 def pack(w) -> np.ndarray:
     """``w`` (..., F), any strides, in the kernels' panel layout: NR columns of F at a time over the flattened
     leading axes (the layout of ``runtime.native.pack`` for one group), zero-padded to whole panels."""
@@ -68,8 +83,16 @@ def conv(x, packed, out_shape, kh, kw, strides, dilation, top, left, bias=None, 
     y = np.empty(out_shape, np.float32)
     if y.size == 0:
         return y
-    lib().conv(x, packed, y, bias, None, _ACT[activation], kh, kw, strides[0], strides[1], dilation[0],
-               dilation[1], top, left, 1, None, None, -1)
+    module, wanted = lib(), _policy_threads()
+    previous = module.threads()
+    if wanted is not None and wanted != previous:
+        module.set_threads(wanted)
+    try:
+        module.conv(x, packed, y, bias, None, _ACT[activation], kh, kw, strides[0], strides[1], dilation[0],
+                    dilation[1], top, left, 1, None, None, -1)
+    finally:
+        if module.threads() != previous:
+            module.set_threads(previous)
     return y
 
 
