@@ -101,9 +101,9 @@ def input_grad(g, kernel, x_shape, dilation, pads):
     output gradient ``g`` (N, OH, OW, F): the correlation of ``g`` with the flipped, transposed kernel."""
     kh, kw = kernel.shape[:2]
     (t, _), (l, _) = pads
-    flipped = pack(kernel[::-1, ::-1].transpose(0, 1, 3, 2))
     if g.size == 0:
         return np.zeros(x_shape, np.float32)
+    flipped = pack(kernel[::-1, ::-1].transpose(0, 1, 3, 2))
     return conv(g, flipped, x_shape, kh, kw, (1, 1), dilation, (kh - 1) * dilation[0] - t,
                 (kw - 1) * dilation[1] - l)
 
