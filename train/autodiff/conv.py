@@ -1,16 +1,19 @@
 """Convolution and pooling primitives on channels-last (NHWC) arrays, with their VJPs.
 
-A 2-D convolution is one matrix product over im2col windows (a strided view, copied once), and its input
-gradient scatters the window gradients back (col2im: a Numba loop, else ``kh * kw`` strided adds). Like
-``nn.dense``, ``conv2d`` can apply linear/relu/relu6/tanh itself: one tape node instead of two. 1-D layers call
-these with a height of 1. Padding follows TensorFlow: ``same`` puts the odd pixel at the bottom/right.
+A float32 2-D convolution runs on the runtime's compiled convolution when it is built (conv_native.py: windows
+gathered as it multiplies, no im2col copy), and so does the input gradient of a stride-1 one (a convolution of the
+output gradient with the flipped kernel). Otherwise, and for other dtypes, a convolution is one matrix product over
+im2col windows (a strided view, copied once), and its input gradient scatters the window gradients back (col2im: a
+Numba loop, else ``kh * kw`` strided adds); the kernel gradient is always the im2col product. Like ``nn.dense``,
+``conv2d`` can apply linear/relu/relu6/tanh itself: one tape node instead of two. 1-D layers call these with a
+height of 1. Padding follows TensorFlow: ``same`` puts the odd pixel at the bottom/right.
 """
 from __future__ import annotations
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from . import kernels
+from . import conv_native, kernels
 from .core import primitive
 from .nn import DENSE_ACTIVATIONS
 from .parallel import matmul
@@ -82,24 +85,26 @@ def _im2col(xp, kh, kw, strides, dilation, oh, ow):
 def _conv_fwd(x, kernel, bias, strides=(1, 1), padding="valid", dilation=(1, 1), activation="linear"):
     kh, kw, cin, f = kernel.shape
     pads = _pads(x.shape, kh, kw, strides, dilation, padding)
-    xp = _pad(x, pads)
     oh = out_size(x.shape[1], kh, strides[0], dilation[0], padding)
     ow = out_size(x.shape[2], kw, strides[1], dilation[1], padding)
-    y = matmul(_im2col(xp, kh, kw, strides, dilation, oh, ow), kernel.reshape(-1, f))
+    # only the geometry waits for the backward pass: the input is the node's argument already, and a frozen
+    # kernel (feature extraction, style transfer) never needs the windows again
+    if conv_native.usable(x.shape[0] * oh * ow * kh * kw * cin * f, x, kernel, bias):
+        y = conv_native.conv(x, conv_native.pack(kernel), (x.shape[0], oh, ow, f), kh, kw, strides, dilation,
+                             pads[0][0], pads[1][0], bias, activation)
+        return y, pads
+    y = matmul(_im2col(_pad(x, pads), kh, kw, strides, dilation, oh, ow), kernel.reshape(-1, f))
     if bias is not None:
         y += bias
     fn = DENSE_ACTIVATIONS[activation][0]
     if fn is not None:
         y = fn(y)
-    # the padded input, not the 9x larger window matrix, waits for the backward pass (a frozen kernel, as in
-    # feature extraction or style transfer, never needs the windows again)
-    return y.reshape(x.shape[0], oh, ow, f), (xp, pads)
+    return y.reshape(x.shape[0], oh, ow, f), pads
 
 
 def _conv_joint(g, ans, needs, x, kernel, bias, strides=(1, 1), padding="valid", dilation=(1, 1),
                 activation="linear"):
-    y, (xp, pads) = ans
-    padded_shape = xp.shape
+    y, pads = ans
     kh, kw, cin, f = kernel.shape
     deriv = DENSE_ACTIVATIONS[activation][1]
     if deriv is not None:
@@ -107,17 +112,27 @@ def _conv_joint(g, ans, needs, x, kernel, bias, strides=(1, 1), padding="valid",
     g2 = g.reshape(-1, f)
     gk = None
     if needs[1]:
-        cols = _im2col(xp, kh, kw, strides, dilation, g.shape[1], g.shape[2])
+        cols = _im2col(_pad(x, pads), kh, kw, strides, dilation, g.shape[1], g.shape[2])
         gk = matmul(cols.T, g2).reshape(kernel.shape)
     gb = g2.sum(axis=0) if needs[2] else None
     gx = None
     if needs[0]:
-        n, oh, ow, _ = g.shape
-        gcols = matmul(g2, kernel.reshape(-1, f).T).reshape(n, oh, ow, kh, kw, cin)
-        gxp = col2im(gcols, strides, dilation, np.zeros(padded_shape, g.dtype))
-        (t, _), (l, _) = pads
-        gx = gxp[:, t:t + x.shape[1], l:l + x.shape[2], :]
+        if strides == (1, 1) and conv_native.input_grad_usable(g, kernel):
+            gx = conv_native.input_grad(g, kernel, x.shape, dilation, pads)
+        else:
+            gx = _input_grad_col2im(g2, kernel, x.shape, g.shape, strides, dilation, pads)
     return gx, gk, gb
+
+
+def _input_grad_col2im(g2, kernel, x_shape, g_shape, strides, dilation, pads):
+    """The input gradient as window gradients (one GEMM) scattered back over the padded input (col2im)."""
+    kh, kw, cin, f = kernel.shape
+    n, oh, ow, _ = g_shape
+    (t, b), (l, r) = pads
+    gcols = matmul(g2, kernel.reshape(-1, f).T).reshape(n, oh, ow, kh, kw, cin)
+    padded = np.zeros((n, x_shape[1] + t + b, x_shape[2] + l + r, cin), g2.dtype)
+    gxp = col2im(gcols, strides, dilation, padded)
+    return gxp[:, t:t + x_shape[1], l:l + x_shape[2], :]
 
 
 conv2d = primitive("conv2d", _conv_fwd, joint=_conv_joint, saves=True)

@@ -15,6 +15,7 @@ outputs (``n_out > 1``), or ``(output, residuals)`` when the primitive ``saves``
 from __future__ import annotations
 
 import threading
+import weakref
 from typing import Callable, Optional, Sequence, Tuple
 
 import numpy as np
@@ -134,7 +135,11 @@ class Node:
         self.params = params      # keyword parameters of the forward
         self.ans = ans            # what the forward returned
         self.parents = parents    # [(position, Tensor)] of the inputs that need a gradient
-        self.outs = outs          # the output Tensor, or a tuple of them
+        # weak references to the output Tensor (or a tuple of them): the output holds its node, and a strong
+        # reference back would make a cycle that keeps every step's activations alive until the cyclic garbage
+        # collector runs (it counts objects, not bytes: VGG19's step grew by ~150 MB a step). An output nobody
+        # holds has no consumer on the tape, so it can have no gradient.
+        self.outs = outs
 
 
 class Primitive:
@@ -172,6 +177,7 @@ def _wrap(array) -> Tensor:
 
 
 _new = object.__new__
+_ref = weakref.ref
 
 
 def apply(prim: Primitive, args, params):
@@ -209,10 +215,11 @@ def apply(prim: Primitive, args, params):
             parents.append((i, a))
     if parents is None:
         return outs
-    node = Node(prim, vals, params, ans, parents, outs)
     if prim.n_out == 1:
+        node = Node(prim, vals, params, ans, parents, _ref(outs))
         outs._node = node
     else:
+        node = Node(prim, vals, params, ans, parents, tuple(_ref(o) for o in outs))
         for o in outs:
             o._node = node
     for tape in active:

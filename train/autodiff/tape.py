@@ -141,11 +141,14 @@ def backward(nodes, targets, seeds, keep) -> Dict[int, np.ndarray]:
     for node in reversed(nodes):
         outs = node.outs
         if type(outs) is tuple:
-            g = tuple(_take(grads, o, keep, kept) for o in outs)
+            g = tuple(_take(grads, o(), keep, kept) for o in outs)
             if all(x is None for x in g):
                 continue
         else:
-            key = id(outs)
+            out = outs()
+            if out is None:  # nobody holds the output, so nothing used it: no gradient flows here
+                continue
+            key = id(out)
             g = pop(key, None)
             if g is None:
                 continue
@@ -183,6 +186,8 @@ def _as_tensor(g, dtype) -> Tensor:
 
 
 def _take(grads, t, keep, kept):
+    if t is None:
+        return None
     g = grads.pop(id(t), None)
     if g is not None and id(t) in keep:
         kept[id(t)] = g

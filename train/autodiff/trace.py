@@ -134,7 +134,7 @@ class Recorder:
             for i, (_, _, _, _, slots) in enumerate(self.ops):
                 op_of[slots if isinstance(slots, int) else slots[0]] = i
             for node in tape._nodes:
-                first = node.outs[0] if isinstance(node.outs, tuple) else node.outs
+                first = node.outs[0]() if isinstance(node.outs, tuple) else node.outs()
                 i = op_of.get(self.slots.get(id(first)))
                 if i is None or self.ops[i][0] is not node.prim:
                     raise TraceError("a tape node that was not recorded")
