@@ -247,3 +247,15 @@ def test_slice_assign_and_shape_error():
     np.testing.assert_array_equal(v.numpy(), [[0, 3, 0], [1, 1, 1]])
     with pytest.raises(KerasliteError, match=r"must match. variable.shape=\(2, 3\), Received: value.shape=\(3,\)"):
         v.assign(np.ones(3))
+
+
+def test_gradient_flows_through_a_variable_slice():
+    # tf.Variable and keras.Variable slices are differentiable: d/dv sum(v[1] * w) puts w into row 1.
+    v = Variable(np.arange(6.0, dtype=np.float32).reshape(3, 2))
+    w = np.array([2.0, -3.0], np.float32)
+    with GradientTape() as tape:
+        y = R.sum_(E.multiply(v[1], w)) + R.sum_(E.multiply(v[:, 0], v[:, 0]))
+    expected = np.zeros((3, 2), np.float32)
+    expected[1] += w
+    expected[:, 0] += 2 * v.numpy()[:, 0]
+    np.testing.assert_allclose(tape.gradient(y, v).numpy(), expected)

@@ -60,6 +60,13 @@ class Recorder:
         self.keep.append(obj)
         return slot
 
+    def alias(self, new, old) -> None:
+        """``new`` stands for ``old`` (a Tensor that took over another's value and node) from now on."""
+        slot = self.slots.get(id(old))
+        if slot is not None:
+            self.slots[id(new)] = slot
+            self.keep.append(new)
+
     def fail(self, reason: str) -> None:
         if self.failure is None:
             self.failure = reason
@@ -132,10 +139,14 @@ class Recorder:
         if tape is not None:
             op_of = {}
             for i, (_, _, _, _, slots) in enumerate(self.ops):
-                op_of[slots if isinstance(slots, int) else slots[0]] = i
+                for slot in ([slots] if isinstance(slots, int) else slots):
+                    op_of[slot] = i
             for node in tape._nodes:
-                first = node.outs[0]() if isinstance(node.outs, tuple) else node.outs()
-                i = op_of.get(self.slots.get(id(first)))
+                live = [o() for o in (node.outs if isinstance(node.outs, tuple) else (node.outs,))]
+                live = [o for o in live if o is not None]
+                if not live:  # no output is held, so none was used: the tape's backward skips the node too
+                    continue
+                i = op_of.get(self.slots.get(id(live[0])))
                 if i is None or self.ops[i][0] is not node.prim:
                     raise TraceError("a tape node that was not recorded")
                 parents = [(pos, self.slot_of(t)) for pos, t in node.parents]

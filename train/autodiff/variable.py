@@ -7,6 +7,7 @@ Assignments write into the existing buffer, so arrays handed to kernels stay val
 from __future__ import annotations
 
 import itertools
+import weakref
 
 import numpy as np
 
@@ -106,8 +107,14 @@ class _Slice(Tensor):
 
         taken = getitem(var, index)
         super().__init__(taken._v)
-        self._node = taken._node
         self._var, self._index = var, index
+        # This slice, not the temporary ``taken``, is what consumers hold and the tape keys gradients by.
+        node = self._node = taken._node
+        if node is not None:
+            node.outs = weakref.ref(self)
+        recorder = getattr(_local, "recorder", None)
+        if recorder is not None:
+            recorder.alias(self, taken)
 
     def assign(self, value):
         """Write ``value`` into the slice of the variable."""
