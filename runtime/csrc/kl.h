@@ -61,6 +61,16 @@ typedef struct {
     int act, ract;
 } kl_rnn;
 
+/* A convolution read in place from its input, zero-padded first when it has padding or a prologue (direct.h):
+ * xp is (n, hp, wp, g->cstride), koff[k] the floats from a window's first pixel to its element k (tap k / cin,
+ * channel k % cin, as the weights' rows). */
+typedef struct {
+    const kl_conv *g;
+    const float *xp;
+    int64_t hp, wp;
+    const int64_t *koff;
+} kl_direct;
+
 typedef struct {
     const char *name;
     int nr;                      /* packed panel width */
@@ -68,6 +78,8 @@ typedef struct {
     int64_t (*conv_mblocks)(const kl_conv *);
     void (*conv_task_wide)(const kl_conv *, int64_t task, int64_t ntasks, float *scratch);
     int64_t scratch_floats;
+    void (*direct_task)(const kl_direct *, int64_t task, int64_t ntasks_m, int64_t ntasks_p);
+    void (*direct_pad)(const kl_conv *, float *xp, int64_t hp, int64_t wp);
     void (*depthwise_rows)(const kl_depthwise *, int64_t row0, int64_t row1);
     void (*rnn)(const kl_rnn *, float *scratch);
     void (*pool_rows)(const kl_pool *, int64_t row0, int64_t row1);
@@ -77,6 +89,11 @@ typedef struct {
 } kl_isa;
 
 extern const kl_isa kl_isa_avx512, kl_isa_avx2, kl_isa_base;
+
+/* The direct convolution (direct.c): whether it beats the packed GEMM for g, and running it (0, or -2 without
+ * memory for the padded input). */
+int kl_direct_pays(const kl_conv *g);
+int kl_conv_direct(const kl_isa *isa, const kl_conv *g, int threads);
 
 /* Thread pool (threads.c). fn(ctx, task) runs for every task in [0, ntasks), on up to kl_threads() threads. */
 typedef void (*kl_task_fn)(void *ctx, int64_t task, int tid);

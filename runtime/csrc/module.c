@@ -105,6 +105,7 @@ static int conv_execute(kl_conv *g) {
     int64_t panels = (g->nout + isa->nr - 1) / isa->nr, nm = isa->conv_mblocks(g);
     int64_t flops = g->n * g->oh * g->ow * g->k * g->nout * g->groups;
     int threads = flops >= (1 << 19) ? kl_threads() : 1;
+    if (kl_direct_pays(g)) return kl_conv_direct(isa, g, threads);
     int64_t np = 1;
     if (threads > 1 && g->groups * nm < 4 * threads) {  /* few row blocks: split the weight panels too */
         np = (4 * threads + g->groups * nm - 1) / (g->groups * nm);
