@@ -5,37 +5,40 @@
 
 /* R output pixels (window origins rows[r]) times the first NVX vectors of one packed panel, over the whole window:
  * k walks every tap and channel, koff[k] its offset in the window (one table, so a window of 3 channels per tap
- * runs as one loop of 27 steps, not 9 of 3). */
+ * runs as one loop of 27 steps, not 9 of 3). Each K block (ends kend) is summed apart and added to the tile. */
 static inline __attribute__((always_inline)) void F(direct_micro)(
-        const int R, const int NVX, const float *const *rows, const int64_t *koff, int64_t k, const float *bp,
-        float *c, int64_t ldc, int nlast, const float *bias, const float *res, int64_t ldres, int act) {
-    vf acc[MR][NV];
+        const int R, const int NVX, const float *const *rows, const int64_t *koff, const int64_t *kend,
+        int64_t nblocks, const float *bp, float *c, int64_t ldc, int nlast, const float *bias, const float *res,
+        int64_t ldres, int act) {
     const float *a[MR];
-    _Pragma("GCC unroll 16") for (int r = 0; r < R; r++) {
-        a[r] = rows[r];
-        _Pragma("GCC unroll 4") for (int v = 0; v < NVX; v++) acc[r][v] = F(splat)(0.0f);
-    }
-    for (int64_t q = 0; q < k; q++, bp += NR) {
-        const int64_t off = koff[q];
-        vf b[NV];
-        _Pragma("GCC unroll 4") for (int u = 0; u < NR * 4; u += 64)
-            __builtin_prefetch((const char *)(bp + PF * NR) + u);
-        _Pragma("GCC unroll 4") for (int v = 0; v < NVX; v++) b[v] = F(ld)(bp + v * VW);
-        _Pragma("GCC unroll 16") for (int r = 0; r < R; r++) {
-            float s = a[r][off];
-            _Pragma("GCC unroll 4") for (int v = 0; v < NVX; v++) acc[r][v] += s * b[v];
+    _Pragma("GCC unroll 16") for (int r = 0; r < R; r++) a[r] = rows[r];
+    int64_t q = 0;
+    for (int64_t blk = 0; blk < nblocks; blk++) {
+        vf acc[MR][NV];
+        _Pragma("GCC unroll 16") for (int r = 0; r < R; r++)
+            _Pragma("GCC unroll 4") for (int v = 0; v < NVX; v++) acc[r][v] = F(splat)(0.0f);
+        for (const int64_t end = kend[blk]; q < end; q++, bp += NR) {
+            const int64_t off = koff[q];
+            vf b[NV];
+            _Pragma("GCC unroll 4") for (int u = 0; u < NR * 4; u += 64)
+                __builtin_prefetch((const char *)(bp + PF * NR) + u);
+            _Pragma("GCC unroll 4") for (int v = 0; v < NVX; v++) b[v] = F(ld)(bp + v * VW);
+            _Pragma("GCC unroll 16") for (int r = 0; r < R; r++) {
+                float s = a[r][off];
+                _Pragma("GCC unroll 4") for (int v = 0; v < NVX; v++) acc[r][v] += s * b[v];
+            }
         }
+        F(store_tile)(R, NVX, acc, c, ldc, nlast, blk > 0, blk == nblocks - 1, bias, res, ldres, act);
     }
-    F(store_tile)(R, NVX, acc, c, ldc, nlast, 0, 1, bias, res, ldres, act);
 }
 
-typedef void (*F(direct_fn))(const float *const *, const int64_t *, int64_t, const float *, float *, int64_t, int,
-                              const float *, const float *, int64_t, int);
+typedef void (*F(direct_fn))(const float *const *, const int64_t *, const int64_t *, int64_t, const float *, float *,
+                              int64_t, int, const float *, const float *, int64_t, int);
 #define DIRECT_DEF(R, X)                                                                                        \
-    static void F(direct_##R##_##X)(const float *const *rows, const int64_t *koff, int64_t k, const float *bp,   \
-                                    float *c, int64_t ldc, int nlast, const float *bias, const float *res,       \
-                                    int64_t ldres, int act) {                                                   \
-        F(direct_micro)(R, X, rows, koff, k, bp, c, ldc, nlast, bias, res, ldres, act);                         \
+    static void F(direct_##R##_##X)(const float *const *rows, const int64_t *koff, const int64_t *kend,          \
+                                    int64_t nblocks, const float *bp, float *c, int64_t ldc, int nlast,          \
+                                    const float *bias, const float *res, int64_t ldres, int act) {               \
+        F(direct_micro)(R, X, rows, koff, kend, nblocks, bp, c, ldc, nlast, bias, res, ldres, act);             \
     }
 #define DIRECT_ROWS6(X) DIRECT_DEF(1, X) DIRECT_DEF(2, X) DIRECT_DEF(3, X) DIRECT_DEF(4, X) DIRECT_DEF(5, X)    \
                         DIRECT_DEF(6, X)
@@ -85,8 +88,8 @@ static void F(direct_task)(const kl_direct *d, int64_t task, int64_t nm, int64_t
         for (int64_t i = 0; i < mc; i += MR) {
             int r = mc - i < MR ? (int)(mc - i) : MR;
             const float *res = g->res ? g->res + (m0 + i) * g->ldres + col : NULL;
-            F(DIRECTS)[nvx][r](rows + i, d->koff, g->k, bpg + p * g->k * NR, g->y + (m0 + i) * g->ldy + col, g->ldy,
-                               nlast, bias, res, g->ldres, g->act);
+            F(DIRECTS)[nvx][r](rows + i, d->koff, d->kend, d->nblocks, bpg + p * g->k * NR,
+                               g->y + (m0 + i) * g->ldy + col, g->ldy, nlast, bias, res, g->ldres, g->act);
         }
     }
 }

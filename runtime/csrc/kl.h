@@ -61,14 +61,19 @@ typedef struct {
     int act, ract;
 } kl_rnn;
 
+/* The GEMM's K block (floats of A per row): a K block holds whole taps when a tap's channels fit, else a slice of
+ * one tap's channels; the direct kernel sums in the same blocks, so both round alike. */
+#define KL_KC 256
+
 /* A convolution read in place from its input, zero-padded first when it has padding or a prologue (direct.h):
  * xp is (n, hp, wp, g->cstride), koff[k] the floats from a window's first pixel to its element k (tap k / cin,
- * channel k % cin, as the weights' rows). */
+ * channel k % cin, as the weights' rows); kend[b] the end of K block b (nblocks of them). */
 typedef struct {
     const kl_conv *g;
     const float *xp;
     int64_t hp, wp;
-    const int64_t *koff;
+    const int64_t *koff, *kend;
+    int64_t nblocks;
 } kl_direct;
 
 typedef struct {
@@ -91,8 +96,10 @@ typedef struct {
 extern const kl_isa kl_isa_avx512, kl_isa_avx2, kl_isa_base;
 
 /* The direct convolution (direct.c): whether it beats the packed GEMM for g, and running it (0, or -2 without
- * memory for the padded input). */
+ * memory for the padded input); kl_set_direct(0) sends every convolution to the GEMM (tests, benchmarks) and
+ * returns the previous setting. */
 int kl_direct_pays(const kl_conv *g);
+int kl_set_direct(int on);
 int kl_conv_direct(const kl_isa *isa, const kl_conv *g, int threads);
 
 /* Thread pool (threads.c). fn(ctx, task) runs for every task in [0, ntasks), on up to kl_threads() threads. */

@@ -580,6 +580,15 @@ static PyObject *py_select_isa(PyObject *self, PyObject *arg) {
     Py_RETURN_TRUE;
 }
 
+/* _set_direct(bool) -> bool: let the direct convolution take the layers it pays for (True) or send every one to the
+ * GEMM (False, for tests and benchmarks); returns the previous setting. */
+static PyObject *py_set_direct(PyObject *self, PyObject *arg) {
+    (void)self;
+    int on = PyObject_IsTrue(arg);
+    if (on < 0) return NULL;
+    return PyBool_FromLong(kl_set_direct(on));
+}
+
 static PyObject *py_isa(PyObject *self, PyObject *unused) {
     (void)self; (void)unused;
     return PyUnicode_FromString(isa->name);
@@ -615,6 +624,7 @@ static PyMethodDef methods[] = {
     {"resize_bilinear", (PyCFunction)(void (*)(void))py_resize_bilinear, METH_FASTCALL,
      "tf.image.resize bilinear of uint8 / float32 images into float32"},
     {"_select_isa", py_select_isa, METH_O, "use the kernels of one ISA; False when unavailable"},
+    {"_set_direct", py_set_direct, METH_O, "use the direct convolution where it pays (True) or never (False)"},
     {"isa", py_isa, METH_NOARGS, "the ISA whose kernels run"},
     {"nr", py_nr, METH_NOARGS, "packed panel width of the current ISA"},
     {"set_threads", py_set_threads, METH_O, "threads per kernel call"},
