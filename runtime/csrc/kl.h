@@ -102,6 +102,13 @@ int kl_direct_pays(const kl_conv *g);
 int kl_set_direct(int on);
 int kl_conv_direct(const kl_isa *isa, const kl_conv *g, int threads);
 
+/* The least work a kernel call needs before it wakes the pool: multiply-adds of a convolution or GEMM, window reads
+ * of a depthwise convolution or a pooling. A sleeping worker takes tens of microseconds to wake on a VM, and on a
+ * busy machine it may not run for a scheduler tick, so a call that takes less than ~0.1 ms on one thread runs on
+ * the caller alone (the tutorial CNN at batch 1, 2 cores: 1.3x onnxruntime instead of 1.65x). */
+#define KL_POOL_MIN_MACS (1 << 23)
+#define KL_POOL_MIN_READS (1 << 21)
+
 /* Thread pool (threads.c). fn(ctx, task) runs for every task in [0, ntasks), on up to kl_threads() threads. */
 typedef void (*kl_task_fn)(void *ctx, int64_t task, int tid);
 void kl_parallel(kl_task_fn fn, void *ctx, int64_t ntasks, int max_threads);

@@ -104,7 +104,7 @@ static void conv_run(void *ctx, int64_t task, int tid) {
 static int conv_execute(kl_conv *g) {
     int64_t panels = (g->nout + isa->nr - 1) / isa->nr, nm = isa->conv_mblocks(g);
     int64_t flops = g->n * g->oh * g->ow * g->k * g->nout * g->groups;
-    int threads = flops >= (1 << 19) ? kl_threads() : 1;
+    int threads = flops >= KL_POOL_MIN_MACS ? kl_threads() : 1;
     if (kl_direct_pays(g)) return kl_conv_direct(isa, g, threads);
     int64_t np = 1;
     if (threads > 1 && g->groups * nm < 4 * threads) {  /* few row blocks: split the weight panels too */
@@ -294,7 +294,7 @@ static PyObject *py_depthwise(PyObject *self, PyObject *const *args, Py_ssize_t 
     d.pre_shift = d.pre && b[5].held ? (const float *)b[5].v.buf : NULL;
     {
         int64_t rows = d.n * d.oh, work = rows * d.ow * ks[2] * d.kh * d.kw;
-        int threads = work >= (1 << 18) ? kl_threads() : 1;
+        int threads = work >= KL_POOL_MIN_READS ? kl_threads() : 1;
         int64_t per = threads > 1 ? (rows + 4 * threads - 1) / (4 * threads) : rows;
         if (per < 1) per = 1;
         dw_job job = {&d, per, rows};
@@ -346,7 +346,7 @@ static PyObject *py_pool(PyObject *self, PyObject *const *args, Py_ssize_t nargs
     }
     {
         int64_t rows = p.n * p.oh, work = rows * p.ow * p.c * p.ph * p.pw;
-        int threads = work >= (1 << 18) ? kl_threads() : 1;
+        int threads = work >= KL_POOL_MIN_READS ? kl_threads() : 1;
         int64_t per = threads > 1 ? (rows + 4 * threads - 1) / (4 * threads) : rows;
         if (per < 1) per = 1;
         pool_job job = {&p, per, rows};
