@@ -91,6 +91,7 @@ typedef struct {
     void (*activate)(float *y, int64_t n, int act);
     void (*bias_act)(float *y, int64_t rows, int64_t f, const float *bias, int act);
     void (*affine)(const float *x, float *y, int64_t rows, int64_t c, const float *scale, const float *shift, int act);
+    void (*softmax)(float *y, int64_t rows, int64_t n);
 } kl_isa;
 
 extern const kl_isa kl_isa_avx512, kl_isa_avx2, kl_isa_base;

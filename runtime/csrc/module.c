@@ -433,6 +433,21 @@ error:
     return NULL;
 }
 
+/* softmax(y): y (..., n) = softmax over the last axis, in place. */
+static PyObject *py_softmax(PyObject *self, PyObject *arg) {
+    (void)self;
+    arg_buf b;
+    if (get_f32(arg, &b, 1, 0, "y")) return NULL;
+    int64_t n = b.v.ndim ? b.v.shape[b.v.ndim - 1] : 1, total = nfloats(&b);
+    if (n >= 1) {
+        Py_BEGIN_ALLOW_THREADS
+        isa->softmax((float *)b.v.buf, total / n, n);
+        Py_END_ALLOW_THREADS
+    }
+    release(&b, 1);
+    Py_RETURN_NONE;
+}
+
 /* affine(x, scale, shift, y, act): y (..., c) = act(x * scale + shift), per last-axis channel. */
 static PyObject *py_affine(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     (void)self;
@@ -619,6 +634,7 @@ static PyMethodDef methods[] = {
     {"pool", (PyCFunction)(void (*)(void))py_pool, METH_FASTCALL, "channels_last max / average pooling"},
     {"rnn", (PyCFunction)(void (*)(void))py_rnn, METH_FASTCALL, "every step of SimpleRNN / LSTM / GRU"},
     {"bias_act", (PyCFunction)(void (*)(void))py_bias_act, METH_FASTCALL, "y += bias, then act, in place"},
+    {"softmax", py_softmax, METH_O, "softmax over the last axis, in place"},
     {"affine", (PyCFunction)(void (*)(void))py_affine, METH_FASTCALL, "y = act(x * scale + shift) per channel"},
     {"adam", (PyCFunction)(void (*)(void))py_adam, METH_FASTCALL, "fused in-place Adam / AMSGrad update (train)"},
     {"resize_bilinear", (PyCFunction)(void (*)(void))py_resize_bilinear, METH_FASTCALL,
