@@ -6,7 +6,7 @@
 
 /* Measured on AVX-512 (the tutorial CNN, single layers of keras.applications shapes at 96x96, batch 1-32): reading
  * the windows in place beats the GEMM's im2col gather for every kxk convolution whose weights fit in L2 (3-64 input
- * channels: 10-40 % less time, most for an RGB first layer, K = 27); with larger weights the GEMM's K blocking and
+ * channels: 8-40 % less time, most for an RGB first layer, K = 27); with larger weights the GEMM's K blocking and
  * its weights-outer order (conv_task_wide) read them from memory fewer times. */
 #define KL_DIRECT_MAX_WEIGHTS (1 << 20)
 

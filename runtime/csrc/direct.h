@@ -110,7 +110,8 @@ static void F(direct_pad)(const kl_conv *g, float *xp, int64_t hp, int64_t wp) {
             float *d = dst + g->pl * cs;
             memcpy(d, g->x + (b * g->h + iy) * row, (size_t)row * sizeof(float));
             if (g->pre)
-                for (int64_t px = 0; px < g->w; px++) F(prologue)(d + px * cs, cs, g->pre_scale, g->pre_shift, g->pre_act);
+                for (int64_t px = 0; px < g->w; px++)
+                    F(prologue)(d + px * cs, cs, g->pre_scale, g->pre_shift, g->pre_act);
             memset(d + row, 0, (size_t)((wp - g->pl - g->w) * cs) * sizeof(float));
         }
     }

@@ -162,9 +162,9 @@ def test_depthwise_matches_direct_loops(isa, rng, mult, s, padding, c, k):
 
 
 @pytest.mark.parametrize("avg", [0, 1])
-@pytest.mark.parametrize("size,s,pads,zeros", [((3, 3), (2, 2), ((1, 1), (1, 1)), 0), ((2, 2), (2, 2), ((0, 0), (0, 0)), 0),
-                                               ((3, 3), (1, 1), ((1, 1), (0, 2)), 1),
-                                               ((2, 3), (1, 2), ((0, 0), (1, 1)), 0), ((4, 1), (3, 1), ((0, 0), (0, 0)), 0)])
+@pytest.mark.parametrize("size,s,pads,zeros", [
+    ((3, 3), (2, 2), ((1, 1), (1, 1)), 0), ((2, 2), (2, 2), ((0, 0), (0, 0)), 0), ((3, 3), (1, 1), ((1, 1), (0, 2)), 1),
+    ((2, 3), (1, 2), ((0, 0), (1, 1)), 0), ((4, 1), (3, 1), ((0, 0), (0, 0)), 0)])  # the last two: windows inside
 def test_pooling_matches_loops(isa, rng, avg, size, s, pads, zeros):
     """Padding either excluded (Keras 'same') or zeros that take part (an absorbed ZeroPadding2D)."""
     x = rng.standard_normal((2, 7, 6, 19)).astype(np.float32)
