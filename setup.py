@@ -9,8 +9,8 @@ import sys
 from setuptools import Extension, setup
 
 NATIVE = os.path.join("runtime", "csrc")
-SOURCES = ["module.c", "threads.c", "isa_base.c", "isa_avx2.c", "isa_avx512.c"]
-HEADERS = ["kl.h", "kernels.h", "vec.h", "gemm.h", "depthwise.h", "pool.h", "rnn.h", "resize.h", "update.h"]
+SOURCES = ["module.c", "threads.c", "direct.c", "isa_base.c", "isa_avx2.c", "isa_avx512.c"]
+HEADERS = ["kl.h", "kernels.h", "vec.h", "gemm.h", "direct.h", "depthwise.h", "pool.h", "rnn.h", "resize.h", "update.h"]
 
 args = [] if sys.platform == "win32" else ["-O3", "-std=gnu11", "-fno-math-errno", "-fno-trapping-math"]
 ext = Extension("keraslite.runtime._ckernels", [os.path.join(NATIVE, s) for s in SOURCES],

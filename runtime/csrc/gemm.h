@@ -1,7 +1,7 @@
 /* The packed-weight GEMM behind Dense and every convolution: micro-tiles, the implicit im2col gather, tasks.
  * Part of kernels.h. */
 #define NR (VW * NV)
-#define KC 256
+#define KC KL_KC
 #define MC (MR * 16)
 #ifndef PF
 #define PF 16  /* k rows of weights prefetched ahead */

@@ -61,6 +61,21 @@ typedef struct {
     int act, ract;
 } kl_rnn;
 
+/* The GEMM's K block (floats of A per row): a K block holds whole taps when a tap's channels fit, else a slice of
+ * one tap's channels; the direct kernel sums in the same blocks, so both round alike. */
+#define KL_KC 256
+
+/* A convolution read in place from its input, zero-padded first when it has padding or a prologue (direct.h):
+ * xp is (n, hp, wp, g->cstride), koff[k] the floats from a window's first pixel to its element k (tap k / cin,
+ * channel k % cin, as the weights' rows); kend[b] the end of K block b (nblocks of them). */
+typedef struct {
+    const kl_conv *g;
+    const float *xp;
+    int64_t hp, wp;
+    const int64_t *koff, *kend;
+    int64_t nblocks;
+} kl_direct;
+
 typedef struct {
     const char *name;
     int nr;                      /* packed panel width */
@@ -68,15 +83,32 @@ typedef struct {
     int64_t (*conv_mblocks)(const kl_conv *);
     void (*conv_task_wide)(const kl_conv *, int64_t task, int64_t ntasks, float *scratch);
     int64_t scratch_floats;
+    void (*direct_task)(const kl_direct *, int64_t task, int64_t ntasks_m, int64_t ntasks_p);
+    void (*direct_pad)(const kl_conv *, float *xp, int64_t hp, int64_t wp);
     void (*depthwise_rows)(const kl_depthwise *, int64_t row0, int64_t row1);
     void (*rnn)(const kl_rnn *, float *scratch);
     void (*pool_rows)(const kl_pool *, int64_t row0, int64_t row1);
     void (*activate)(float *y, int64_t n, int act);
     void (*bias_act)(float *y, int64_t rows, int64_t f, const float *bias, int act);
     void (*affine)(const float *x, float *y, int64_t rows, int64_t c, const float *scale, const float *shift, int act);
+    void (*softmax)(float *y, int64_t rows, int64_t n);
 } kl_isa;
 
 extern const kl_isa kl_isa_avx512, kl_isa_avx2, kl_isa_base;
+
+/* The direct convolution (direct.c): whether it beats the packed GEMM for g, and running it (0, or -2 without
+ * memory for the padded input); kl_set_direct(0) sends every convolution to the GEMM (tests, benchmarks) and
+ * returns the previous setting. */
+int kl_direct_pays(const kl_conv *g);
+int kl_set_direct(int on);
+int kl_conv_direct(const kl_isa *isa, const kl_conv *g, int threads);
+
+/* The least work a kernel call needs before it wakes the pool: multiply-adds of a convolution or GEMM, window reads
+ * of a depthwise convolution or a pooling. A sleeping worker takes tens of microseconds to wake on a VM, and on a
+ * busy machine it may not run for a scheduler tick, so a call that takes less than ~0.1 ms on one thread runs on
+ * the caller alone (the tutorial CNN at batch 1, 2 cores: 1.3x onnxruntime instead of 1.65x). */
+#define KL_POOL_MIN_MACS (1 << 23)
+#define KL_POOL_MIN_READS (1 << 21)
 
 /* Thread pool (threads.c). fn(ctx, task) runs for every task in [0, ntasks), on up to kl_threads() threads. */
 typedef void (*kl_task_fn)(void *ctx, int64_t task, int tid);

@@ -104,7 +104,8 @@ static void conv_run(void *ctx, int64_t task, int tid) {
 static int conv_execute(kl_conv *g) {
     int64_t panels = (g->nout + isa->nr - 1) / isa->nr, nm = isa->conv_mblocks(g);
     int64_t flops = g->n * g->oh * g->ow * g->k * g->nout * g->groups;
-    int threads = flops >= (1 << 19) ? kl_threads() : 1;
+    int threads = flops >= KL_POOL_MIN_MACS ? kl_threads() : 1;
+    if (kl_direct_pays(g)) return kl_conv_direct(isa, g, threads);
     int64_t np = 1;
     if (threads > 1 && g->groups * nm < 4 * threads) {  /* few row blocks: split the weight panels too */
         np = (4 * threads + g->groups * nm - 1) / (g->groups * nm);
@@ -293,7 +294,7 @@ static PyObject *py_depthwise(PyObject *self, PyObject *const *args, Py_ssize_t 
     d.pre_shift = d.pre && b[5].held ? (const float *)b[5].v.buf : NULL;
     {
         int64_t rows = d.n * d.oh, work = rows * d.ow * ks[2] * d.kh * d.kw;
-        int threads = work >= (1 << 18) ? kl_threads() : 1;
+        int threads = work >= KL_POOL_MIN_READS ? kl_threads() : 1;
         int64_t per = threads > 1 ? (rows + 4 * threads - 1) / (4 * threads) : rows;
         if (per < 1) per = 1;
         dw_job job = {&d, per, rows};
@@ -345,7 +346,7 @@ static PyObject *py_pool(PyObject *self, PyObject *const *args, Py_ssize_t nargs
     }
     {
         int64_t rows = p.n * p.oh, work = rows * p.ow * p.c * p.ph * p.pw;
-        int threads = work >= (1 << 18) ? kl_threads() : 1;
+        int threads = work >= KL_POOL_MIN_READS ? kl_threads() : 1;
         int64_t per = threads > 1 ? (rows + 4 * threads - 1) / (4 * threads) : rows;
         if (per < 1) per = 1;
         pool_job job = {&p, per, rows};
@@ -430,6 +431,21 @@ static PyObject *py_bias_act(PyObject *self, PyObject *const *args, Py_ssize_t n
 error:
     release(b, 2);
     return NULL;
+}
+
+/* softmax(y): y (..., n) = softmax over the last axis, in place. */
+static PyObject *py_softmax(PyObject *self, PyObject *arg) {
+    (void)self;
+    arg_buf b;
+    if (get_f32(arg, &b, 1, 0, "y")) return NULL;
+    int64_t n = b.v.ndim ? b.v.shape[b.v.ndim - 1] : 1, total = nfloats(&b);
+    if (n >= 1) {
+        Py_BEGIN_ALLOW_THREADS
+        isa->softmax((float *)b.v.buf, total / n, n);
+        Py_END_ALLOW_THREADS
+    }
+    release(&b, 1);
+    Py_RETURN_NONE;
 }
 
 /* affine(x, scale, shift, y, act): y (..., c) = act(x * scale + shift), per last-axis channel. */
@@ -579,6 +595,15 @@ static PyObject *py_select_isa(PyObject *self, PyObject *arg) {
     Py_RETURN_TRUE;
 }
 
+/* _set_direct(bool) -> bool: let the direct convolution take the layers it pays for (True) or send every one to the
+ * GEMM (False, for tests and benchmarks); returns the previous setting. */
+static PyObject *py_set_direct(PyObject *self, PyObject *arg) {
+    (void)self;
+    int on = PyObject_IsTrue(arg);
+    if (on < 0) return NULL;
+    return PyBool_FromLong(kl_set_direct(on));
+}
+
 static PyObject *py_isa(PyObject *self, PyObject *unused) {
     (void)self; (void)unused;
     return PyUnicode_FromString(isa->name);
@@ -609,11 +634,13 @@ static PyMethodDef methods[] = {
     {"pool", (PyCFunction)(void (*)(void))py_pool, METH_FASTCALL, "channels_last max / average pooling"},
     {"rnn", (PyCFunction)(void (*)(void))py_rnn, METH_FASTCALL, "every step of SimpleRNN / LSTM / GRU"},
     {"bias_act", (PyCFunction)(void (*)(void))py_bias_act, METH_FASTCALL, "y += bias, then act, in place"},
+    {"softmax", py_softmax, METH_O, "softmax over the last axis, in place"},
     {"affine", (PyCFunction)(void (*)(void))py_affine, METH_FASTCALL, "y = act(x * scale + shift) per channel"},
     {"adam", (PyCFunction)(void (*)(void))py_adam, METH_FASTCALL, "fused in-place Adam / AMSGrad update (train)"},
     {"resize_bilinear", (PyCFunction)(void (*)(void))py_resize_bilinear, METH_FASTCALL,
      "tf.image.resize bilinear of uint8 / float32 images into float32"},
     {"_select_isa", py_select_isa, METH_O, "use the kernels of one ISA; False when unavailable"},
+    {"_set_direct", py_set_direct, METH_O, "use the direct convolution where it pays (True) or never (False)"},
     {"isa", py_isa, METH_NOARGS, "the ISA whose kernels run"},
     {"nr", py_nr, METH_NOARGS, "packed panel width of the current ISA"},
     {"set_threads", py_set_threads, METH_O, "threads per kernel call"},

@@ -161,3 +161,46 @@ static void F(affine)(const float *x, float *y, int64_t rows, int64_t c, const f
         F(prologue)(y + r * c, c, scale, shift, act);
     }
 }
+
+/* exp by 2^n * p(r), r = x - n ln 2 in [-ln2/2, ln2/2], p Taylor to degree 6 (|relative error| < 2e-7); x clamped to
+ * [-87.3, 88.3] so 2^n stays a normal float (exp(-87.3) ~ 1e-38 stands in for smaller values). */
+static inline vf F(vexp)(vf x) {
+    x = F(vmin)(F(vmax)(x, F(splat)(-87.3f)), F(splat)(88.3f));
+    vf n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;  /* round to nearest: 1.5 * 2^23 */
+    vf r = x - n * 0.693145751953125f - n * 1.42860682030941723e-6f;
+    vf p = r * (1.0f / 720.0f) + (1.0f / 120.0f);
+    p = p * r + (1.0f / 24.0f);
+    p = p * r + (1.0f / 6.0f);
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    vi e = (__builtin_convertvector(n, vi) + 127) << 23;
+    return p * (vf)e;
+}
+
+/* y (rows, n) = softmax over each row, in place; a NaN in a row makes the row NaN, as numpy's formula does. */
+static void F(softmax)(float *y, int64_t rows, int64_t n) {
+    for (int64_t r = 0; r < rows; r++) {
+        float *row = y + r * n;
+        vf mv = F(splat)(-INFINITY);
+        int64_t j = 0;
+        for (; j + VW <= n; j += VW) mv = F(vmax)(mv, F(ld)(row + j));
+        float m = -INFINITY;
+        for (int v = 0; v < VW; v++) m = mv[v] > m || mv[v] != mv[v] ? mv[v] : m;
+        for (; j < n; j++) m = row[j] > m || row[j] != row[j] ? row[j] : m;
+        vf sv = F(splat)(0.0f);
+        for (j = 0; j + VW <= n; j += VW) {
+            vf e = F(vexp)(F(ld)(row + j) - m);
+            F(st)(row + j, e);
+            sv += e;
+        }
+        float sum = 0.0f;
+        for (int v = 0; v < VW; v++) sum += sv[v];
+        for (; j < n; j++) {
+            row[j] = F(vexp)(F(splat)(row[j] - m))[0];
+            sum += row[j];
+        }
+        const float inv = 1.0f / sum;
+        for (j = 0; j < n; j++) row[j] *= inv;
+    }
+}

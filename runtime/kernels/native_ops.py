@@ -10,11 +10,18 @@ from ..ops.common import pad_amounts
 from . import activations
 
 
+def _softmax(y):
+    native.lib().softmax(y)
+    return y
+
+
 def _epilogue(name):
-    """(activation code for the kernel, in-place numpy function to run after it or None)."""
+    """(activation code for the kernel, in-place function to run after it or None)."""
     code = native.act_code(name)
     if code is not None:
         return code, None
+    if name == "softmax":  # over whole rows, so after the kernel's tiles (compiled: one pass, not four numpy calls)
+        return native.ACT["linear"], _softmax
     return native.ACT["linear"], activations.get(name, inplace=True)
 
 
@@ -163,14 +170,21 @@ def pool(avg, rank, size, strides, padding, extra=None):
     op, (ph, pw), (sh, sw) = native.lib().pool, size, strides
     extra = tuple(tuple(int(v) for v in p) for p in extra) if extra else ((0, 0), (0, 0))
     zeros, avg = int(extra != ((0, 0), (0, 0))), int(avg)
+    cache = {}  # input shape -> (output shape, top and left padding); dict reads and writes are atomic
+
+    def geometry(shape):
+        hw = [n + a + b for n, (a, b) in zip(shape[1:3], extra)]
+        pads = [pad_amounts(n, k, s, 1, padding) for n, k, s in zip(hw, size, strides)]
+        oh, ow = [(n + a + b - k) // s + 1 for n, (a, b), k, s in zip(hw, pads, size, strides)]
+        got = cache[shape] = ((shape[0], max(oh, 0), max(ow, 0), shape[3]), pads[0][0] + extra[0][0],
+                              pads[1][0] + extra[1][0])
+        return got
 
     def run(x):
         x4 = _f32(x[:, None] if rank == 1 else x)
-        hw = [n + a + b for n, (a, b) in zip(x4.shape[1:3], extra)]
-        pads = [pad_amounts(n, k, s, 1, padding) for n, k, s in zip(hw, size, strides)]
-        oh, ow = [(n + a + b - k) // s + 1 for n, (a, b), k, s in zip(hw, pads, size, strides)]
-        y = np.empty((x4.shape[0], max(oh, 0), max(ow, 0), x4.shape[3]), np.float32)
-        op(x4, y, avg, ph, pw, sh, sw, pads[0][0] + extra[0][0], pads[1][0] + extra[1][0], zeros)
+        out, pt, pl = cache.get(x4.shape) or geometry(x4.shape)
+        y = np.empty(out, np.float32)
+        op(x4, y, avg, ph, pw, sh, sw, pt, pl, zeros)
         return y[:, 0] if rank == 1 else y
     return run
 

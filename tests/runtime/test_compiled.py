@@ -65,6 +65,18 @@ def test_activations_match_formulas(isa, name):
     assert (err <= 1e-6 * (1 + np.abs(v))).all(), float(err.max())
 
 
+@pytest.mark.parametrize("n", [1, 3, 10, 16, 17, 1000])
+def test_softmax_matches_formula(isa, rng, n):
+    x = (rng.standard_normal((4, n)) * 20).astype(np.float32)
+    x[3, 0] = np.nan  # a NaN makes its row NaN, as numpy's formula does
+    y = x.copy()
+    LIB.softmax(y)
+    e = np.exp(x[:3].astype(np.float64) - x[:3].max(axis=-1, keepdims=True))
+    # float32 rounding of x - max (|x - max| up to ~150 here) moves exp by up to ~1e-5 relative
+    np.testing.assert_allclose(y[:3], e / e.sum(axis=-1, keepdims=True), rtol=2e-5, atol=1e-7)
+    assert np.isnan(y[3]).all()
+
+
 @pytest.mark.parametrize("m,k,n", [(1, 5, 3), (1, 700, 90), (9, 960, 70), (13, 17, 33), (130, 300, 16)])
 def test_gemm_with_bias_residual_and_activation(isa, rng, m, k, n):
     a, w = rng.standard_normal((m, k)).astype(np.float32), rng.standard_normal((k, n)).astype(np.float32)
@@ -150,8 +162,9 @@ def test_depthwise_matches_direct_loops(isa, rng, mult, s, padding, c, k):
 
 
 @pytest.mark.parametrize("avg", [0, 1])
-@pytest.mark.parametrize("size,s,pads,zeros", [((3, 3), (2, 2), ((1, 1), (1, 1)), 0), ((2, 2), (2, 2), ((0, 0), (0, 0)), 0),
-                                               ((3, 3), (1, 1), ((1, 1), (0, 2)), 1)])
+@pytest.mark.parametrize("size,s,pads,zeros", [
+    ((3, 3), (2, 2), ((1, 1), (1, 1)), 0), ((2, 2), (2, 2), ((0, 0), (0, 0)), 0), ((3, 3), (1, 1), ((1, 1), (0, 2)), 1),
+    ((2, 3), (1, 2), ((0, 0), (1, 1)), 0), ((4, 1), (3, 1), ((0, 0), (0, 0)), 0)])  # the last two: windows inside
 def test_pooling_matches_loops(isa, rng, avg, size, s, pads, zeros):
     """Padding either excluded (Keras 'same') or zeros that take part (an absorbed ZeroPadding2D)."""
     x = rng.standard_normal((2, 7, 6, 19)).astype(np.float32)
