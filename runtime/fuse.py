@@ -1,7 +1,7 @@
 """Plan-time fusions for the compiled kernels (``runtime.native``), which can apply more than a bias and an
 activation in the passes they already make: a residual Add in a Conv/Dense store, a BatchNormalization (and the
 activation after it) as the prologue of the convolution reading it, an activation joined to a standalone
-BatchNormalization. Each returns None (or False) when the pattern or the kernels are absent; see ``fold.PlanState``.
+BatchNormalization, an Embedding averaged by the GlobalAveragePooling1D after it in one gather. Each returns None (or False) when the pattern or the kernels are absent; see ``fold.PlanState``.
 """
 from ..format.spec import LayerSpec
 from . import native, ops
@@ -101,4 +101,28 @@ def absorb_prologue(st, layer, call, in_slots):
     source = st.steps[idx][1][0]
     st.steps[idx] = None
     return _with(layer, _prologue=(scale, shift, name)), [source]
+
+
+def absorb_embedding(st, layer, call, in_slots):
+    """``(GlobalAveragePooling1D reading the indices, input slots)`` when ``layer`` averages, without a mask, the
+    output of an Embedding step nothing else reads (a Dropout between them is no step), else None.
+
+    The text classifier of Keras' tutorials: the average is summed from the table rows as they are looked up, so the
+    (N, T, D) sequence is never written (at T=100, D=64 that sequence is 25 KiB a row, read back once). The
+    Embedding's step is dropped; the pooling keeps the Embedding's checks and its index error.
+    """
+    cfg = layer.config
+    if (native.lib() is None or layer.class_name != "GlobalAveragePooling1D" or len(call) != 1
+            or layer.mask is not None or cfg.get("keepdims") or cfg.get("data_format", "channels_last") != "channels_last"):
+        return None
+    idx = st.step_of(in_slots[0])
+    if idx is None or st.consumers[call[0]] != 1 or st.uses(in_slots[0]) != 1:
+        return None
+    prev, prev_shapes = st.records[idx]
+    if (prev.class_name != "Embedding" or st.host(call[0]) != prev.name or len(st.steps[idx][1]) != 1
+            or len(prev_shapes[0]) != 2):
+        return None
+    source = st.steps[idx][1][0]
+    st.steps[idx] = None
+    return _with(layer, _embedding=prev), [source]
 

@@ -108,7 +108,8 @@ def build(spec) -> Plan:
             hosted = fuse.absorb_residual(st, layer, call, in_slots, in_shapes)
             if hosted is not None:
                 layer, in_slots, in_shapes = hosted
-            prologue = fuse.absorb_prologue(st, layer, call, in_slots)
+            prologue = fuse.absorb_prologue(st, layer, call, in_slots) or fuse.absorb_embedding(st, layer, call,
+                                                                                                  in_slots)
             if prologue is not None:
                 layer, in_slots = prologue
             folded = (fold.try_fold(st, layer, call, in_slots, in_shapes)

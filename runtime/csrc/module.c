@@ -29,6 +29,7 @@ static void release(arg_buf *bufs, int n) {
 static const char *format_names(const char *formats) {
     if (!strcmp(formats, "f")) return "float32";
     if (!strcmp(formats, "q")) return "int64";
+    if (!strcmp(formats, "iq")) return "int32 or int64";
     if (!strcmp(formats, "Bf")) return "uint8 or float32";
     return formats;
 }
@@ -47,7 +48,8 @@ static int get_typed(PyObject *o, arg_buf *b, const char *formats, int writable,
     const char *f = b->v.format ? b->v.format : "B";
     if (*f == '<' || *f == '=' || *f == '@') f++;
     char got = (f[0] && !f[1]) ? f[0] : '?';
-    if (got == 'l' || got == 'q') got = b->v.itemsize == 8 ? 'q' : '?';
+    if (got == 'l' && b->v.itemsize == 4) got = 'i';  /* int32 where C's long has 32 bits (Windows) */
+    else if (got == 'l' || got == 'q') got = b->v.itemsize == 8 ? 'q' : '?';
     if (!strchr(formats, got) || got == '?') {
         PyErr_Format(PyExc_ValueError, "_ckernels: %s must be %s, got format %s", what, format_names(formats),
                      b->v.format);
@@ -597,6 +599,62 @@ static PyObject *py_select_isa(PyObject *self, PyObject *arg) {
 
 /* _set_direct(bool) -> bool: let the direct convolution take the layers it pays for (True) or send every one to the
  * GEMM (False, for tests and benchmarks); returns the previous setting. */
+/* ---- embedding lookups ------------------------------------------------------------------------------------ */
+
+static inline int64_t index_at(const void *idx, char code, int64_t i) {
+    return code == 'i' ? (int64_t)((const int32_t *)idx)[i] : ((const int64_t *)idx)[i];
+}
+
+/* embedding_mean(indices, table, out): out (n, d) = the mean over t of table[indices[n, t]], the output of an
+ * Embedding followed by GlobalAveragePooling1D without the (n, t, d) sequence between them. Returns -1, or the
+ * flat position of the first index outside [0, rows of table) (out is then incomplete). */
+static PyObject *py_embedding_mean(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    (void)self;
+    if (nargs != 3) return PyErr_Format(PyExc_TypeError, "embedding_mean() takes 3 arguments (%zd given)", nargs);
+    arg_buf b[3];
+    memset(b, 0, sizeof b);
+    char code, c1, c2;
+    if (get_typed(args[0], &b[0], "iq", 0, "indices", &code) || get_typed(args[1], &b[1], "f", 0, "table", &c1)
+        || get_typed(args[2], &b[2], "f", 1, "out", &c2))
+        goto error;
+    if (b[0].v.ndim != 2 || b[1].v.ndim != 2) {
+        fail("_ckernels: embedding_mean takes indices (n, t) and a table (rows, d)");
+        goto error;
+    }
+    {
+        int64_t n = b[0].v.shape[0], t = b[0].v.shape[1], rows = b[1].v.shape[0], d = b[1].v.shape[1];
+        if (nfloats(&b[2]) != n * d) {
+            fail("_ckernels: embedding_mean's out must hold (n, d) floats");
+            goto error;
+        }
+        const void *idx = b[0].v.buf;
+        const float *table = (const float *)b[1].v.buf;
+        float *out = (float *)b[2].v.buf;
+        int64_t bad = -1;
+        Py_BEGIN_ALLOW_THREADS
+        for (int64_t i = 0; i < n && bad < 0; i++) {
+            float *restrict o = out + i * d;
+            memset(o, 0, (size_t)d * sizeof(float));
+            for (int64_t j = 0; j < t; j++) {
+                int64_t k = index_at(idx, code, i * t + j);
+                if (k < 0 || k >= rows) {
+                    bad = i * t + j;
+                    break;
+                }
+                const float *restrict r = table + k * d;
+                for (int64_t c = 0; c < d; c++) o[c] += r[c];
+            }
+            for (int64_t c = 0; c < d; c++) o[c] /= (float)t;  /* a sum then a division, as reduce_mean; 0/0 = NaN */
+        }
+        Py_END_ALLOW_THREADS
+        release(b, 3);
+        return PyLong_FromLongLong(bad);
+    }
+error:
+    release(b, 3);
+    return NULL;
+}
+
 static PyObject *py_set_direct(PyObject *self, PyObject *arg) {
     (void)self;
     int on = PyObject_IsTrue(arg);
@@ -635,6 +693,8 @@ static PyMethodDef methods[] = {
     {"rnn", (PyCFunction)(void (*)(void))py_rnn, METH_FASTCALL, "every step of SimpleRNN / LSTM / GRU"},
     {"bias_act", (PyCFunction)(void (*)(void))py_bias_act, METH_FASTCALL, "y += bias, then act, in place"},
     {"softmax", py_softmax, METH_O, "softmax over the last axis, in place"},
+    {"embedding_mean", (PyCFunction)(void (*)(void))py_embedding_mean, METH_FASTCALL,
+     "Embedding then GlobalAveragePooling1D in one pass"},
     {"affine", (PyCFunction)(void (*)(void))py_affine, METH_FASTCALL, "y = act(x * scale + shift) per channel"},
     {"adam", (PyCFunction)(void (*)(void))py_adam, METH_FASTCALL, "fused in-place Adam / AMSGrad update (train)"},
     {"resize_bilinear", (PyCFunction)(void (*)(void))py_resize_bilinear, METH_FASTCALL,

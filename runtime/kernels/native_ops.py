@@ -233,3 +233,19 @@ def recurrence(kind, kernel, rkernel, in_bias, rbias, act, ract, reset_after, un
         lib.rnn(k, xw, up, up2, rb, h, c, seq, codes[0], codes[1])
         return seq, h, c
     return run
+
+
+def embedding_mean(table, fail):
+    """fn(indices (N, T)) -> (N, D): Embedding then GlobalAveragePooling1D in one pass, never writing the (N, T, D)
+    sequence; ``fail(indices)`` raises for an index outside the table."""
+    op = native.lib().embedding_mean
+    table = _f32(table)
+
+    def run(x):
+        idx = x if x.dtype in (np.int32, np.int64) and x.flags.c_contiguous else np.ascontiguousarray(x, np.int64)
+        y = np.empty((idx.shape[0], table.shape[1]), np.float32)
+        if op(idx, table, y) >= 0:
+            fail(idx)
+        return y
+    return run
+

@@ -149,14 +149,20 @@ def repeat_vector(layer, shapes):
     return (lambda x: np.repeat(x[:, None, :], n, axis=1)), [(shape[0], n, shape[1])]
 
 
-def embedding(layer, shapes):
-    shape = shapes[0]
+def embedding_table(layer):
+    """An Embedding's checked table, and ``fail(indices)`` raising the InputError of an index outside it."""
     (table,) = weights(layer, ["embeddings"], [(int(layer.config["input_dim"]), int(layer.config["output_dim"]))])
     vocab = table.shape[0]
 
     def fail(idx):
         raise InputError(f"layer {layer.name!r} (Embedding): index out of range: got values in "
                          f"[{idx.min()}, {idx.max()}], expected 0 <= index < input_dim={vocab}")
+    return table, fail
+
+
+def embedding(layer, shapes):
+    shape = shapes[0]
+    table, fail = embedding_table(layer)
 
     def run(x):
         idx = x if x.dtype.kind in "iu" else x.astype(np.int64)

@@ -77,6 +77,13 @@ def _masked_avg(layer, shapes):
 def global_avg(layer, shapes):
     if layer.mask is not None:
         return _masked_avg(layer, shapes)
+    if "_embedding" in layer.config:  # fuse.absorb_embedding: the input is the Embedding's indices
+        from ..kernels import native_ops
+        from .core import embedding_table
+
+        check_rank(layer, shapes[0], (3,))
+        return native_ops.embedding_mean(*embedding_table(layer.config["_embedding"])), [(shapes[0][0],
+                                                                                         shapes[0][-1])]
     shape = shapes[0]
     rank = 1 if layer.class_name.endswith("1D") else 2
     check_rank(layer, shape, (rank + 2,))
