@@ -10,8 +10,8 @@ weights, the images stored beside them as inputs) at batch 1 and 8; applications
 onnxruntime runs keraslite's own ONNX export of each file. Each thread setting runs in its own process (the BLAS
 pools read their size at import): "one" gives keraslite, OpenBLAS and onnxruntime one thread each, "default"
 leaves every pool at its default. The two peers alternate round by round in one process, with a 10 ms pause
-between rounds so neither's idle-spinning pool runs into the other's timing; the figure is the median per-call
-time. Then cold start: a fresh process imports the library, loads a model and predicts one sample (wall
+between rounds so neither's idle-spinning pool runs into the other's timing; the figure is the median of every
+call's own time (a call preempted on the shared machine is an outlier, not part of an average). Then cold start: a fresh process imports the library, loads a model and predicts one sample (wall
 time and peak RSS by /usr/bin/time) for a plain CNN, MobileNetV2 and an LSTM text model, with every package's
 ``.pyc`` files written first as a pip install writes them. Prints Markdown for
 bench/RESULTS.md. Not a test: numbers depend on the machine and its load (printed at start and end).
@@ -101,14 +101,19 @@ def _inputs(case, batch):
 
 
 def _calls(fn, x, n):
-    start = time.perf_counter()
+    """Seconds of each of ``n`` calls."""
+    times, clock = [], time.perf_counter
     for _ in range(n):
+        start = clock()
         fn(x)
-    return (time.perf_counter() - start) / n
+        times.append(clock() - start)
+    return times
 
 
 def measure(case, batch, rounds, one_thread, max_seconds):
-    """One case: the two peers alternate, each round a few calls of each (about 20 ms); medians over rounds."""
+    """One case: the two peers alternate, each round a few calls of each (about 20 ms); each peer's figure is the
+    median of all its calls, so a call the shared machine preempted does not move the figure as it would a round's
+    mean."""
     import numpy as np
     import onnxruntime as ort
 
@@ -124,20 +129,21 @@ def measure(case, batch, rounds, one_thread, max_seconds):
     ours = lambda a: model.predict(a)  # noqa: E731
     peer = lambda a: sess.run(None, {name: a})  # noqa: E731
     err = float(np.abs(ours(x) - peer(x)[0]).max())
-    reps = [max(1, int(0.02 / max(_calls(f, x, 1), 1e-6))) for f in (ours, peer)]
+    reps = [max(1, int(0.02 / max(_calls(f, x, 1)[0], 1e-6))) for f in (ours, peer)]
     t_ours, t_peer, start = [], [], time.time()
     for r in range(rounds):
         # The pause lets the other peer's pool threads stop spinning first: both spin after a call, and in one
         # process each would otherwise run on the cores the other is timing on (5x at batch 1, default threads).
         time.sleep(GAP)
-        t_ours.append(_calls(ours, x, reps[0]))
+        t_ours.extend(_calls(ours, x, reps[0]))
         time.sleep(GAP)
-        t_peer.append(_calls(peer, x, reps[1]))
+        t_peer.extend(_calls(peer, x, reps[1]))
+        rounds_done = r + 1
         if r >= 2 and time.time() - start > max_seconds:
             break
     a, b = statistics.median(t_ours) * 1e6, statistics.median(t_peer) * 1e6
     return {"label": case["label"], "set": case["set"], "batch": batch, "ours": a, "ort": b, "ratio": a / b,
-            "diff": err, "rounds": len(t_ours)}
+            "diff": err, "rounds": rounds_done}
 
 
 def worker(args):
