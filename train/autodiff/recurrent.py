@@ -24,6 +24,7 @@ from ...errors import KerasliteError
 from .core import primitive, recording_tapes
 from .recurrent_cells import CELLS, LSTMCell, lstm_perm
 from .recurrent_kernels import cell_class
+from .recurrent_native import native_cell
 from .recurrent_parts import Projection, activation as get_activation
 
 
@@ -83,16 +84,19 @@ def _forward(kind, x, kernel, recurrent_kernel, bias, *states0, mask=None, dropo
     if in_bias is not None:
         xw += in_bias
     names = [activation] + ([recurrent_activation] if kind != "simple_rnn" else [])
-    cls = cell_class(kind, dtype, names) or CELLS[kind]
+    cls = native_cell(kind, dtype, names, recurrent_dropout) or cell_class(kind, dtype, names) or CELLS[kind]
     extra = {"reset_after": reset_after} if kind == "gru" else {}
     acts = [get_activation(a) for a in names]
     cell = cls(steps, n, units, dtype, rkern, _gate_masks(recurrent_dropout, kind), acts, bias_h, **extra)
     states = [np.empty((steps + 1, n, units), dtype) for _ in range(cell.n_states)]
     for s, s0 in zip(states, states0):
         s[0] = s0
-    outputs = np.empty((steps, n, units), dtype) if m is not None else None
+    compiled = hasattr(cell, "run")  # the whole sequence in one call (recurrent_native.py)
+    outputs = cell.run(xw, states, m, zero_output_for_mask) if compiled else None
+    if m is not None and not compiled:
+        outputs = np.empty((steps, n, units), dtype)
     step = cell.step
-    for t in range(steps):
+    for t in range(0 if compiled else steps):
         step(t, xw, states)
         if m is not None:
             keep = ~m[t][:, None]
@@ -127,7 +131,9 @@ def _backward(g, ans, needs, x, kernel, recurrent_kernel, bias, *states0, **para
     ds = [np.zeros((n, units), ctx.dtype) if gs is None else np.ascontiguousarray(gs, ctx.dtype) for gs in g[1:]]
     cell.prepare_backward(states)
     carry = None
-    for t in range(steps - 1, -1, -1):
+    if hasattr(cell, "run_back"):
+        ds = cell.run_back(ds, d_seq, d_last, ctx.zero_output)
+    for t in range(-1 if hasattr(cell, "run_back") else steps - 1, -1, -1):
         d_out = None if d_seq is None else d_seq[t]
         if t == steps - 1 and d_last is not None:
             d_out = d_last if d_out is None else d_out + d_last

@@ -1,0 +1,126 @@
+"""Recurrent cells whose whole sequence runs in one compiled call each way (runtime/csrc/rnn_train.h).
+
+The Numba cells (recurrent_kernels.py) still cross Python twice per step (the recurrent GEMM, then the gate
+kernel), about 20 us a step for a batch of 64; here the forward pass over every step is one call and the backward
+pass through time another, with the GIL released, so a Bidirectional layer's two directions on two Python threads
+really run at once. The arrays are the numpy cells' (the same gates, states and side sequences), so
+``recurrent_grads`` and the driver's weight gradients are unchanged. Used for float32, the activations in
+``CODES`` and no recurrent dropout, when the compiled kernels are built and enabled (``KERASLITE_NATIVE``).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .recurrent_cells import GRUCell, LSTMCell, SimpleRNNCell
+
+# training's activation names -> the compiled kernels' codes (runtime/csrc/kl.h)
+# Threads per call: the kernels can split the batch (rows are independent), but for a batch of 64 a second thread
+# made the forward pass slower (0.81 against 0.53 ms, waking the pool's worker costs more than half the work).
+THREADS = 1
+CODES = {"linear": 0, "relu": 1, "tanh": 3, "sigmoid": 4, "hard_sigmoid": 5, "hard_sigmoid_keras2": 6}
+
+
+def _lib():
+    from ...runtime import native
+
+    lib = native.lib()
+    return lib if lib is not None and hasattr(lib, "rnn_train_forward") else None
+
+
+def _f32(a):
+    return np.ascontiguousarray(a, dtype=np.float32)
+
+
+class _Native:
+    """Mixin over a numpy cell: ``run`` and ``run_back`` replace the driver's per-step loops."""
+
+    lib = None
+    kind_code = 0
+
+    def __init__(self, steps, batch, units, dtype, recurrent_kernel, recurrent_dropout, acts, *args, **kwargs):
+        super().__init__(steps, batch, units, dtype, recurrent_kernel, recurrent_dropout, acts, *args, **kwargs)
+        self.u_kernel = _f32(recurrent_kernel)
+        self.codes = (CODES[acts[0].name], CODES[acts[1].name] if len(acts) > 1 else 0)
+
+    def _gates(self):
+        return self.gate
+
+    def _aux(self):
+        return None
+
+    def _bias_h(self):
+        return None
+
+    def run(self, xw, states, mask, zero_output):
+        """Every step forwards; returns the masked outputs (T, N, units), or None when nothing is masked."""
+        steps, n, units = states[0].shape[0] - 1, states[0].shape[1], states[0].shape[2]
+        m = None if mask is None else np.ascontiguousarray(mask, dtype=bool).view(np.uint8)
+        out = None if m is None else np.empty((steps, n, units), np.float32)
+        self.lib.rnn_train_forward(self.kind_code, *self.codes, int(bool(zero_output)), THREADS, _f32(xw),
+                                   self.u_kernel, self._bias_h(), m, states[0], states[1] if len(states) > 1 else None,
+                                   self._gates(), self._aux(), out)
+        self._mask = m
+        return out
+
+    def prepare_backward(self, states):
+        self.states = states
+
+    def run_back(self, ds, d_seq, d_last, zero_output):
+        """Every step backwards from the final states' gradients ``ds``; returns the initial states' gradients and
+        leaves ``dz`` (and ``dm``) for the weight gradients."""
+        states = self.states
+        gates = self._gates()
+        dh = np.array(ds[0], np.float32)  # a copy: written in place
+        dc = np.array(ds[1], np.float32) if len(ds) > 1 else None
+        self.dz = np.empty(gates.shape, np.float32)
+        self.dm = np.empty(gates.shape, np.float32) if self.kind_code == 2 else None
+        self.lib.rnn_train_backward(self.kind_code, *self.codes, int(bool(zero_output)), THREADS,
+                                    self.u_kernel, self._mask, states[0], states[1] if len(states) > 1 else None,
+                                    gates, self._aux(), None if d_seq is None else _f32(d_seq),
+                                    None if d_last is None else _f32(d_last), dh, dc, self.dz, self.dm)
+        return [dh] if dc is None else [dh, dc]
+
+
+class NativeSimpleRNN(_Native, SimpleRNNCell):
+    kind_code = 0
+
+    def _gates(self):
+        return self.out
+
+
+class NativeLSTM(_Native, LSTMCell):
+    kind_code = 1
+
+    def _aux(self):
+        return self.tanh_c
+
+
+class NativeGRU(_Native, GRUCell):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kind_code = 2 if self.reset_after else 3
+        self._bias = None if self.bias_h is None else _f32(self.bias_h)
+
+    def _aux(self):
+        return self.side
+
+    def _bias_h(self):
+        return self._bias
+
+
+_CELLS = {"simple_rnn": NativeSimpleRNN, "lstm": NativeLSTM, "gru": NativeGRU}
+
+
+def native_cell(kind, dtype, activations, recurrent_dropout):
+    """The compiled cell class for ``kind`` when it applies, else None (then the Numba or numpy cells run)."""
+    if np.dtype(dtype) != np.float32 or recurrent_dropout is not None or any(a not in CODES for a in activations):
+        return None
+    lib = _lib()
+    if lib is None:
+        return None
+    cls = _CELLS[kind]
+    cls.lib = lib
+    return cls
+
+
+__all__ = ["native_cell", "CODES"]
