@@ -24,7 +24,7 @@ from ...errors import KerasliteError
 from .core import primitive, recording_tapes
 from .recurrent_cells import CELLS, LSTMCell, lstm_perm
 from .recurrent_kernels import cell_class
-from .recurrent_native import native_cell
+from .recurrent_native import POOL, native_cell
 from .recurrent_parts import Projection, activation as get_activation
 
 
@@ -79,20 +79,28 @@ def _forward(kind, x, kernel, recurrent_kernel, bias, *states0, mask=None, dropo
     perm, in_bias, bias_h = _layout(kind, units, bias, reset_after)
     kern = kernel if perm is None else kernel[:, perm]
     rkern = recurrent_kernel if perm is None else recurrent_kernel[:, perm]
-    proj = Projection(np.ascontiguousarray(xt), kern, _gate_masks(dropout, kind), CELLS[kind].gates)
-    xw = proj.forward()
+    names = [activation] + ([recurrent_activation] if kind != "simple_rnn" else [])
+    native = native_cell(kind, dtype, names, recurrent_dropout)
+    # a compiled cell's sequences come from a pool and go back to it after the backward pass (recurrent_native.py)
+    empty = POOL.take if native is not None else lambda shape: np.empty(shape, dtype)
+    x_steps = empty(xt.shape)
+    np.copyto(x_steps, xt)
+    proj = Projection(x_steps, kern, _gate_masks(dropout, kind), CELLS[kind].gates)
+    pooled = native is not None and kern.dtype == np.float32
+    xw = proj.forward(POOL.take((steps * n, kern.shape[1])) if pooled else None)
     if in_bias is not None:
         xw += in_bias
-    names = [activation] + ([recurrent_activation] if kind != "simple_rnn" else [])
-    cls = native_cell(kind, dtype, names, recurrent_dropout) or cell_class(kind, dtype, names) or CELLS[kind]
+    cls = native or cell_class(kind, dtype, names) or CELLS[kind]
     extra = {"reset_after": reset_after} if kind == "gru" else {}
     acts = [get_activation(a) for a in names]
     cell = cls(steps, n, units, dtype, rkern, _gate_masks(recurrent_dropout, kind), acts, bias_h, **extra)
-    states = [np.empty((steps + 1, n, units), dtype) for _ in range(cell.n_states)]
+    states = [empty((steps + 1, n, units)) for _ in range(cell.n_states)]
     for s, s0 in zip(states, states0):
         s[0] = s0
-    compiled = hasattr(cell, "run")  # the whole sequence in one call (recurrent_native.py)
+    compiled = native is not None
     outputs = cell.run(xw, states, m, zero_output_for_mask) if compiled else None
+    if pooled:
+        POOL.give([xw.base if xw.base is not None else xw])  # read by the forward steps only
     if m is not None and not compiled:
         outputs = np.empty((steps, n, units), dtype)
     step = cell.step
@@ -109,12 +117,16 @@ def _forward(kind, x, kernel, recurrent_kernel, bias, *states0, mask=None, dropo
                 np.copyto(s[t + 1], s[t], where=keep)
     seq = states[0][1:] if outputs is None else outputs
     out = seq.transpose(1, 0, 2) if return_sequences else seq[steps - 1]
+    finals = [s[steps] for s in states]
+    if compiled:  # what is returned must not be a view of a pooled buffer
+        finals = [f.copy() for f in finals]
+        out = out if return_sequences else out.copy()
     ctx = _Context()
     ctx.cell, ctx.states, ctx.proj, ctx.mask, ctx.perm, ctx.kind = cell, states, proj, m, perm, kind
     ctx.go_backwards, ctx.return_sequences, ctx.zero_output = go_backwards, return_sequences, zero_output_for_mask
     ctx.reset_after, ctx.dtype = reset_after, dtype
     ctx.passes = _backward_passes() if passes == -1 else passes
-    return (out, *[s[steps] for s in states]), ctx
+    return (out, *finals), ctx
 
 
 def _backward(g, ans, needs, x, kernel, recurrent_kernel, bias, *states0, **params):
@@ -161,6 +173,11 @@ def _backward(g, ans, needs, x, kernel, recurrent_kernel, bias, *states0, **para
     if needs[3] and bias is not None:
         grad_b = _unpermute(dz.sum(axis=(0, 1)), ctx.perm)
         grads[3] = np.stack([grad_b, grad_rbias]) if (ctx.kind == "gru" and ctx.reset_after) else grad_b
+    last = ctx.passes is not None and ctx.passes <= 1
+    if last and hasattr(cell, "release"):
+        # the states hold the returned sequence when it is not a masked copy
+        shared = ctx.return_sequences and m is None
+        cell.release(states[1:] + [ctx.proj.x] if shared else states + [ctx.proj.x])
     for name in BACKWARD_BUFFERS:  # the node outlives this call until Python's cycle collector frees it
         cell.__dict__.pop(name, None)
     if ctx.passes is not None:
