@@ -3,8 +3,8 @@
 ``lstm(x, kernel, recurrent_kernel, bias, h0, c0, ...)`` (``gru`` and ``simple_rnn`` alike with one state) runs the
 whole sequence: the input projection ``x @ kernel`` of every step is one GEMM, then a loop over the steps does the
 recurrent GEMM and the gate arithmetic of the cell (recurrent_cells.py, or its Numba kernels), keeping what the
-backward pass needs. The VJP walks the steps in reverse and ends with one GEMM each for the kernel, the recurrent
-kernel and the inputs. Outputs: the output (the sequence, or its last step) and the final states.
+backward pass needs; with the compiled kernels (recurrent_native.py) the whole loop is one C call each way. The
+VJP walks the steps in reverse and ends with one GEMM each for the kernel, the recurrent kernel and the inputs. Outputs: the output (the sequence, or its last step) and the final states.
 ``bidirectional_lstm`` (and the other two) are a Bidirectional layer's two directions as one node, run on two
 threads.
 
@@ -238,8 +238,10 @@ def _both(first, second):
 def _make_pair(kind, n_states):
     """A Bidirectional layer's two RNNs of one kind as one node:
     ``(x, kernel, recurrent_kernel, bias) forwards, the same backwards, forward states, backward states``;
-    outputs ``(output, *states)`` forwards then backwards. ``forward``/``backward`` hold each side's parameters."""
+    outputs ``(output, *states)`` forwards then backwards. ``forward``/``backward`` hold each side's parameters,
+    as a dict or as its ``items()`` (plain constants: a traced step can then replay the node)."""
     def fwd(x, fk, frk, fb, bk, brk, bb, *states, forward, backward):
+        forward, backward = dict(forward), dict(backward)
         passes = _backward_passes()  # tapes are per thread: counted here, for both sides
         f, b = _both(lambda: _forward(kind, x, fk, frk, fb, *states[:n_states], passes=passes, **forward),
                      lambda: _forward(kind, x, bk, brk, bb, *states[n_states:], passes=passes, **backward))
@@ -247,6 +249,7 @@ def _make_pair(kind, n_states):
 
     def joint(g, ans, needs, x, fk, frk, fb, bk, brk, bb, *states, forward, backward):
         _, (f, b) = ans
+        forward, backward = dict(forward), dict(backward)
         k = 1 + n_states
         sides = ((g[:k], f, [needs[0], *needs[1:4], *needs[7:7 + n_states]], (fk, frk, fb), states[:n_states],
                   forward),
