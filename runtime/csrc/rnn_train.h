@@ -21,7 +21,8 @@ typedef struct {
     int act, ract;               /* activation codes (kl.h) */
     int zero_output;             /* masked steps output zeros (Bidirectional returning sequences) */
     int64_t steps, n, units;
-    const float *xw;             /* (T, N, G): x @ kernel + input bias */
+    const float *xw;             /* (T, N, G): x @ kernel */
+    const float *in_bias;        /* (G) added to xw, or NULL */
     const float *u;              /* recurrent kernel (units, G), internal gate order */
     const float *bias_h;         /* GRU reset_after: the candidate's recurrent bias (units), or NULL */
     const uint8_t *mask;         /* (T, N), nonzero = the step is valid; NULL: every step is */
@@ -35,6 +36,7 @@ typedef struct {
     float *dh, *dc;              /* (N, units): in, the final states' gradients; out, the initial states' */
     float *dz;                   /* (T, N, G): gradients of the pre-activations */
     float *dm;                   /* GRU reset_after (T, N, G): gradient of h @ U + rbias (dz, candidate times r) */
+    double *dbias, *drbias;      /* (G) sums over steps and rows of dz and dm (NULL: not wanted), rows [row0, row1) */
 } kl_rnn_train;
 
 typedef struct {
@@ -170,6 +172,12 @@ static int F(rt_forward)(const kl_rnn_train *r, int64_t row0, int64_t row1) {
         return -1;
     }
     float *zh = z + rows * gp;
+    float *zeros = r->in_bias ? NULL : (float *)calloc((size_t)g, sizeof(float));
+    if (!r->in_bias && !zeros) {
+        free(ub); free(uh); free(z);
+        return -1;
+    }
+    const float *ib = r->in_bias ? r->in_bias : zeros;
     for (int64_t t = 0; t < steps; t++) {
         const float *xwt = r->xw + (t * n + row0) * g;
         const float *ht = r->h + (t * n + row0) * u;
@@ -181,7 +189,7 @@ static int F(rt_forward)(const kl_rnn_train *r, int64_t row0, int64_t row1) {
             for (int64_t b = 0; b < rows; b++) {
                 float *a = gt + b * g;
                 const float *zb = z + b * gp, *xb = xwt + b * g;
-                for (int64_t j = 0; j < u; j++) a[j] = zb[j] + xb[j];
+                for (int64_t j = 0; j < u; j++) a[j] = zb[j] + (xb[j] + ib[j]);
                 F(activate)(a, u, r->act);
                 memcpy(hn + b * u, a, (size_t)u * sizeof(float));
             }
@@ -191,7 +199,7 @@ static int F(rt_forward)(const kl_rnn_train *r, int64_t row0, int64_t row1) {
             for (int64_t b = 0; b < rows; b++) {
                 float *a = gt + b * g, *tc = at + b * u, *cb = cn + b * u, *hb = hn + b * u;
                 const float *zb = z + b * gp, *xb = xwt + b * g, *cp = ct + b * u;
-                for (int64_t j = 0; j < g; j++) a[j] = zb[j] + xb[j];
+                for (int64_t j = 0; j < g; j++) a[j] = zb[j] + (xb[j] + ib[j]);
                 F(activate)(a, 3 * u, r->ract);
                 F(activate)(a + 3 * u, u, r->act);
                 for (int64_t j = 0; j < u; j++) cb[j] = a[u + j] * cp[j] + a[j] * a[3 * u + j];
@@ -203,10 +211,10 @@ static int F(rt_forward)(const kl_rnn_train *r, int64_t row0, int64_t row1) {
             for (int64_t b = 0; b < rows; b++) {
                 float *a = gt + b * g, *s = at + b * u, *hb = hn + b * u;
                 const float *zb = z + b * gp, *xb = xwt + b * g, *hp = ht + b * u;
-                for (int64_t j = 0; j < 2 * u; j++) a[j] = zb[j] + xb[j];
+                for (int64_t j = 0; j < 2 * u; j++) a[j] = zb[j] + (xb[j] + ib[j]);
                 F(activate)(a, 2 * u, r->ract);
                 for (int64_t j = 0; j < u; j++) s[j] = zb[2 * u + j] + (r->bias_h ? r->bias_h[j] : 0.0f);
-                for (int64_t j = 0; j < u; j++) a[2 * u + j] = xb[2 * u + j] + a[u + j] * s[j];
+                for (int64_t j = 0; j < u; j++) a[2 * u + j] = (xb[2 * u + j] + ib[2 * u + j]) + a[u + j] * s[j];
                 F(activate)(a + 2 * u, u, r->act);
                 for (int64_t j = 0; j < u; j++) hb[j] = a[2 * u + j] + a[j] * (hp[j] - a[2 * u + j]);
             }
@@ -214,7 +222,7 @@ static int F(rt_forward)(const kl_rnn_train *r, int64_t row0, int64_t row1) {
             for (int64_t b = 0; b < rows; b++) {
                 float *a = gt + b * g, *s = at + b * u;
                 const float *zb = z + b * gp, *xb = xwt + b * g, *hp = ht + b * u;
-                for (int64_t j = 0; j < 2 * u; j++) a[j] = zb[j] + xb[j];
+                for (int64_t j = 0; j < 2 * u; j++) a[j] = zb[j] + (xb[j] + ib[j]);
                 F(activate)(a, 2 * u, r->ract);
                 for (int64_t j = 0; j < u; j++) s[j] = a[u + j] * hp[j];
             }
@@ -222,14 +230,14 @@ static int F(rt_forward)(const kl_rnn_train *r, int64_t row0, int64_t row1) {
             for (int64_t b = 0; b < rows; b++) {
                 float *a = gt + b * g, *hb = hn + b * u;
                 const float *zb = zh + b * upad, *xb = xwt + b * g, *hp = ht + b * u;
-                for (int64_t j = 0; j < u; j++) a[2 * u + j] = zb[j] + xb[2 * u + j];
+                for (int64_t j = 0; j < u; j++) a[2 * u + j] = zb[j] + (xb[2 * u + j] + ib[2 * u + j]);
                 F(activate)(a + 2 * u, u, r->act);
                 for (int64_t j = 0; j < u; j++) hb[j] = a[2 * u + j] + a[j] * (hp[j] - a[2 * u + j]);
             }
         }
         if (r->mask) F(rt_mask_step)(r, t, row0, row1);
     }
-    free(ub); free(uh); free(z);
+    free(ub); free(uh); free(z); free(zeros);
     return 0;
 }
 
@@ -310,6 +318,16 @@ static void F(rt_back_step)(const kl_rnn_train *r, int64_t t, int64_t row0, int6
     F(rt_mm)(dzt, g, rows, 2 * u, ut, upad, dprev, upad, 1);
 }
 
+/* total (g) += the column sums of m (rows, g): a float sum per step (rows at a time), then a double over steps. */
+static void F(rt_colsum)(const float *a, int64_t rows, int64_t g, float *step_sum, double *total) {
+    RT_COLS(j, m, g) {
+        vf acc = F(splat)(0.0f);
+        for (int64_t b = 0; b < rows; b++) acc += LD(a + b * g + j);
+        F(st)(step_sum + j, acc);
+    }
+    for (int64_t j = 0; j < g; j++) total[j] += (double)step_sum[j];
+}
+
 static int F(rt_backward)(const kl_rnn_train *r, int64_t row0, int64_t row1) {
     const int64_t n = r->n, u = r->units, steps = r->steps, g = RT_GATES(r->kind) * u, rows = row1 - row0;
     if (rows <= 0) return 0;
@@ -320,13 +338,14 @@ static int F(rt_backward)(const kl_rnn_train *r, int64_t row0, int64_t row1) {
     /* dh, dh2: the state gradient carried between steps (row stride upad, the product's); gh: what reaches h[t+1]
      * (the output's included); dc, dc2: the cell's; dout: the output's; carry: a masked step's output gradient,
      * handed on to the previous output; drh: reset-before scratch */
-    float *buf = (float *)calloc((size_t)(rows * (3 * upad + 5 * u) + VW), sizeof(float));
+    float *buf = (float *)calloc((size_t)(rows * (3 * upad + 5 * u) + RT_PAD(g) + VW), sizeof(float));
     if (!ut || !buf || (before && !uht)) {
         free(ut); free(uht); free(buf);
         return -1;
     }
     float *dh = buf, *dh2 = dh + rows * upad, *drh = dh2 + rows * upad, *gh = drh + rows * upad;
     float *dc = gh + rows * u, *dc2 = dc + rows * u, *dout = dc2 + rows * u, *carry = dout + rows * u;
+    float *step_sum = carry + rows * u;
     for (int64_t b = 0; b < rows; b++) {
         memcpy(dh + b * upad, r->dh + (row0 + b) * u, (size_t)u * sizeof(float));
         if (lstm) memcpy(dc + b * u, r->dc + (row0 + b) * u, (size_t)u * sizeof(float));
@@ -365,6 +384,8 @@ static int F(rt_backward)(const kl_rnn_train *r, int64_t row0, int64_t row1) {
                 if (r->dm) memset(r->dm + (t * n + row0 + b) * g, 0, (size_t)g * sizeof(float));
             }
         }
+        if (r->dbias) F(rt_colsum)(r->dz + (t * n + row0) * g, rows, g, step_sum, r->dbias);
+        if (r->drbias) F(rt_colsum)(r->dm + (t * n + row0) * g, rows, g, step_sum, r->drbias);
         float *swap = dh; dh = dh2; dh2 = swap;
         swap = dc; dc = dc2; dc2 = swap;
     }

@@ -148,17 +148,17 @@ def test_bad_arguments_raise_instead_of_touching_memory():
     gate = np.zeros((t, n, 4 * u), np.float32)
     aux = np.zeros((t, n, u), np.float32)
     kern = np.zeros((u, 4 * u), np.float32)
-    ok = (1, 3, 4, 0, 1, xw, kern, None, None, h, c, gate, aux, None)
+    ok = (1, 3, 4, 0, 1, xw, kern, None, None, h, c, gate, aux, None, None)
     LIB.rnn_train_forward(*ok)
     for k, bad in [(5, xw[:, :1]), (6, kern[:, :5]), (10, None), (11, gate[:2]), (12, None), (0, 7),
-                   (8, np.ones((t, n + 1), np.uint8)), (9, h.astype(np.float64))]:
+                   (8, np.ones((t, n + 1), np.uint8)), (9, h.astype(np.float64)), (14, np.ones(3, np.float32))]:
         args = list(ok)
         args[k] = bad
         with pytest.raises(ValueError, match="_ckernels"):
             LIB.rnn_train_forward(*args)
     dh, dc, dz = np.zeros((n, u), np.float32), np.zeros((n, u), np.float32), np.zeros_like(gate)
     with pytest.raises(ValueError, match="dm for a reset-after GRU"):
-        LIB.rnn_train_backward(1, 3, 4, 0, 1, kern, None, h, c, gate, aux, None, None, dh, dc, dz, dz)
+        LIB.rnn_train_backward(1, 3, 4, 0, 1, kern, None, h, c, gate, aux, None, None, dh, dc, dz, dz, None, None)
 
 
 # ------------------------------------------------------------------------------------------------ row scatter

@@ -4,7 +4,8 @@
 whole sequence: the input projection ``x @ kernel`` of every step is one GEMM, then a loop over the steps does the
 recurrent GEMM and the gate arithmetic of the cell (recurrent_cells.py, or its Numba kernels), keeping what the
 backward pass needs; with the compiled kernels (recurrent_native.py) the whole loop is one C call each way. The
-VJP walks the steps in reverse and ends with one GEMM each for the kernel, the recurrent kernel and the inputs. Outputs: the output (the sequence, or its last step) and the final states.
+VJP walks the steps in reverse and ends with one GEMM each for the kernel, the recurrent kernel and the inputs.
+Outputs: the output (the sequence, or its last step) and the final states.
 ``bidirectional_lstm`` (and the other two) are a Bidirectional layer's two directions as one node, run on two
 threads.
 
@@ -88,7 +89,7 @@ def _forward(kind, x, kernel, recurrent_kernel, bias, *states0, mask=None, dropo
     proj = Projection(x_steps, kern, _gate_masks(dropout, kind), CELLS[kind].gates)
     pooled = native is not None and kern.dtype == np.float32
     xw = proj.forward(POOL.take((steps * n, kern.shape[1])) if pooled else None)
-    if in_bias is not None:
+    if in_bias is not None and native is None:  # the compiled loop adds it as it reads xw
         xw += in_bias
     cls = native or cell_class(kind, dtype, names) or CELLS[kind]
     extra = {"reset_after": reset_after} if kind == "gru" else {}
@@ -98,7 +99,7 @@ def _forward(kind, x, kernel, recurrent_kernel, bias, *states0, mask=None, dropo
     for s, s0 in zip(states, states0):
         s[0] = s0
     compiled = native is not None
-    outputs = cell.run(xw, states, m, zero_output_for_mask) if compiled else None
+    outputs = cell.run(xw, states, m, zero_output_for_mask, in_bias) if compiled else None
     if pooled:
         POOL.give([xw.base if xw.base is not None else xw])  # read by the forward steps only
     if m is not None and not compiled:
@@ -171,7 +172,8 @@ def _backward(g, ans, needs, x, kernel, recurrent_kernel, bias, *states0, **para
         grad_u, grad_rbias = cell.recurrent_grads(states)
         grads[2] = _unpermute(grad_u, ctx.perm) if needs[2] else None
     if needs[3] and bias is not None:
-        grad_b = _unpermute(dz.sum(axis=(0, 1)), ctx.perm)
+        summed = getattr(cell, "dbias", None)  # the compiled loop sums dz as it goes
+        grad_b = _unpermute(dz.sum(axis=(0, 1)) if summed is None else summed, ctx.perm)
         grads[3] = np.stack([grad_b, grad_rbias]) if (ctx.kind == "gru" and ctx.reset_after) else grad_b
     last = ctx.passes is not None and ctx.passes <= 1
     if last and hasattr(cell, "release"):

@@ -91,14 +91,15 @@ class _Native:
     def _bias_h(self):
         return None
 
-    def run(self, xw, states, mask, zero_output):
-        """Every step forwards; returns the masked outputs (T, N, units), or None when nothing is masked."""
+    def run(self, xw, states, mask, zero_output, in_bias=None):
+        """Every step forwards from ``xw + in_bias``; returns the masked outputs (T, N, units), or None when nothing
+        is masked."""
         steps, n, units = states[0].shape[0] - 1, states[0].shape[1], states[0].shape[2]
         m = None if mask is None else np.ascontiguousarray(mask, dtype=bool).view(np.uint8)
         out = None if m is None else np.empty((steps, n, units), np.float32)
         self.lib.rnn_train_forward(self.kind_code, *self.codes, int(bool(zero_output)), THREADS, _f32(xw),
                                    self.u_kernel, self._bias_h(), m, states[0], states[1] if len(states) > 1 else None,
-                                   self._gates(), self._aux(), out)
+                                   self._gates(), self._aux(), out, None if in_bias is None else _f32(in_bias))
         self._mask = m
         return out
 
@@ -107,17 +108,20 @@ class _Native:
 
     def run_back(self, ds, d_seq, d_last, zero_output):
         """Every step backwards from the final states' gradients ``ds``; returns the initial states' gradients and
-        leaves ``dz`` (and ``dm``) for the weight gradients."""
+        leaves ``dz`` (and ``dm``) for the weight gradients, and their sums (``dbias``, ``drbias``) for the biases'."""
         states = self.states
         gates = self._gates()
         dh = np.array(ds[0], np.float32)  # a copy: written in place
         dc = np.array(ds[1], np.float32) if len(ds) > 1 else None
         self.dz = POOL.take(gates.shape)
         self.dm = POOL.take(gates.shape) if self.kind_code == 2 else None
+        self.dbias = np.empty(gates.shape[-1], np.float32)
+        self.drbias = np.empty(gates.shape[-1], np.float32) if self.kind_code == 2 else None
         self.lib.rnn_train_backward(self.kind_code, *self.codes, int(bool(zero_output)), THREADS,
                                     self.u_kernel, self._mask, states[0], states[1] if len(states) > 1 else None,
                                     gates, self._aux(), None if d_seq is None else _f32(d_seq),
-                                    None if d_last is None else _f32(d_last), dh, dc, self.dz, self.dm)
+                                    None if d_last is None else _f32(d_last), dh, dc, self.dz, self.dm, self.dbias,
+                                    self.drbias)
         return [dh] if dc is None else [dh, dc]
 
     def release(self, arrays=()):
@@ -156,6 +160,11 @@ class NativeGRU(_Native, GRUCell):
 
     def _bias_h(self):
         return self._bias
+
+    def recurrent_grads(self, states):
+        if self.reset_after:  # the recurrent bias's gradient summed by the kernel
+            return self.rec.kernel_grad(states[0][:-1], self.dm), self.drbias
+        return super().recurrent_grads(states)
 
 
 _CELLS = {"simple_rnn": NativeSimpleRNN, "lstm": NativeLSTM, "gru": NativeGRU}
