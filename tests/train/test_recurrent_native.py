@@ -14,7 +14,7 @@ from keraslite.train.autodiff import recurrent_native as RN
 from keraslite.train.autodiff.sparse import IndexedSlices
 
 LIB = native.lib()
-assert LIB is not None and hasattr(LIB, "rnn_train_forward"), "the compiled kernels must be built for these tests"
+assert LIB is not None and hasattr(LIB, "rnn_train"), "the compiled kernels must be built for these tests"
 BEST = LIB.isa()
 ISAS = [name for name in ("avx512", "avx2", "base") if LIB._select_isa(name)]
 LIB._select_isa(BEST)
@@ -142,23 +142,27 @@ def test_a_persistent_tape_keeps_the_sequences_for_a_second_gradient():
 
 def test_bad_arguments_raise_instead_of_touching_memory():
     t, n, u = 3, 2, 4
-    xw = np.zeros((t, n, 4 * u), np.float32)
+    xw = np.ones((t, n, 4 * u), np.float32)
     h = np.zeros((t + 1, n, u), np.float32)
     c = np.zeros_like(h)
     gate = np.zeros((t, n, 4 * u), np.float32)
     aux = np.zeros((t, n, u), np.float32)
     kern = np.zeros((u, 4 * u), np.float32)
-    ok = (1, 3, 4, 0, 1, xw, kern, None, None, h, c, gate, aux, None, None)
-    LIB.rnn_train_forward(*ok)
-    for k, bad in [(5, xw[:, :1]), (6, kern[:, :5]), (10, None), (11, gate[:2]), (12, None), (0, 7),
-                   (8, np.ones((t, n + 1), np.uint8)), (9, h.astype(np.float64)), (14, np.ones(3, np.float32))]:
-        args = list(ok)
-        args[k] = bad
+    ok = (1, 3, 4, 0, xw, kern, None, None, h, c, gate, aux, None, None)
+    for k, bad in [(4, xw[:, :1]), (5, kern[:, :5]), (9, None), (10, gate[:2]), (11, None), (0, 7),
+                   (7, np.ones((t, n + 1), np.uint8)), (8, h.astype(np.float64)), (13, np.ones(3, np.float32))]:
+        job = list(ok)
+        job[k] = bad
         with pytest.raises(ValueError, match="_ckernels"):
-            LIB.rnn_train_forward(*args)
+            LIB.rnn_train(0, [ok, tuple(job)])  # checked before either runs
+        assert not gate.any()
+    with pytest.raises(ValueError, match="1 to 8 jobs"):
+        LIB.rnn_train(0, [])
+    LIB.rnn_train(0, [ok])
+    assert gate.any()
     dh, dc, dz = np.zeros((n, u), np.float32), np.zeros((n, u), np.float32), np.zeros_like(gate)
     with pytest.raises(ValueError, match="dm for a reset-after GRU"):
-        LIB.rnn_train_backward(1, 3, 4, 0, 1, kern, None, h, c, gate, aux, None, None, dh, dc, dz, dz, None, None)
+        LIB.rnn_train(1, [(1, 3, 4, 0, kern, None, h, c, gate, aux, None, None, dh, dc, dz, dz, None, None)])
 
 
 # ------------------------------------------------------------------------------------------------ row scatter
@@ -188,3 +192,28 @@ def test_row_scatter_refuses_an_index_out_of_range():
     with pytest.raises(ValueError, match="index 4 is out of range for 4 rows"):
         LIB.rows_add(np.array([1, 4]), np.ones((2, 2), np.float32), out, 0)
     assert not out.any()
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+def test_both_directions_in_one_compiled_call_match_the_numpy_cells(monkeypatch, kind):
+    import keraslite as keras
+
+    rng = np.random.default_rng(9)
+    x = rng.normal(size=(6, 5, 3)).astype("float32")
+    mask = rng.random((6, 5)) < 0.7
+
+    def run():
+        keras.utils.set_random_seed(2)
+        inner = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}[kind](4, return_sequences=True)
+        layer = keras.layers.Bidirectional(inner, merge_mode="concat")
+        xt = Tensor(x)
+        with GradientTape() as tape:
+            tape.watch(xt)
+            out = layer(xt, mask=mask)
+            loss = R.sum_(E.multiply(out, out))
+        return [out.numpy()] + [g.numpy() for g in tape.gradient(loss, [xt] + layer.trainable_weights)]
+
+    compiled = run()
+    _plain(monkeypatch)
+    for got, want in zip(compiled, run()):
+        _close(got, want)

@@ -25,7 +25,7 @@ from ...errors import KerasliteError
 from .core import primitive, recording_tapes
 from .recurrent_cells import CELLS, LSTMCell, lstm_perm
 from .recurrent_kernels import cell_class
-from .recurrent_native import POOL, native_cell
+from .recurrent_native import POOL, native_cell, run_jobs
 from .recurrent_parts import Projection, activation as get_activation
 
 
@@ -64,9 +64,35 @@ def _backward_passes():
     return None if any(t._persistent for t in active) else len(active)
 
 
-def _forward(kind, x, kernel, recurrent_kernel, bias, *states0, mask=None, dropout=None, recurrent_dropout=None,
-             activation="tanh", recurrent_activation="sigmoid", go_backwards=False, return_sequences=False,
-             zero_output_for_mask=False, reset_after=True, passes=-1):
+def _drive(drivers, backward):
+    """Run each call's driver (a generator) to its compiled job, the jobs in one call (a Bidirectional layer's two
+    directions at once), then each driver's rest; the results in order. Without compiled jobs two drivers' loops
+    (the Numba / numpy cells) run on two threads."""
+    jobs = [next(d) for d in drivers]
+    compiled = [j for j in jobs if j is not None]
+    if compiled:
+        run_jobs(backward, compiled)
+    elif len(drivers) == 2:
+        return list(_both(lambda: _finish(drivers[0]), lambda: _finish(drivers[1])))
+    return [_finish(d) for d in drivers]
+
+
+def _finish(driver):
+    try:
+        driver.send(None)
+    except StopIteration as stop:
+        return stop.value
+    raise RuntimeError("a recurrent driver yielded twice")  # a bug here, never the user's input
+
+
+def _forward(*args, **params):
+    return _drive([_forward_steps(*args, **params)], backward=False)[0]
+
+
+def _forward_steps(kind, x, kernel, recurrent_kernel, bias, *states0, mask=None, dropout=None,
+                   recurrent_dropout=None, activation="tanh", recurrent_activation="sigmoid", go_backwards=False,
+                   return_sequences=False, zero_output_for_mask=False, reset_after=True, passes=-1):
+    """The forward pass of one call; yields its compiled job (None without one) once, returns ``_forward``'s."""
     n, steps = x.shape[0], x.shape[1]
     units = recurrent_kernel.shape[0]
     dtype = x.dtype
@@ -99,7 +125,12 @@ def _forward(kind, x, kernel, recurrent_kernel, bias, *states0, mask=None, dropo
     for s, s0 in zip(states, states0):
         s[0] = s0
     compiled = native is not None
-    outputs = cell.run(xw, states, m, zero_output_for_mask, in_bias) if compiled else None
+    outputs = None
+    if compiled:
+        yield cell.forward_job(xw, states, m, zero_output_for_mask, in_bias)
+        outputs = cell.outputs
+    else:
+        yield None
     if pooled:
         POOL.give([xw.base if xw.base is not None else xw])  # read by the forward steps only
     if m is not None and not compiled:
@@ -130,7 +161,12 @@ def _forward(kind, x, kernel, recurrent_kernel, bias, *states0, mask=None, dropo
     return (out, *finals), ctx
 
 
-def _backward(g, ans, needs, x, kernel, recurrent_kernel, bias, *states0, **params):
+def _backward(*args, **params):
+    return _drive([_backward_steps(*args, **params)], backward=True)[0]
+
+
+def _backward_steps(g, ans, needs, x, kernel, recurrent_kernel, bias, *states0, **params):
+    """The VJP of one call; yields its compiled job (None without one) once, returns the gradients."""
     _, ctx = ans
     if ctx.cell is None:
         raise KerasliteError(f"the {ctx.kind} call's saved sequences were released after its backward pass; "
@@ -144,9 +180,13 @@ def _backward(g, ans, needs, x, kernel, recurrent_kernel, bias, *states0, **para
     ds = [np.zeros((n, units), ctx.dtype) if gs is None else np.ascontiguousarray(gs, ctx.dtype) for gs in g[1:]]
     cell.prepare_backward(states)
     carry = None
-    if hasattr(cell, "run_back"):
-        ds = cell.run_back(ds, d_seq, d_last, ctx.zero_output)
-    for t in range(-1 if hasattr(cell, "run_back") else steps - 1, -1, -1):
+    compiled = hasattr(cell, "backward_job")
+    if compiled:
+        yield cell.backward_job(ds, d_seq, d_last, ctx.zero_output)
+        ds = cell.d_states
+    else:
+        yield None
+    for t in range(-1 if compiled else steps - 1, -1, -1):
         d_out = None if d_seq is None else d_seq[t]
         if t == steps - 1 and d_last is not None:
             d_out = d_last if d_out is None else d_out + d_last
@@ -245,8 +285,8 @@ def _make_pair(kind, n_states):
     def fwd(x, fk, frk, fb, bk, brk, bb, *states, forward, backward):
         forward, backward = dict(forward), dict(backward)
         passes = _backward_passes()  # tapes are per thread: counted here, for both sides
-        f, b = _both(lambda: _forward(kind, x, fk, frk, fb, *states[:n_states], passes=passes, **forward),
-                     lambda: _forward(kind, x, bk, brk, bb, *states[n_states:], passes=passes, **backward))
+        f, b = _drive([_forward_steps(kind, x, fk, frk, fb, *states[:n_states], passes=passes, **forward),
+                       _forward_steps(kind, x, bk, brk, bb, *states[n_states:], passes=passes, **backward)], False)
         return (*f[0], *b[0]), (f, b)
 
     def joint(g, ans, needs, x, fk, frk, fb, bk, brk, bb, *states, forward, backward):
@@ -258,12 +298,13 @@ def _make_pair(kind, n_states):
                  (g[k:], b, [needs[0], *needs[4:7], *needs[7 + n_states:]], (bk, brk, bb), states[n_states:],
                   backward))
 
-        def side(i):
-            grads, saved, wanted, weights, init, params = sides[i]
-            if all(v is None for v in grads):
-                return (None,) * (4 + n_states)
-            return _backward(grads, saved, wanted, x, *weights, *init, **params)
-        rf, rb = _both(lambda: side(0), lambda: side(1))
+        live = [i for i in (0, 1) if any(v is not None for v in sides[i][0])]
+        done = _drive([_backward_steps(grads, saved, wanted, x, *weights, *init, **params)
+                       for grads, saved, wanted, weights, init, params in (sides[i] for i in live)], True)
+        results = [(None,) * (4 + n_states)] * 2
+        for i, r in zip(live, done):
+            results[i] = r
+        rf, rb = results
         dx = rf[0] if rb[0] is None else (rb[0] if rf[0] is None else rf[0] + rb[0])
         return (dx, *rf[1:4], *rb[1:4], *rf[4:], *rb[4:])
 

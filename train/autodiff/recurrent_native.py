@@ -2,8 +2,9 @@
 
 The Numba cells (recurrent_kernels.py) still cross Python twice per step (the recurrent GEMM, then the gate
 kernel), about 20 us a step for a batch of 64; here the forward pass over every step is one call and the backward
-pass through time another, with the GIL released, so a Bidirectional layer's two directions on two Python threads
-really run at once. The arrays are the numpy cells' (the same gates, states and side sequences), so
+pass through time another, with the GIL released; a Bidirectional layer's two directions are two jobs of one call,
+run at once on the compiled kernels' pool (or one after the other when no core is free: no Python threads waiting
+for the GIL). The arrays are the numpy cells' (the same gates, states and side sequences), so
 ``recurrent_grads`` and the driver's weight gradients are unchanged. Used for float32, the activations in
 ``CODES`` and no recurrent dropout, when the compiled kernels are built and enabled (``KERASLITE_NATIVE``).
 """
@@ -16,9 +17,6 @@ import numpy as np
 from .recurrent_cells import GRUCell, LSTMCell, SimpleRNNCell
 
 # training's activation names -> the compiled kernels' codes (runtime/csrc/kl.h)
-# Threads per call: the kernels can split the batch (rows are independent), but for a batch of 64 a second thread
-# made the forward pass slower (0.81 against 0.53 ms, waking the pool's worker costs more than half the work).
-THREADS = 1
 CODES = {"linear": 0, "relu": 1, "tanh": 3, "sigmoid": 4, "hard_sigmoid": 5, "hard_sigmoid_keras2": 6}
 
 
@@ -26,7 +24,7 @@ def _lib():
     from ...runtime import native
 
     lib = native.lib()
-    return lib if lib is not None and hasattr(lib, "rnn_train_forward") else None
+    return lib if lib is not None and hasattr(lib, "rnn_train") else None
 
 
 class _Pool:
@@ -69,7 +67,7 @@ def _f32(a):
 
 
 class _Native:
-    """Mixin over a numpy cell: ``run`` and ``run_back`` replace the driver's per-step loops."""
+    """Mixin over a numpy cell: ``forward_job`` and ``backward_job`` replace the driver's per-step loops."""
 
     lib = None
     kind_code = 0
@@ -91,38 +89,36 @@ class _Native:
     def _bias_h(self):
         return None
 
-    def run(self, xw, states, mask, zero_output, in_bias=None):
-        """Every step forwards from ``xw + in_bias``; returns the masked outputs (T, N, units), or None when nothing
-        is masked."""
+    def forward_job(self, xw, states, mask, zero_output, in_bias=None):
+        """The compiled call's arguments for every step forwards from ``xw + in_bias`` (``run_jobs`` runs it);
+        afterwards ``outputs`` holds the masked outputs (T, N, units), or None when nothing is masked."""
         steps, n, units = states[0].shape[0] - 1, states[0].shape[1], states[0].shape[2]
         m = None if mask is None else np.ascontiguousarray(mask, dtype=bool).view(np.uint8)
-        out = None if m is None else np.empty((steps, n, units), np.float32)
-        self.lib.rnn_train_forward(self.kind_code, *self.codes, int(bool(zero_output)), THREADS, _f32(xw),
-                                   self.u_kernel, self._bias_h(), m, states[0], states[1] if len(states) > 1 else None,
-                                   self._gates(), self._aux(), out, None if in_bias is None else _f32(in_bias))
+        self.outputs = None if m is None else np.empty((steps, n, units), np.float32)
         self._mask = m
-        return out
+        return (self.kind_code, *self.codes, int(bool(zero_output)), _f32(xw), self.u_kernel, self._bias_h(), m,
+                states[0], states[1] if len(states) > 1 else None, self._gates(), self._aux(), self.outputs,
+                None if in_bias is None else _f32(in_bias))
 
     def prepare_backward(self, states):
         self.states = states
 
-    def run_back(self, ds, d_seq, d_last, zero_output):
-        """Every step backwards from the final states' gradients ``ds``; returns the initial states' gradients and
-        leaves ``dz`` (and ``dm``) for the weight gradients, and their sums (``dbias``, ``drbias``) for the biases'."""
+    def backward_job(self, ds, d_seq, d_last, zero_output):
+        """The compiled call's arguments for every step backwards from the final states' gradients ``ds``;
+        afterwards ``d_states`` holds the initial states' gradients, ``dz`` (and ``dm``) are left for the weight
+        gradients and their sums (``dbias``, ``drbias``) for the biases'."""
         states = self.states
         gates = self._gates()
         dh = np.array(ds[0], np.float32)  # a copy: written in place
         dc = np.array(ds[1], np.float32) if len(ds) > 1 else None
+        self.d_states = [dh] if dc is None else [dh, dc]
         self.dz = POOL.take(gates.shape)
         self.dm = POOL.take(gates.shape) if self.kind_code == 2 else None
         self.dbias = np.empty(gates.shape[-1], np.float32)
         self.drbias = np.empty(gates.shape[-1], np.float32) if self.kind_code == 2 else None
-        self.lib.rnn_train_backward(self.kind_code, *self.codes, int(bool(zero_output)), THREADS,
-                                    self.u_kernel, self._mask, states[0], states[1] if len(states) > 1 else None,
-                                    gates, self._aux(), None if d_seq is None else _f32(d_seq),
-                                    None if d_last is None else _f32(d_last), dh, dc, self.dz, self.dm, self.dbias,
-                                    self.drbias)
-        return [dh] if dc is None else [dh, dc]
+        return (self.kind_code, *self.codes, int(bool(zero_output)), self.u_kernel, self._mask, states[0],
+                states[1] if len(states) > 1 else None, gates, self._aux(), None if d_seq is None else _f32(d_seq),
+                None if d_last is None else _f32(d_last), dh, dc, self.dz, self.dm, self.dbias, self.drbias)
 
     def release(self, arrays=()):
         """Hand this call's buffers (and ``arrays``, no longer referenced) to the next call; the cell is done."""
@@ -170,6 +166,12 @@ class NativeGRU(_Native, GRUCell):
 _CELLS = {"simple_rnn": NativeSimpleRNN, "lstm": NativeLSTM, "gru": NativeGRU}
 
 
+def run_jobs(backward, jobs):
+    """Run compiled forward (``backward`` False) or backward jobs, several (a Bidirectional layer's sides) at
+    once on the compiled kernels' threads when a core is free."""
+    _lib().rnn_train(int(bool(backward)), list(jobs))
+
+
 def native_cell(kind, dtype, activations, recurrent_dropout):
     """The compiled cell class for ``kind`` when it applies, else None (then the Numba or numpy cells run)."""
     if np.dtype(dtype) != np.float32 or recurrent_dropout is not None or any(a not in CODES for a in activations):
@@ -182,4 +184,4 @@ def native_cell(kind, dtype, activations, recurrent_dropout):
     return cls
 
 
-__all__ = ["native_cell", "CODES", "POOL"]
+__all__ = ["native_cell", "run_jobs", "CODES", "POOL"]
