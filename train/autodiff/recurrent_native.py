@@ -69,7 +69,6 @@ def _f32(a):
 class _Native:
     """Mixin over a numpy cell: ``forward_job`` and ``backward_job`` replace the driver's per-step loops."""
 
-    lib = None
     kind_code = 0
     BUFFERS = ()  # the per-call sequences the cell allocates, taken from and given back to the pool
 
@@ -174,14 +173,8 @@ def run_jobs(backward, jobs):
 
 def native_cell(kind, dtype, activations, recurrent_dropout):
     """The compiled cell class for ``kind`` when it applies, else None (then the Numba or numpy cells run)."""
-    if np.dtype(dtype) != np.float32 or recurrent_dropout is not None or any(a not in CODES for a in activations):
-        return None
-    lib = _lib()
-    if lib is None:
-        return None
-    cls = _CELLS[kind]
-    cls.lib = lib
-    return cls
+    wanted = np.dtype(dtype) == np.float32 and recurrent_dropout is None and all(a in CODES for a in activations)
+    return _CELLS[kind] if wanted and _lib() is not None else None
 
 
 __all__ = ["native_cell", "run_jobs", "CODES", "POOL"]
