@@ -571,6 +571,9 @@ error:
     return NULL;
 }
 
+#include "rnn_train_py.h"  /* training's recurrences */
+#include "scatter.h"        /* training's lookup-table gradients */
+
 /* ---- configuration --------------------------------------------------------------------------------------- */
 
 static int cpu_has(const char *what) {
@@ -699,6 +702,8 @@ static PyMethodDef methods[] = {
     {"adam", (PyCFunction)(void (*)(void))py_adam, METH_FASTCALL, "fused in-place Adam / AMSGrad update (train)"},
     {"resize_bilinear", (PyCFunction)(void (*)(void))py_resize_bilinear, METH_FASTCALL,
      "tf.image.resize bilinear of uint8 / float32 images into float32"},
+    KL_RNN_TRAIN_METHODS
+    KL_SCATTER_METHODS
     {"_select_isa", py_select_isa, METH_O, "use the kernels of one ISA; False when unavailable"},
     {"_set_direct", py_set_direct, METH_O, "use the direct convolution where it pays (True) or never (False)"},
     {"isa", py_isa, METH_NOARGS, "the ISA whose kernels run"},

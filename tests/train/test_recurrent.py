@@ -120,6 +120,7 @@ def test_numba_kernels_agree_with_the_numpy_cells(monkeypatch, kind, params, mas
 
     assert recurrent_kernels.cell_class(kind, "float32", ["tanh", "sigmoid"]) is not None  # Numba is installed
     assert recurrent_kernels.CODES == SERVING_CODES  # the runtime's activation kernel is reused by code
+    monkeypatch.setattr(RC, "native_cell", lambda *a: None)  # the compiled cells: test_recurrent_native.py
     jitted = run()
     monkeypatch.setattr(RC, "cell_class", lambda *a: None)
     plain = run()

@@ -33,6 +33,12 @@ def _rnn():
     return model
 
 
+def _birnn():
+    model = keras.Sequential([keras.Input(shape=(5, 3)), L.Bidirectional(L.LSTM(4)), L.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    return model
+
+
 def _cnn():
     model = keras.Sequential([keras.Input(shape=(6, 6, 1)), L.Conv2D(4, 3, padding="same", activation="relu"),
                               L.MaxPooling2D(), L.Flatten(), L.Dense(3)])
@@ -69,6 +75,7 @@ CASES = {
     "mlp_sample_weight": (_mlp, "mlp", {"sample_weight": np.linspace(0.1, 2.0, 70).astype("float32")}),
     "batchnorm": (_batchnorm, "bn", {}),
     "lstm": (_rnn, "rnn", {}),
+    "bidirectional_lstm": (_birnn, "rnn", {}),
     "cnn": (_cnn, "cnn", {}),
     "two_inputs_two_outputs": (_two_inputs, "two", {}),
 }
@@ -123,7 +130,8 @@ def _entries(model, kind, x, y, steps=4, sample_weight=None):
     return list(runner.entries.values())
 
 
-@pytest.mark.parametrize("case", ["mlp_dropout", "mlp_sample_weight", "lstm", "cnn", "two_inputs_two_outputs"])
+@pytest.mark.parametrize("case", ["mlp_dropout", "mlp_sample_weight", "lstm", "bidirectional_lstm", "cnn",
+                                  "two_inputs_two_outputs"])
 def test_built_in_models_are_replayed(case):
     model, _, _, x, y = _run(case, eager=False)
     weights = CASES[case][2].get("sample_weight")

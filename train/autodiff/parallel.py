@@ -137,24 +137,25 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_pool_in_child)
 
 
-def matmul(a, b):
-    """``a @ b`` for 2-D float arrays; large products run in blocks on up to ``threads()`` threads.
+def matmul(a, b, out=None):
+    """``a @ b`` for 2-D float arrays (into ``out`` when given); large products run in blocks on up to
+    ``threads()`` threads.
 
     Example: ``z = matmul(x, kernel)`` inside a training step gives ``x @ kernel``.
     """
     n = _threads
     if n == 1 or a.ndim != 2 or b.ndim != 2:
-        return np.matmul(a, b)
+        return np.matmul(a, b, out=out)
     m, k = a.shape
     cols = b.shape[1]
     if m * k * cols < MIN_SPLIT_MACS:
-        return np.matmul(a, b)
+        return np.matmul(a, b, out=out)
     along_rows = m >= cols
     length = m if along_rows else cols
     parts = min(n, length // MIN_BLOCK)
     if parts < 2:
-        return np.matmul(a, b)
-    out = np.empty((m, cols), dtype=np.result_type(a, b))
+        return np.matmul(a, b, out=out)
+    out = np.empty((m, cols), dtype=np.result_type(a, b)) if out is None else out
     edges = [length * i // parts for i in range(parts + 1)]
 
     def block(lo, hi):

@@ -3,8 +3,9 @@
 ``lstm(x, kernel, recurrent_kernel, bias, h0, c0, ...)`` (``gru`` and ``simple_rnn`` alike with one state) runs the
 whole sequence: the input projection ``x @ kernel`` of every step is one GEMM, then a loop over the steps does the
 recurrent GEMM and the gate arithmetic of the cell (recurrent_cells.py, or its Numba kernels), keeping what the
-backward pass needs. The VJP walks the steps in reverse and ends with one GEMM each for the kernel, the recurrent
-kernel and the inputs. Outputs: the output (the sequence, or its last step) and the final states.
+backward pass needs; with the compiled kernels (recurrent_native.py) the whole loop is one C call each way. The
+VJP walks the steps in reverse and ends with one GEMM each for the kernel, the recurrent kernel and the inputs.
+Outputs: the output (the sequence, or its last step) and the final states.
 ``bidirectional_lstm`` (and the other two) are a Bidirectional layer's two directions as one node, run on two
 threads.
 
@@ -24,6 +25,7 @@ from ...errors import KerasliteError
 from .core import primitive, recording_tapes
 from .recurrent_cells import CELLS, LSTMCell, lstm_perm
 from .recurrent_kernels import cell_class
+from .recurrent_native import POOL, native_cell, run_jobs
 from .recurrent_parts import Projection, activation as get_activation
 
 
@@ -62,9 +64,35 @@ def _backward_passes():
     return None if any(t._persistent for t in active) else len(active)
 
 
-def _forward(kind, x, kernel, recurrent_kernel, bias, *states0, mask=None, dropout=None, recurrent_dropout=None,
-             activation="tanh", recurrent_activation="sigmoid", go_backwards=False, return_sequences=False,
-             zero_output_for_mask=False, reset_after=True, passes=-1):
+def _drive(drivers, backward):
+    """Run each call's driver (a generator) to its compiled job, the jobs in one call (a Bidirectional layer's two
+    directions at once), then each driver's rest; the results in order. Without compiled jobs two drivers' loops
+    (the Numba / numpy cells) run on two threads."""
+    jobs = [next(d) for d in drivers]
+    compiled = [j for j in jobs if j is not None]
+    if compiled:
+        run_jobs(backward, compiled)
+    elif len(drivers) == 2:
+        return list(_both(lambda: _finish(drivers[0]), lambda: _finish(drivers[1])))
+    return [_finish(d) for d in drivers]
+
+
+def _finish(driver):
+    try:
+        driver.send(None)
+    except StopIteration as stop:
+        return stop.value
+    raise RuntimeError("a recurrent driver yielded twice")  # a bug here, never the user's input
+
+
+def _forward(*args, **params):
+    return _drive([_forward_steps(*args, **params)], backward=False)[0]
+
+
+def _forward_steps(kind, x, kernel, recurrent_kernel, bias, *states0, mask=None, dropout=None,
+                   recurrent_dropout=None, activation="tanh", recurrent_activation="sigmoid", go_backwards=False,
+                   return_sequences=False, zero_output_for_mask=False, reset_after=True, passes=-1):
+    """The forward pass of one call; yields its compiled job (None without one) once, returns ``_forward``'s."""
     n, steps = x.shape[0], x.shape[1]
     units = recurrent_kernel.shape[0]
     dtype = x.dtype
@@ -78,21 +106,37 @@ def _forward(kind, x, kernel, recurrent_kernel, bias, *states0, mask=None, dropo
     perm, in_bias, bias_h = _layout(kind, units, bias, reset_after)
     kern = kernel if perm is None else kernel[:, perm]
     rkern = recurrent_kernel if perm is None else recurrent_kernel[:, perm]
-    proj = Projection(np.ascontiguousarray(xt), kern, _gate_masks(dropout, kind), CELLS[kind].gates)
-    xw = proj.forward()
-    if in_bias is not None:
-        xw += in_bias
     names = [activation] + ([recurrent_activation] if kind != "simple_rnn" else [])
-    cls = cell_class(kind, dtype, names) or CELLS[kind]
+    native = native_cell(kind, dtype, names, recurrent_dropout)
+    # a compiled cell's sequences come from a pool and go back to it after the backward pass (recurrent_native.py)
+    empty = POOL.take if native is not None else lambda shape: np.empty(shape, dtype)
+    x_steps = empty(xt.shape)
+    np.copyto(x_steps, xt)
+    proj = Projection(x_steps, kern, _gate_masks(dropout, kind), CELLS[kind].gates)
+    pooled = native is not None and kern.dtype == np.float32
+    xw = proj.forward(POOL.take((steps * n, kern.shape[1])) if pooled else None)
+    if in_bias is not None and native is None:  # the compiled loop adds it as it reads xw
+        xw += in_bias
+    cls = native or cell_class(kind, dtype, names) or CELLS[kind]
     extra = {"reset_after": reset_after} if kind == "gru" else {}
     acts = [get_activation(a) for a in names]
     cell = cls(steps, n, units, dtype, rkern, _gate_masks(recurrent_dropout, kind), acts, bias_h, **extra)
-    states = [np.empty((steps + 1, n, units), dtype) for _ in range(cell.n_states)]
+    states = [empty((steps + 1, n, units)) for _ in range(cell.n_states)]
     for s, s0 in zip(states, states0):
         s[0] = s0
-    outputs = np.empty((steps, n, units), dtype) if m is not None else None
+    compiled = native is not None
+    outputs = None
+    if compiled:
+        yield cell.forward_job(xw, states, m, zero_output_for_mask, in_bias)
+        outputs = cell.outputs
+    else:
+        yield None
+    if pooled:
+        POOL.give([xw.base if xw.base is not None else xw])  # read by the forward steps only
+    if m is not None and not compiled:
+        outputs = np.empty((steps, n, units), dtype)
     step = cell.step
-    for t in range(steps):
+    for t in range(0 if compiled else steps):
         step(t, xw, states)
         if m is not None:
             keep = ~m[t][:, None]
@@ -105,15 +149,24 @@ def _forward(kind, x, kernel, recurrent_kernel, bias, *states0, mask=None, dropo
                 np.copyto(s[t + 1], s[t], where=keep)
     seq = states[0][1:] if outputs is None else outputs
     out = seq.transpose(1, 0, 2) if return_sequences else seq[steps - 1]
+    finals = [s[steps] for s in states]
+    if compiled:  # what is returned must not be a view of a pooled buffer
+        finals = [f.copy() for f in finals]
+        out = out if return_sequences else out.copy()
     ctx = _Context()
     ctx.cell, ctx.states, ctx.proj, ctx.mask, ctx.perm, ctx.kind = cell, states, proj, m, perm, kind
     ctx.go_backwards, ctx.return_sequences, ctx.zero_output = go_backwards, return_sequences, zero_output_for_mask
     ctx.reset_after, ctx.dtype = reset_after, dtype
     ctx.passes = _backward_passes() if passes == -1 else passes
-    return (out, *[s[steps] for s in states]), ctx
+    return (out, *finals), ctx
 
 
-def _backward(g, ans, needs, x, kernel, recurrent_kernel, bias, *states0, **params):
+def _backward(*args, **params):
+    return _drive([_backward_steps(*args, **params)], backward=True)[0]
+
+
+def _backward_steps(g, ans, needs, x, kernel, recurrent_kernel, bias, *states0, **params):
+    """The VJP of one call; yields its compiled job (None without one) once, returns the gradients."""
     _, ctx = ans
     if ctx.cell is None:
         raise KerasliteError(f"the {ctx.kind} call's saved sequences were released after its backward pass; "
@@ -127,7 +180,13 @@ def _backward(g, ans, needs, x, kernel, recurrent_kernel, bias, *states0, **para
     ds = [np.zeros((n, units), ctx.dtype) if gs is None else np.ascontiguousarray(gs, ctx.dtype) for gs in g[1:]]
     cell.prepare_backward(states)
     carry = None
-    for t in range(steps - 1, -1, -1):
+    compiled = hasattr(cell, "backward_job")
+    if compiled:
+        yield cell.backward_job(ds, d_seq, d_last, ctx.zero_output)
+        ds = cell.d_states
+    else:
+        yield None
+    for t in range(-1 if compiled else steps - 1, -1, -1):
         d_out = None if d_seq is None else d_seq[t]
         if t == steps - 1 and d_last is not None:
             d_out = d_last if d_out is None else d_out + d_last
@@ -153,8 +212,14 @@ def _backward(g, ans, needs, x, kernel, recurrent_kernel, bias, *states0, **para
         grad_u, grad_rbias = cell.recurrent_grads(states)
         grads[2] = _unpermute(grad_u, ctx.perm) if needs[2] else None
     if needs[3] and bias is not None:
-        grad_b = _unpermute(dz.sum(axis=(0, 1)), ctx.perm)
+        summed = getattr(cell, "dbias", None)  # the compiled loop sums dz as it goes
+        grad_b = _unpermute(dz.sum(axis=(0, 1)) if summed is None else summed, ctx.perm)
         grads[3] = np.stack([grad_b, grad_rbias]) if (ctx.kind == "gru" and ctx.reset_after) else grad_b
+    last = ctx.passes is not None and ctx.passes <= 1
+    if last and hasattr(cell, "release"):
+        # the states hold the returned sequence when it is not a masked copy
+        shared = ctx.return_sequences and m is None
+        cell.release(states[1:] + [ctx.proj.x] if shared else states + [ctx.proj.x])
     for name in BACKWARD_BUFFERS:  # the node outlives this call until Python's cycle collector frees it
         cell.__dict__.pop(name, None)
     if ctx.passes is not None:
@@ -215,27 +280,31 @@ def _both(first, second):
 def _make_pair(kind, n_states):
     """A Bidirectional layer's two RNNs of one kind as one node:
     ``(x, kernel, recurrent_kernel, bias) forwards, the same backwards, forward states, backward states``;
-    outputs ``(output, *states)`` forwards then backwards. ``forward``/``backward`` hold each side's parameters."""
+    outputs ``(output, *states)`` forwards then backwards. ``forward``/``backward`` hold each side's parameters,
+    as a dict or as its ``items()`` (plain constants: a traced step can then replay the node)."""
     def fwd(x, fk, frk, fb, bk, brk, bb, *states, forward, backward):
+        forward, backward = dict(forward), dict(backward)
         passes = _backward_passes()  # tapes are per thread: counted here, for both sides
-        f, b = _both(lambda: _forward(kind, x, fk, frk, fb, *states[:n_states], passes=passes, **forward),
-                     lambda: _forward(kind, x, bk, brk, bb, *states[n_states:], passes=passes, **backward))
+        f, b = _drive([_forward_steps(kind, x, fk, frk, fb, *states[:n_states], passes=passes, **forward),
+                       _forward_steps(kind, x, bk, brk, bb, *states[n_states:], passes=passes, **backward)], False)
         return (*f[0], *b[0]), (f, b)
 
     def joint(g, ans, needs, x, fk, frk, fb, bk, brk, bb, *states, forward, backward):
         _, (f, b) = ans
+        forward, backward = dict(forward), dict(backward)
         k = 1 + n_states
         sides = ((g[:k], f, [needs[0], *needs[1:4], *needs[7:7 + n_states]], (fk, frk, fb), states[:n_states],
                   forward),
                  (g[k:], b, [needs[0], *needs[4:7], *needs[7 + n_states:]], (bk, brk, bb), states[n_states:],
                   backward))
 
-        def side(i):
-            grads, saved, wanted, weights, init, params = sides[i]
-            if all(v is None for v in grads):
-                return (None,) * (4 + n_states)
-            return _backward(grads, saved, wanted, x, *weights, *init, **params)
-        rf, rb = _both(lambda: side(0), lambda: side(1))
+        live = [i for i in (0, 1) if any(v is not None for v in sides[i][0])]
+        done = _drive([_backward_steps(grads, saved, wanted, x, *weights, *init, **params)
+                       for grads, saved, wanted, weights, init, params in (sides[i] for i in live)], True)
+        results = [(None,) * (4 + n_states)] * 2
+        for i, r in zip(live, done):
+            results[i] = r
+        rf, rb = results
         dx = rf[0] if rb[0] is None else (rb[0] if rf[0] is None else rf[0] + rb[0])
         return (dx, *rf[1:4], *rb[1:4], *rf[4:], *rb[4:])
 

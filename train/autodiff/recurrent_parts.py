@@ -125,11 +125,12 @@ class Projection:
         x = self.x if self.dp is None else self.x * self.dp[k]
         return x.reshape(-1, x.shape[-1])
 
-    def forward(self):
+    def forward(self, out=None):
+        """(T, N, G), into ``out`` (T*N, G) when given."""
         t, n = self.x.shape[:2]
         if self.dp is None or self.dp.shape[0] == 1:
-            return matmul(self._inputs(), self.kernel).reshape(t, n, -1)
-        out = np.empty((t * n, self.kernel.shape[1]), self.x.dtype)
+            return matmul(self._inputs(), self.kernel, out=out).reshape(t, n, -1)
+        out = np.empty((t * n, self.kernel.shape[1]), self.x.dtype) if out is None else out
         u = self.units
         for k in range(self.gates):
             np.matmul(self._inputs(k), self.kernel[:, k * u:(k + 1) * u], out=out[:, k * u:(k + 1) * u])

@@ -135,8 +135,8 @@ class Bidirectional(Layer):
         x, fstates, fparams = fwd.primitive_arguments(sequences, forward_state, mask, training)
         _, bstates, bparams = bwd.primitive_arguments(x, backward_state, mask, training)
         outs = R.PAIRS[fwd.primitive.name](x, fwd.kernel, fwd.recurrent_kernel, fwd.bias, bwd.kernel,
-                                          bwd.recurrent_kernel, bwd.bias, *fstates, *bstates, forward=fparams,
-                                          backward=bparams)
+                                          bwd.recurrent_kernel, bwd.bias, *fstates, *bstates,
+                                          forward=tuple(fparams.items()), backward=tuple(bparams.items()))
         k = len(outs) // 2
         return fwd.outputs(outs[:k]), bwd.outputs(outs[k:])
 
