@@ -44,8 +44,11 @@ def _dense_joint(g, y, needs, x, kernel, bias, activation="linear"):
     dz = g if deriv is None else g * deriv(y)
     dz2 = _flat(dz)
     if needs[0] and needs[1] and dz.ndim == 2 and parallel.threads() > 1 and dz.size * x.shape[1] >= PAIR_MACS:
-        # two independent products of similar size: one per thread, each whole (no split, no extra hand-offs)
-        gx, gk = parallel.run_all([lambda: np.matmul(dz, kernel.T), lambda: matmul(x.T, dz)])
+        # two independent products: the input gradient whole on one thread while the others take the kernel
+        # gradient's blocks (fixed blocks: the numbers do not depend on which thread runs what)
+        gx = np.empty((dz.shape[0], kernel.shape[0]), np.result_type(dz, kernel))
+        gk, tasks = parallel.matmul_tasks(x.T, dz)
+        parallel.run_all([lambda: np.matmul(dz, kernel.T, out=gx)] + tasks)
     else:
         gx = (matmul(dz, kernel.T) if dz.ndim == 2 else np.matmul(dz, kernel.T)) if needs[0] else None
         gk = matmul(_flat(x).T, dz2) if needs[1] else None

@@ -178,24 +178,20 @@ def run_all(fns):
     return results
 
 
-def matmul(a, b):
-    """``a @ b`` for 2-D float arrays; large products run in blocks on up to ``threads()`` threads.
+def matmul_tasks(a, b):
+    """``(out, tasks)`` for 2-D ``a @ b``: running every task, in any order and on any threads, fills ``out``.
 
-    Example: ``z = matmul(x, kernel)`` inside a training step gives ``x @ kernel``.
+    The blocks depend only on the shapes and ``threads()``, never on which thread runs one, so the numbers are
+    the same from run to run. Example: ``out, tasks = matmul_tasks(x.T, dz); run_all(tasks)``.
     """
-    n = _threads
-    if n == 1 or a.ndim != 2 or b.ndim != 2 or getattr(_local, "inside", False):
-        return np.matmul(a, b)
     m, k = a.shape
     cols = b.shape[1]
-    if m * k * cols < MIN_SPLIT_MACS:
-        return np.matmul(a, b)
+    out = np.empty((m, cols), dtype=np.result_type(a, b))
     along_rows = m >= cols
     length = m if along_rows else cols
-    parts = min(n, length // MIN_BLOCK)
+    parts = min(_threads, length // MIN_BLOCK) if m * k * cols >= MIN_SPLIT_MACS else 1
     if parts < 2:
-        return np.matmul(a, b)
-    out = np.empty((m, cols), dtype=np.result_type(a, b))
+        return out, [lambda: np.matmul(a, b, out=out)]
     edges = [length * i // parts for i in range(parts + 1)]
 
     def block(lo, hi):
@@ -203,8 +199,21 @@ def matmul(a, b):
             return lambda: np.matmul(a[lo:hi], b, out=out[lo:hi])
         return lambda: np.matmul(a, b[:, lo:hi], out=out[:, lo:hi])
 
-    run_all([block(edges[i], edges[i + 1]) for i in range(parts)])
+    return out, [block(edges[i], edges[i + 1]) for i in range(parts)]
+
+
+def matmul(a, b):
+    """``a @ b`` for 2-D float arrays; large products run in blocks on up to ``threads()`` threads.
+
+    Example: ``z = matmul(x, kernel)`` inside a training step gives ``x @ kernel``.
+    """
+    if _threads == 1 or a.ndim != 2 or b.ndim != 2 or getattr(_local, "inside", False):
+        return np.matmul(a, b)
+    out, tasks = matmul_tasks(a, b)
+    if len(tasks) == 1:
+        return np.matmul(a, b)
+    run_all(tasks)
     return out
 
 
-__all__ = ["matmul", "run_all", "policy", "default_threads", "set_threads", "threads", "MIN_SPLIT_MACS"]
+__all__ = ["matmul", "matmul_tasks", "run_all", "policy", "default_threads", "set_threads", "threads", "MIN_SPLIT_MACS"]
