@@ -376,6 +376,28 @@ def test_adam_on_the_compiled_kernels_follows_the_numpy_form():
                           None, 0.1, 0.1, 0.001, 1e-7)
 
 
+def test_compiled_adam_reads_each_steps_coefficients_once_for_all_its_variables():
+    from keraslite.train.optimizers.kernels import adam as A
+
+    rule = kernels.get("adam", True)
+    assert rule.__name__ == "_adam_compiled"
+    rng = np.random.default_rng(5)
+    sizes = (1000, 37, 5000)
+    state = [[rng.normal(size=n).astype("float32") for _ in range(3)] + [None] for n in sizes]
+    for s in state:
+        s[2] = np.abs(s[2])
+    ref = [[a if a is None else a.copy() for a in s] for s in state]
+    for step in range(1, 5):  # a fresh coefficient array per step (as Optimizer._update_batch makes), shared
+        c = np.array([1e-3 * step, step, 0.9, 0.999, 0.1, 0.001, 1e-7, 0.0], np.float32)
+        for s, r in zip(state, ref):
+            g = rng.normal(size=s[0].size).astype("float32")
+            rule(g, c, *s)
+            A._adam_np(g, c, *r)
+    for s, r in zip(state, ref):
+        for got, want in zip(s[:3], r[:3]):
+            np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+
+
 def test_a_large_adam_fit_does_not_import_numba():
     out = run_fresh("""
 import sys, numpy as np, keraslite as keras

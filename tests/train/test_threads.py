@@ -147,3 +147,68 @@ def test_a_custom_training_loop_gets_the_same_policy(monkeypatch):
     assert blas() == before
     np.testing.assert_allclose(grad.numpy(), 2 * x.T @ (x @ w.numpy()) / (256 * 200), rtol=1e-3, atol=1e-6)
     del inner
+
+
+def test_run_all_runs_here_what_no_pool_thread_started(two_threads):
+    import threading
+
+    pool = parallel._executor(2)
+    release, busy = threading.Event(), [threading.Event() for _ in range(parallel._pool_size)]
+    blockers = [pool.submit(lambda e=e: (e.set(), release.wait(60))) for e in busy]  # every pool thread is taken
+    assert all(e.wait(60) for e in busy)
+    try:
+        ran_on = []
+        results = parallel.run_all([lambda: ran_on.append(threading.get_ident()) or "a",
+                                    lambda: ran_on.append(threading.get_ident()) or "b"])
+        assert results == ["a", "b"]
+        assert ran_on == [threading.get_ident()] * 2  # never waited for the busy thread
+    finally:
+        release.set()
+        for b in blockers:
+            b.result()
+    # with the pool free again the results still come back in order, whoever ran them
+    assert parallel.run_all([lambda i=i: i * i for i in range(5)]) == [0, 1, 4, 9, 16]
+
+
+def test_run_all_raises_the_first_error_and_leaves_no_task_running(two_threads):
+    import threading
+
+    started, finished = threading.Event(), threading.Event()
+
+    def slow():
+        started.set()
+        a = np.ones((512, 512), np.float32)
+        for _ in range(20):
+            a = parallel.matmul(a, a) / 512.0  # inside a pool task: not split again
+        finished.set()
+        return a
+
+    def bad():
+        raise KerasliteError("boom")
+
+    with pytest.raises(KerasliteError, match="boom"):
+        parallel.run_all([bad, slow])
+    assert finished.is_set() or not started.is_set()  # cancelled, or waited for: nothing runs on behind our back
+    np.testing.assert_allclose(parallel.run_all([slow, slow])[1], 1.0)
+
+
+def test_dense_backward_side_by_side_equals_one_thread():
+    from keraslite.train.autodiff import nn
+
+    x = rng.standard_normal((128, 512), dtype=np.float32)
+    kernel = rng.standard_normal((512, 512), dtype=np.float32) * 0.05
+    bias = rng.standard_normal(512, dtype=np.float32)
+    y = nn._dense_fwd(x, kernel, bias, activation="relu")
+    g = rng.standard_normal(y.shape, dtype=np.float32)
+    assert y.size * x.shape[1] >= nn.PAIR_MACS
+    one = nn._dense_joint(g, y, [True, True, True], x, kernel, bias, activation="relu")
+    previous = parallel.set_threads(2)
+    try:
+        two = nn._dense_joint(g, y, [True, True, True], x, kernel, bias, activation="relu")
+    finally:
+        parallel.set_threads(previous)
+    dz = (g * (y > 0)).astype(np.float64)
+    want = (dz @ kernel.T.astype(np.float64), x.T.astype(np.float64) @ dz, dz.sum(axis=0))
+    for a, b, w in zip(one, two, want):
+        np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-4)
+        np.testing.assert_allclose(b, w, rtol=1e-4, atol=1e-3)

@@ -12,8 +12,11 @@ from __future__ import annotations
 import numpy as np
 
 from .core import primitive
+from . import parallel
 from .parallel import matmul
 from .elementwise import log_softmax_array, sigmoid_array, softmax_array  # noqa: F401
+
+PAIR_MACS = 4_000_000  # both backward products at least this large: run them side by side (parallel.run_all)
 
 # activation -> (forward, in place on the fresh pre-activation z; derivative read from the output y)
 DENSE_ACTIVATIONS = {
@@ -40,8 +43,15 @@ def _dense_joint(g, y, needs, x, kernel, bias, activation="linear"):
     deriv = DENSE_ACTIVATIONS[activation][1]
     dz = g if deriv is None else g * deriv(y)
     dz2 = _flat(dz)
-    gx = (matmul(dz, kernel.T) if dz.ndim == 2 else np.matmul(dz, kernel.T)) if needs[0] else None
-    gk = matmul(_flat(x).T, dz2) if needs[1] else None
+    if needs[0] and needs[1] and dz.ndim == 2 and parallel.threads() > 1 and dz.size * x.shape[1] >= PAIR_MACS:
+        # two independent products: the input gradient whole on one thread while the others take the kernel
+        # gradient's blocks (fixed blocks: the numbers do not depend on which thread runs what)
+        gx = np.empty((dz.shape[0], kernel.shape[0]), np.result_type(dz, kernel))
+        gk, tasks = parallel.matmul_tasks(x.T, dz)
+        parallel.run_all([lambda: np.matmul(dz, kernel.T, out=gx)] + tasks)
+    else:
+        gx = (matmul(dz, kernel.T) if dz.ndim == 2 else np.matmul(dz, kernel.T)) if needs[0] else None
+        gk = matmul(_flat(x).T, dz2) if needs[1] else None
     gb = dz2.sum(axis=0) if needs[2] else None
     return gx, gk, gb
 

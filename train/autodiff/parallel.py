@@ -2,10 +2,12 @@
 
 Why not BLAS's own threads: multi-threaded OpenBLAS synchronises its threads by spinning for every product, and
 when another process holds a core the spinning thread waits for a descheduled partner. On a busy 2-core machine
-a 128x784x512 product then took 30-48 ms instead of 0.9 ms on one thread (bench/RESULTS.md, "Training"). Here BLAS runs on one thread per call and a large product is cut into row (or column) blocks run by a
-small pool that blocks on futures, so a busy machine costs at most the idle core, never a collapse. Every output
-element is still one BLAS dot over the whole inner dimension, so the numbers do not depend on the split beyond
-the few ulps BLAS's blocking can change.
+a 128x784x512 product then took 30-48 ms instead of 0.9 ms on one thread (bench/RESULTS.md, "Training"). Here
+BLAS runs on one thread per call and a large product is cut into row (or column) blocks run by a small pool; the
+calling thread also runs every block that no pool thread has started by the time it is free (``run_all``), so a
+busy machine costs at most the idle core, never a collapse or a wait for a thread that was not scheduled. Every
+output element is still one BLAS dot over the whole inner dimension, so the numbers do not depend on the split
+beyond the few ulps BLAS's blocking can change.
 
 ``policy(n)`` holds for the duration of ``fit``/``evaluate``/``predict`` (``train/models/threads.py`` picks ``n``)
 and of a ``GradientTape`` block and its ``gradient()`` call (``n = default_threads()``); outside them ``matmul``
@@ -33,6 +35,7 @@ _pool_size = 0
 _threads = 1
 _depth = 0  # nesting of policies (a tape inside fit changes nothing)
 _controller = None  # threadpoolctl's controller of the BLAS libraries, made once
+_local = threading.local()  # .inside: this thread runs a pool task
 
 
 def set_threads(n: int) -> int:
@@ -137,39 +140,81 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_pool_in_child)
 
 
+def _task(fn):
+    """``fn`` as run by a pool thread: products it makes stay on that thread (no nested split)."""
+    def run():
+        _local.inside = True
+        try:
+            return fn()
+        finally:
+            _local.inside = False
+    return run
+
+
+def run_all(fns):
+    """Call every function of ``fns`` (no arguments) and return their results in order: the first here, the others
+    offered to the pool; whatever no pool thread has started by the time this thread is free runs here too.
+
+    Why: a pool thread may not get a core for milliseconds on a busy machine, and waiting for one that has not
+    started would cost more than doing its work (only a started task is waited for).
+    Example: ``gx, gk = run_all([lambda: dz @ w.T, lambda: x.T @ dz])``.
+    """
+    if len(fns) == 1 or _threads == 1 or getattr(_local, "inside", False):
+        return [fn() for fn in fns]
+    pool = _executor(min(_threads, len(fns)))
+    futures = [pool.submit(_task(fn)) for fn in fns[1:]]
+    results = [None] * len(fns)
+    try:
+        results[0] = fns[0]()
+        for i, future in enumerate(futures, 1):
+            if future.cancel():
+                results[i] = fns[i]()
+    finally:  # on an error too: no task may still write into an output the caller drops
+        for future in futures:
+            future.cancel()
+        for i, future in enumerate(futures, 1):
+            if not future.cancelled():
+                results[i] = future.result()
+    return results
+
+
+def matmul_tasks(a, b, out=None):
+    """``(out, tasks)`` for 2-D ``a @ b`` (into ``out`` when given): running every task, in any order and on any
+    threads, fills ``out``.
+
+    The blocks depend only on the shapes and ``threads()``, never on which thread runs one, so the numbers are
+    the same from run to run. Example: ``out, tasks = matmul_tasks(x.T, dz); run_all(tasks)``.
+    """
+    m, k = a.shape
+    cols = b.shape[1]
+    out = np.empty((m, cols), dtype=np.result_type(a, b)) if out is None else out
+    along_rows = m >= cols
+    length = m if along_rows else cols
+    parts = min(_threads, length // MIN_BLOCK) if m * k * cols >= MIN_SPLIT_MACS else 1
+    if parts < 2:
+        return out, [lambda: np.matmul(a, b, out=out)]
+    edges = [length * i // parts for i in range(parts + 1)]
+
+    def block(lo, hi):
+        if along_rows:
+            return lambda: np.matmul(a[lo:hi], b, out=out[lo:hi])
+        return lambda: np.matmul(a, b[:, lo:hi], out=out[:, lo:hi])
+
+    return out, [block(edges[i], edges[i + 1]) for i in range(parts)]
+
+
 def matmul(a, b, out=None):
     """``a @ b`` for 2-D float arrays (into ``out`` when given); large products run in blocks on up to
     ``threads()`` threads.
 
     Example: ``z = matmul(x, kernel)`` inside a training step gives ``x @ kernel``.
     """
-    n = _threads
-    if n == 1 or a.ndim != 2 or b.ndim != 2:
+    if _threads == 1 or a.ndim != 2 or b.ndim != 2 or getattr(_local, "inside", False):
         return np.matmul(a, b, out=out)
-    m, k = a.shape
-    cols = b.shape[1]
-    if m * k * cols < MIN_SPLIT_MACS:
-        return np.matmul(a, b, out=out)
-    along_rows = m >= cols
-    length = m if along_rows else cols
-    parts = min(n, length // MIN_BLOCK)
-    if parts < 2:
-        return np.matmul(a, b, out=out)
-    out = np.empty((m, cols), dtype=np.result_type(a, b)) if out is None else out
-    edges = [length * i // parts for i in range(parts + 1)]
-
-    def block(lo, hi):
-        if along_rows:
-            np.matmul(a[lo:hi], b, out=out[lo:hi])
-        else:
-            np.matmul(a, b[:, lo:hi], out=out[:, lo:hi])
-
-    pool = _executor(parts)
-    futures = [pool.submit(block, edges[i], edges[i + 1]) for i in range(1, parts)]
-    block(edges[0], edges[1])
-    for f in futures:
-        f.result()
+    out, tasks = matmul_tasks(a, b, out)
+    run_all(tasks)  # one task (a small product) runs here
     return out
 
 
-__all__ = ["matmul", "policy", "default_threads", "set_threads", "threads", "MIN_SPLIT_MACS"]
+__all__ = ["matmul", "matmul_tasks", "run_all", "policy", "default_threads", "set_threads", "threads",
+           "MIN_SPLIT_MACS"]

@@ -150,12 +150,17 @@ def compiled_adam(lib):
     """Adam on the runtime's compiled kernels (``runtime/csrc/update.h``, the loop above in C) for float32
     variables; other dtypes take the numpy form. The step size comes from ``_adam_coefficients`` as in ``_adam_np``."""
 
+    last = [(None, None)]  # (the step's coefficient array, shared by its variables; its floats), swapped whole
+
     def rule(g, c, w, m, v, vhat):
         if w.dtype != np.float32 or g.dtype != np.float32:
             return _adam_np(g, c, w, m, v, vhat)
-        alpha, one_minus_b1, one_minus_b2, eps, amsgrad = _adam_coefficients(c)
-        lib.adam(g, w, m, v, vhat if amsgrad else None, float(alpha), float(one_minus_b1), float(one_minus_b2),
-                 float(eps))
+        entry = last[0]
+        if entry[0] is not c:  # numpy scalar arithmetic costs ~10 us: once per step, not once per variable
+            alpha, one_minus_b1, one_minus_b2, eps, amsgrad = _adam_coefficients(c)
+            entry = last[0] = c, (float(alpha), float(one_minus_b1), float(one_minus_b2), float(eps), bool(amsgrad))
+        alpha, one_minus_b1, one_minus_b2, eps, amsgrad = entry[1]
+        lib.adam(g, w, m, v, vhat if amsgrad else None, alpha, one_minus_b1, one_minus_b2, eps)
 
     rule.__name__ = rule.__qualname__ = "_adam_compiled"
     return rule
