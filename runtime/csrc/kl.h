@@ -104,11 +104,13 @@ int kl_set_direct(int on);
 int kl_conv_direct(const kl_isa *isa, const kl_conv *g, int threads);
 
 /* The least work a kernel call needs before it wakes the pool: multiply-adds of a convolution or GEMM, window reads
- * of a depthwise convolution or a pooling. A sleeping worker takes tens of microseconds to wake on a VM, and on a
- * busy machine it may not run for a scheduler tick, so a call that takes less than ~0.1 ms on one thread runs on
- * the caller alone (the tutorial CNN at batch 1, 2 cores: 1.3x onnxruntime instead of 1.65x). */
-#define KL_POOL_MIN_MACS (1 << 23)
-#define KL_POOL_MIN_READS (1 << 21)
+ * of a depthwise convolution or a pooling (~15 us on one core). Workers spin for a while after a job, so on a
+ * machine with idle cores the next layer finds them awake; measured with each peer alone in its process, 2 cores,
+ * load ~1 (bench/runtime_apart.py): 8M / 2M gave 1.62x onnxruntime's time over eight models, these 1.29x. On a
+ * machine whose cores are all taken a woken worker may not run for a scheduler tick, and higher limits lose less
+ * there (the caller never waits for a worker that has not started, see threads.c). */
+#define KL_POOL_MIN_MACS (1 << 18)
+#define KL_POOL_MIN_READS (1 << 15)
 
 /* Thread pool (threads.c). fn(ctx, task) runs for every task in [0, ntasks), on up to kl_threads() threads. */
 typedef void (*kl_task_fn)(void *ctx, int64_t task, int tid);
