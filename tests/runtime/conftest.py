@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from keraslite.format.spec import LayerSpec, ModelSpec, TensorRef
+from keraslite.runtime import native
 
 
 def input_layer(name, shape, dtype="float32"):
@@ -37,3 +38,25 @@ def rng():
 def rand(rng, *shape, scale=0.5):
     """float32 normal noise."""
     return (rng.standard_normal(shape) * scale).astype(np.float32)
+
+
+def _isas():
+    """The compiled kernels' ISA variants this CPU runs (the modules using ``isa`` assert the kernels are built)."""
+    lib = native.lib()
+    if lib is None:
+        return []
+    best = lib.isa()
+    names = [name for name in ("avx512", "avx2", "base") if lib._select_isa(name)]
+    lib._select_isa(best)
+    return names
+
+
+@pytest.fixture(params=_isas())
+def isa(request):
+    """Runs the test on one kernel variant (packing follows it), then restores the best one."""
+    lib = native.lib()
+    best = lib.isa()
+    assert lib._select_isa(request.param)
+    yield request.param
+    lib._select_isa(best)
+

@@ -8,17 +8,6 @@ from keraslite.runtime.ops.common import pad_amounts
 
 LIB = native.lib()
 assert LIB is not None, "the compiled kernels must be built in the test environment (pip install -e .)"
-BEST = LIB.isa()
-ISAS = [name for name in ("avx512", "avx2", "base") if LIB._select_isa(name)]
-LIB._select_isa(BEST)
-
-
-@pytest.fixture(params=ISAS)
-def isa(request):
-    """Runs the test on one kernel variant (packing follows it), then restores the best one."""
-    assert LIB._select_isa(request.param)
-    yield request.param
-    LIB._select_isa(BEST)
 
 
 def ref_conv(x, w, s, d, pads, groups=1):
