@@ -74,17 +74,19 @@ def set_num_threads(n):
         module.set_threads(int(n))
 
 
-def pack(w2d, groups=1):
-    """``w2d`` (K, groups*F) as the compiled GEMM's panels: per group, NR columns at a time, K rows each."""
+def pack(w, groups=1):
+    """``w`` (..., groups*F), its leading axes flattened as the K rows (any strides: a flipped or transposed view
+    is read in place), as the compiled GEMM's panels: per group, NR columns at a time over the K rows, zero-padded
+    to whole panels. Training packs its convolution kernels with it on every call (they change every step)."""
     nr = lib().nr()
-    k, total = w2d.shape
-    f = total // groups
+    f = w.shape[-1] // groups
     panels = -(-f // nr)
-    out = np.zeros((groups, panels, k, nr), np.float32)
+    out = (np.empty if f % nr == 0 else np.zeros)((groups, panels) + w.shape[:-1] + (nr,), np.float32)
     for g in range(groups):
-        part = np.zeros((k, panels * nr), np.float32)
-        part[:, :f] = w2d[:, g * f:(g + 1) * f]
-        out[g] = part.reshape(k, panels, nr).transpose(1, 0, 2)
+        for p in range(panels):
+            lo = g * f + p * nr
+            hi = min(lo + nr, (g + 1) * f)
+            out[g, p, ..., :hi - lo] = w[..., lo:hi]
     return out.reshape(-1)
 
 

@@ -10,13 +10,10 @@ then keeps its numpy path (also the path of every other dtype).
 """
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
 from . import parallel
 
-_ACT = {"linear": 0, "relu": 1, "relu6": 2, "tanh": 3}  # the kernels' epilogue codes (runtime/csrc/kl.h)
 # Smaller convolutions stay on numpy: the first compiled one imports keraslite.runtime (~0.3 s), which the few
 # tenths of a millisecond a small call saves would take thousands of steps to repay (bench/train.py digits_cnn).
 MIN_MACS = 1 << 24
@@ -50,28 +47,11 @@ def input_grad_usable(g, kernel) -> bool:
     return -(-cin // nr) * nr <= MAX_PANEL_WASTE * cin
 
 
-def _policy_threads():
-    """Inside a training thread policy (parallel.py) its thread count, so KERASLITE_TRAIN_THREADS, MPI ranks sharing
-    a host and small fits bound the kernels too; None elsewhere, and when BLAS variables the user set hand threading
-    back (the kernels read those same variables)."""
-    if not parallel._depth:
-        return None
-    if not os.environ.get("KERASLITE_TRAIN_THREADS") and any(os.environ.get(v) for v in parallel.USER_VARIABLES):
-        return None
-    return parallel.threads()
-
-
 def pack(w) -> np.ndarray:
-    """``w`` (..., F), any strides, in the kernels' panel layout: NR columns of F at a time over the flattened
-    leading axes (the layout of ``runtime.native.pack`` for one group), zero-padded to whole panels."""
-    nr = lib().nr()
-    f = w.shape[-1]
-    panels = -(-f // nr)
-    out = (np.empty if f % nr == 0 else np.zeros)((panels,) + w.shape[:-1] + (nr,), np.float32)
-    for p in range(panels):
-        lo, hi = p * nr, min(f, (p + 1) * nr)
-        out[p, ..., :hi - lo] = w[..., lo:hi]
-    return out.reshape(-1)
+    """``w`` (..., F), any strides, in the kernels' panel layout (``runtime.native.pack``, one group)."""
+    from ...runtime import native
+
+    return native.pack(w)
 
 
 def conv(x, packed, out_shape, kh, kw, strides, dilation, top, left, bias=None, activation="linear"):
@@ -83,12 +63,14 @@ def conv(x, packed, out_shape, kh, kw, strides, dilation, top, left, bias=None, 
     y = np.empty(out_shape, np.float32)
     if y.size == 0:
         return y
-    module, wanted = lib(), _policy_threads()
+    from ...runtime import native
+
+    module, wanted = lib(), parallel.policy_threads()
     previous = module.threads()
     if wanted is not None and wanted != previous:
         module.set_threads(wanted)
     try:
-        module.conv(x, packed, y, bias, None, _ACT[activation], kh, kw, strides[0], strides[1], dilation[0],
+        module.conv(x, packed, y, bias, None, native.ACT[activation], kh, kw, strides[0], strides[1], dilation[0],
                     dilation[1], top, left, 1, None, None, -1)
     finally:
         if module.threads() != previous:

@@ -34,6 +34,7 @@ _pool = None
 _pool_size = 0
 _threads = 1
 _depth = 0  # nesting of policies (a tape inside fit changes nothing)
+_acting = False  # the outermost policy put BLAS on one thread (not when the user's BLAS variables rule)
 _controller = None  # threadpoolctl's controller of the BLAS libraries, made once
 _local = threading.local()  # .inside: this thread runs a pool task
 
@@ -48,6 +49,12 @@ def set_threads(n: int) -> int:
 def threads() -> int:
     """How many threads ``matmul`` may use now."""
     return _threads
+
+
+def policy_threads():
+    """Inside a ``policy`` that acts, the threads it gives to products (other compiled kernels should use as
+    many); None elsewhere, and when BLAS variables the user set hand threading back to BLAS."""
+    return _threads if _acting else None
 
 
 def default_threads() -> int:
@@ -91,7 +98,7 @@ class policy:
         self.n, self._restore = n, None
 
     def __enter__(self):
-        global _depth, _threads
+        global _depth, _threads, _acting
         with _lock:
             _depth += 1
             if _depth > 1:
@@ -105,15 +112,17 @@ class policy:
             _threads = default_threads() if self.n is None else max(1, int(self.n))
             for lib, _ in counts:
                 lib.set_num_threads(1)
+            _acting = True
         self._restore = (threads_before, counts)
         return self
 
     def __exit__(self, *exc):
-        global _depth, _threads
+        global _depth, _threads, _acting
         with _lock:
             _depth -= 1
             if self._restore is not None:
                 _threads, counts = self._restore
+                _acting = False
                 for lib, count in counts:
                     lib.set_num_threads(count)
                 self._restore = None
@@ -216,5 +225,5 @@ def matmul(a, b, out=None):
     return out
 
 
-__all__ = ["matmul", "matmul_tasks", "run_all", "policy", "default_threads", "set_threads", "threads",
-           "MIN_SPLIT_MACS"]
+__all__ = ["matmul", "matmul_tasks", "run_all", "policy", "policy_threads", "default_threads", "set_threads",
+           "threads", "MIN_SPLIT_MACS"]

@@ -6,7 +6,7 @@ pass through time another, with the GIL released; a Bidirectional layer's two di
 run at once on the compiled kernels' pool (or one after the other when no core is free: no Python threads waiting
 for the GIL). The arrays are the numpy cells' (the same gates, states and side sequences), so
 ``recurrent_grads`` and the driver's weight gradients are unchanged. Used for float32, the activations in
-``CODES`` and no recurrent dropout, when the compiled kernels are built and enabled (``KERASLITE_NATIVE``).
+``ACTIVATIONS`` and no recurrent dropout, when the compiled kernels are built and enabled (``KERASLITE_NATIVE``).
 """
 from __future__ import annotations
 
@@ -16,15 +16,14 @@ import numpy as np
 
 from .recurrent_cells import GRUCell, LSTMCell, SimpleRNNCell
 
-# training's activation names -> the compiled kernels' codes (runtime/csrc/kl.h)
-CODES = {"linear": 0, "relu": 1, "tanh": 3, "sigmoid": 4, "hard_sigmoid": 5, "hard_sigmoid_keras2": 6}
+# the activations rnn_train.h's cells apply (by the compiled kernels' codes, ``runtime.native.ACT``)
+ACTIVATIONS = ("linear", "relu", "tanh", "sigmoid", "hard_sigmoid", "hard_sigmoid_keras2")
 
 
 def _lib():
     from ...runtime import native
 
-    lib = native.lib()
-    return lib if lib is not None and hasattr(lib, "rnn_train") else None
+    return native.lib()
 
 
 class _Pool:
@@ -77,7 +76,9 @@ class _Native:
         self.u_kernel = _f32(recurrent_kernel)
         for name in self.BUFFERS:  # the numpy cell's (untouched, so never faulted in) swapped for pooled ones
             setattr(self, name, POOL.take(getattr(self, name).shape))
-        self.codes = (CODES[acts[0].name], CODES[acts[1].name] if len(acts) > 1 else 0)
+        from ...runtime.native import ACT as codes
+
+        self.codes = (codes[acts[0].name], codes[acts[1].name] if len(acts) > 1 else 0)
 
     def _gates(self):
         return self.gate
@@ -173,8 +174,8 @@ def run_jobs(backward, jobs):
 
 def native_cell(kind, dtype, activations, recurrent_dropout):
     """The compiled cell class for ``kind`` when it applies, else None (then the Numba or numpy cells run)."""
-    wanted = np.dtype(dtype) == np.float32 and recurrent_dropout is None and all(a in CODES for a in activations)
+    wanted = np.dtype(dtype) == np.float32 and recurrent_dropout is None and all(a in ACTIVATIONS for a in activations)
     return _CELLS[kind] if wanted and _lib() is not None else None
 
 
-__all__ = ["native_cell", "run_jobs", "CODES", "POOL"]
+__all__ = ["native_cell", "run_jobs", "ACTIVATIONS", "POOL"]

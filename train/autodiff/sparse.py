@@ -34,11 +34,10 @@ def _rows_sum(values, indices, dense_shape, square=False):
 
 
 def _compiled():
-    """The runtime's compiled kernels when they have the row scatter, else None (numpy's add.at instead)."""
+    """The runtime's compiled kernels (their row scatter), else None (numpy's add.at instead)."""
     from ...runtime import native
 
-    lib = native.lib()
-    return lib if lib is not None and hasattr(lib, "rows_add") else None
+    return native.lib()
 
 
 class IndexedSlices:
