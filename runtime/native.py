@@ -12,6 +12,7 @@ sets per worker), else the CPUs this process may run on. ``KERASLITE_ISA`` (``av
 the kernel variant, for tests and benchmarks.
 """
 import logging
+import math
 import os
 import threading
 
@@ -77,7 +78,20 @@ def set_num_threads(n):
 def pack(w, groups=1):
     """``w`` (..., groups*F), its leading axes flattened as the K rows (any strides: a flipped or transposed view
     is read in place), as the compiled GEMM's panels: per group, NR columns at a time over the K rows, zero-padded
-    to whole panels. Training packs its convolution kernels with it on every call (they change every step)."""
+    to whole panels. Compiled (one pass, on the kernels' threads) for float32; ``pack_numpy`` is the same layout in
+    numpy, the reference. Training packs its kernels with it on every call (they change every step)."""
+    module = lib()
+    if w.dtype != np.float32:
+        w = w.astype(np.float32)
+    f = w.shape[-1] // groups
+    panels = -(-f // module.nr())
+    out = np.empty(groups * panels * math.prod(w.shape[:-1]) * module.nr(), np.float32)
+    module.pack(w, out, groups)
+    return out
+
+
+def pack_numpy(w, groups=1):
+    """``pack`` in numpy (the reference of the compiled one; the layout is the current ISA's)."""
     nr = lib().nr()
     f = w.shape[-1] // groups
     panels = -(-f // nr)

@@ -139,7 +139,7 @@ static const F(micro_fn) F(MICROS)[NV + 1][MR + 1] = {{0}, MICRO_ROW_LIST(1), MI
 #endif
 
 static int F(is_direct)(const kl_conv *g) {
-    return !g->pre && g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->pt == 0 && g->pl == 0 && g->oh == g->h
+    return !g->pre && !g->trans && g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->pt == 0 && g->pl == 0 && g->oh == g->h
            && g->ow == g->w;
 }
 
@@ -208,6 +208,19 @@ static void F(live_blocks)(const kl_conv *g, int64_t m0, int64_t mc, int64_t nbl
  * one kernel row are one contiguous run of the input row, copied at once. */
 static void F(gather)(const kl_conv *g, int64_t grp, int64_t m0, int64_t rows, int64_t t0, int64_t t1, int64_t c0,
                       int64_t c1, float *buf) {
+    if (g->trans) {  /* a GEMM on A^T (K, M): columns [m0, m0+rows) x rows [c0, c1), transposed in 16x16 tiles */
+        const int64_t len = c1 - c0;
+        for (int64_t r0 = 0; r0 < rows; r0 += 16)
+            for (int64_t k0 = 0; k0 < len; k0 += 16) {
+                int64_t r1 = r0 + 16 < rows ? r0 + 16 : rows, k1 = k0 + 16 < len ? k0 + 16 : len;
+                for (int64_t kk = k0; kk < k1; kk++) {
+                    const float *src = g->x + (c0 + kk) * g->cstride + m0;
+                    for (int64_t r = r0; r < r1; r++) buf[r * len + kk] = src[r];
+                }
+            }
+        (void)grp; (void)t0; (void)t1;
+        return;
+    }
     const int64_t hw = g->oh * g->ow, len = c1 - c0, kc = (t1 - t0) * len, kw = g->kw;
     const int runs = len == g->cstride && g->dw == 1;
     const int64_t i_first = t0 / kw, j_first = t0 % kw;
@@ -274,6 +287,15 @@ static void F(gather)(const kl_conv *g, int64_t grp, int64_t m0, int64_t rows, i
 
 static int64_t F(conv_mblocks)(const kl_conv *g) { return (g->n * g->oh * g->ow + MC - 1) / MC; }
 
+/* The packed weights of K rows [k0, k0+kc) of panel p: in place, or with unpacked weights (g->braw) that slab
+ * packed now into bslab (KC x NR floats of the task's scratch, after the A block). */
+static inline const float *F(weights)(const kl_conv *g, const float *bpg, int64_t p, int64_t k0, int64_t kc,
+                                      int ncols, float *bslab) {
+    if (!g->braw) return bpg + (p * g->k + k0) * NR;
+    kl_pack_slab(g->braw, g->bsk, g->bsn, k0, kc, p * NR, ncols, NR, bslab);
+    return bslab;
+}
+
 /* The micro-tiles of rows [0, mc) x panel p for one K block (A at a, row stride lda). */
 static inline void F(panel_block)(const kl_conv *g, const float *a, int64_t lda, const float *bpp, int64_t m0,
                                   int64_t mc, int64_t col, int ncols, int64_t kc, int accum, int last) {
@@ -301,6 +323,7 @@ static void F(conv_task)(const kl_conv *g, int64_t task, int64_t nm, int64_t np,
     if (p0 >= p1 || mc <= 0) return;
     const int direct = F(is_direct)(g);
     const float *bpg = g->bp + grp * panels * g->k * NR;
+    float *bslab = g->braw ? scratch + SCRATCH : NULL;  /* conv_execute sized the scratch for it */
     const int64_t nblocks = F(kblocks)(g);
     uint8_t stack_live[256], *live = nblocks <= 256 ? stack_live : (uint8_t *)malloc((size_t)nblocks);
     int64_t first = 0, last = nblocks - 1;
@@ -327,7 +350,7 @@ static void F(conv_task)(const kl_conv *g, int64_t task, int64_t nm, int64_t np,
                 F(kblock)(g, blk, &t0, &t1, &c0, &c1);
                 int64_t k0 = t0 * g->cin + c0, kc = (t1 - t0) * (c1 - c0);
                 const float *ab = direct ? g->x + m0 * g->cstride + grp * g->cin + k0 : a;
-                F(panel_block)(g, ab, direct ? g->cstride : kc, bpg + (p * g->k + k0) * NR, m0, mc,
+                F(panel_block)(g, ab, direct ? g->cstride : kc, F(weights)(g, bpg, p, k0, kc, ncols, bslab), m0, mc,
                                grp * g->nout + p * NR, ncols, kc, blk > first || g->accumulate, blk == last);
                 a += mc * kc;
             }
@@ -350,8 +373,8 @@ static void F(conv_task)(const kl_conv *g, int64_t task, int64_t nm, int64_t np,
             }
             for (int64_t p = p0; p < p1; p++) {
                 int ncols = g->nout - p * NR < NR ? (int)(g->nout - p * NR) : NR;
-                F(panel_block)(g, a, lda, bpg + (p * g->k + k0) * NR, m0, mc, grp * g->nout + p * NR, ncols, kc,
-                               blk > first || g->accumulate, blk == last);
+                F(panel_block)(g, a, lda, F(weights)(g, bpg, p, k0, kc, ncols, bslab), m0, mc, grp * g->nout + p * NR,
+                               ncols, kc, blk > first || g->accumulate, blk == last);
             }
         }
     }

@@ -27,7 +27,20 @@ typedef struct {
      * per input channel (cstride entries, NULL = 1 / 0); padding stays zero. pre = 0: none. */
     const float *pre_scale, *pre_shift;
     int pre, pre_act;
+    /* 1 (a plain GEMM only): x holds A transposed, (K, M) with row stride cstride, so A(m, k) = x[k*cstride + m]
+     * (training's x.T @ dz without a transposed copy: each block of A is transposed into scratch as it is read) */
+    int trans;
+    /* A plain GEMM may take its weights unpacked: braw (K, nout) with strides bsk, bsn in floats (a transposed view
+     * too); each task then packs the KC-row slab of a panel into its scratch right before multiplying it (bp unused).
+     * Only when every panel is used by one task (one row block, groups == 1; conv_execute packs first otherwise). */
+    const float *braw;
+    int64_t bsk, bsn;
 } kl_conv;
+
+/* Rows [k0, k0+kc) x columns [col0, col0+ncols) of b (strides sk, sn in floats) as one packed panel slab in dst
+ * (kc x nr, zero-padded from ncols to nr). module.c. */
+void kl_pack_slab(const float *b, int64_t sk, int64_t sn, int64_t k0, int64_t kc, int64_t col0, int64_t ncols, int nr,
+                  float *dst);
 
 typedef struct {
     const float *x;              /* (n, h, w, c) */

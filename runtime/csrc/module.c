@@ -89,11 +89,12 @@ typedef struct {
     const kl_conv *g;
     int64_t nm, np;
     float *scratch;
+    int64_t stride;  /* scratch floats per thread */
 } conv_job;
 
 static void conv_run(void *ctx, int64_t task, int tid) {
     conv_job *j = (conv_job *)ctx;
-    float *scratch = j->scratch ? j->scratch + tid * isa->scratch_floats : NULL;
+    float *scratch = j->scratch ? j->scratch + tid * j->stride : NULL;
     if (j->nm == 0) isa->conv_task_wide(j->g, task, j->np, scratch);  /* weights-outer order */
     else isa->conv_task(j->g, task, j->nm, j->np, scratch);
 }
@@ -102,6 +103,8 @@ static void conv_run(void *ctx, int64_t task, int tid) {
  * accumulates: read the weights once, K blocks outermost (conv_task_wide). Measured on AVX-512 (2 MiB L2). */
 #define KL_WIDE_WEIGHTS (1 << 20)
 #define KL_WIDE_OUTPUT (3 << 20)
+
+static int pack_raw(kl_conv *g, int threads, float **owned);
 
 static int conv_execute(kl_conv *g) {
     int64_t panels = (g->nout + isa->nr - 1) / isa->nr, nm = isa->conv_mblocks(g);
@@ -113,22 +116,26 @@ static int conv_execute(kl_conv *g) {
         np = (4 * threads + g->groups * nm - 1) / (g->groups * nm);
         if (np > panels) np = panels;
     }
-    int direct = !g->pre && g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->pt == 0 && g->pl == 0
+    int direct = !g->pre && !g->trans && g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->pt == 0 && g->pl == 0
                  && g->oh == g->h && g->ow == g->w;
-    float *scratch = NULL;
-    if (!direct) {
-        scratch = (float *)malloc((size_t)threads * (size_t)isa->scratch_floats * sizeof(float));
-        if (!scratch) return -2;
-    }
     int64_t m = g->n * g->oh * g->ow;
     int wide = g->groups == 1 && m > 128 && g->k * g->nout * 4 > KL_WIDE_WEIGHTS && m * g->nout * 4 <= KL_WIDE_OUTPUT;
     if (wide) {  /* tasks are panel chunks: a few per thread, for balance */
         np = threads > 1 ? 2 * threads : 1;
         if (np > panels) np = panels;
     }
-    conv_job job = {g, wide ? 0 : nm, np, scratch};
+    float *packed = NULL;  /* unpacked weights that several tasks would read: packed once, here */
+    if (g->braw && (wide || nm > 1 || g->groups != 1) && pack_raw(g, threads, &packed)) return -2;
+    int64_t stride = isa->scratch_floats + (g->braw ? (int64_t)KL_KC * isa->nr : 0);
+    float *scratch = NULL;
+    if (!direct || g->braw) {
+        scratch = (float *)malloc((size_t)threads * (size_t)stride * sizeof(float));
+        if (!scratch) { free(packed); return -2; }
+    }
+    conv_job job = {g, wide ? 0 : nm, np, scratch, stride};
     kl_parallel(conv_run, &job, wide ? np : g->groups * nm * np, threads);
     free(scratch);
+    free(packed);
     return 0;
 }
 
@@ -152,26 +159,31 @@ static PyObject *run_conv(kl_conv *g, arg_buf *bufs, int nbufs) {
     Py_RETURN_NONE;
 }
 
-/* gemm(a, packed, y, bias, res, act): y (rows, N) = act(a (rows, K) @ W + bias + res). */
+/* gemm(a, packed, y, bias, res, act[, trans]): y (rows, N) = act(a (rows, K) @ W + bias + res); with trans true,
+ * a is 2-D (K, rows) and the product is a.T @ W. */
 static PyObject *py_gemm(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     (void)self;
-    if (nargs != 6) return PyErr_Format(PyExc_TypeError, "gemm() takes 6 arguments (%zd given)", nargs);
+    if (nargs != 6 && nargs != 7)
+        return PyErr_Format(PyExc_TypeError, "gemm() takes 6 or 7 arguments (%zd given)", nargs);
     arg_buf b[5];
     memset(b, 0, sizeof b);
     kl_conv g = {0};
-    int64_t act;
+    int64_t act, trans = 0;
     if (get_f32(args[0], &b[0], 0, 0, "a") || get_f32(args[1], &b[1], 0, 0, "packed weights")
         || get_f32(args[2], &b[2], 1, 0, "y") || get_f32(args[3], &b[3], 0, 1, "bias")
-        || get_f32(args[4], &b[4], 0, 1, "residual") || get_ints(args, 5, 1, &act))
+        || get_f32(args[4], &b[4], 0, 1, "residual") || get_ints(args, 5, 1, &act)
+        || (nargs == 7 && get_ints(args, 6, 1, &trans)))
         goto error;
     if (b[0].v.ndim < 1 || b[2].v.ndim < 1) { fail("_ckernels: a and y need at least one axis"); goto error; }
-    int64_t k = b[0].v.shape[b[0].v.ndim - 1], nout = b[2].v.shape[b[2].v.ndim - 1];
+    if (trans && b[0].v.ndim != 2) { fail("_ckernels: a transposed gemm needs a 2-D a"); goto error; }
+    int64_t k = trans ? b[0].v.shape[0] : b[0].v.shape[b[0].v.ndim - 1], nout = b[2].v.shape[b[2].v.ndim - 1];
     int64_t rows = k ? nfloats(&b[0]) / k : 0;
     if (k < 1 || nout < 1 || rows * nout != nfloats(&b[2])) {
         fail("_ckernels: a and y have different row counts");
         goto error;
     }
-    g.x = (const float *)b[0].v.buf; g.n = rows; g.h = g.w = 1; g.cin = g.cstride = k;
+    g.x = (const float *)b[0].v.buf; g.n = rows; g.h = g.w = 1; g.cin = k; g.cstride = trans ? rows : k;
+    g.trans = trans != 0;
     g.kh = g.kw = g.sh = g.sw = g.dh = g.dw = 1; g.oh = g.ow = 1; g.groups = 1;
     g.k = k; g.nout = nout; g.y = (float *)b[2].v.buf; g.ldy = nout; g.act = (int)act;
     g.bp = (const float *)b[1].v.buf;
@@ -543,6 +555,27 @@ static int get_floats(PyObject *const *args, Py_ssize_t first, Py_ssize_t count,
 }
 
 /* adam(g, w, m, v, vhat_or_None, alpha, one_minus_b1, one_minus_b2, eps): in place, flat float32 arrays. */
+/* ---- training: the optimizer update and weight packing ------------------------------------------------- */
+
+/* Adam over a variable of `n` floats in chunks of ADAM_CHUNK on the pool: its arrays (7 streams of 4 bytes a
+ * parameter) outgrow L2 for the large layers, and each core brings its own cache bandwidth (784x512 on 2 cores:
+ * ~0.5 against ~0.8 ns a parameter). Elementwise, so the split changes no number. */
+#define ADAM_CHUNK (1 << 15)
+typedef struct {
+    const float *g;
+    float *w, *m, *v, *vhat;
+    int64_t n;
+    float k[4];
+} adam_job;
+
+static void adam_run(void *ctx, int64_t task, int tid) {
+    (void)tid;
+    adam_job *j = (adam_job *)ctx;
+    int64_t lo = task * ADAM_CHUNK, len = j->n - lo < ADAM_CHUNK ? j->n - lo : ADAM_CHUNK;
+    kl_adam(j->g + lo, j->w + lo, j->m + lo, j->v + lo, j->vhat ? j->vhat + lo : NULL, len, j->k[0], j->k[1],
+            j->k[2], j->k[3]);
+}
+
 static PyObject *py_adam(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     (void)self;
     if (nargs != 9) return PyErr_Format(PyExc_TypeError, "adam() takes 9 arguments (%zd given)", nargs);
@@ -560,8 +593,10 @@ static PyObject *py_adam(PyObject *self, PyObject *const *args, Py_ssize_t nargs
         }
         const float *g = b[0].v.buf;
         float *w = b[1].v.buf, *m = b[2].v.buf, *v = b[3].v.buf, *vhat = b[4].held ? b[4].v.buf : NULL;
+        adam_job job = {g, w, m, v, vhat, n, {k[0], k[1], k[2], k[3]}};
+        int64_t chunks = (n + ADAM_CHUNK - 1) / ADAM_CHUNK;
         Py_BEGIN_ALLOW_THREADS
-        kl_adam(g, w, m, v, vhat, n, k[0], k[1], k[2], k[3]);
+        kl_parallel(adam_run, &job, chunks, chunks >= 4 ? kl_threads() : 1);
         Py_END_ALLOW_THREADS
     }
     release(b, 5);
@@ -569,6 +604,189 @@ static PyObject *py_adam(PyObject *self, PyObject *const *args, Py_ssize_t nargs
 error:
     release(b, 5);
     return NULL;
+}
+
+/* pack(w, out, groups): w (..., groups*F), float32 with any strides (a transposed or flipped view is read in
+ * place), its leading axes taken as the K rows, into the GEMM's panels in out (C-contiguous, groups x panels x K x
+ * NR floats, panels = ceil(F / NR)): panel p of group g holds columns [g*F + p*NR, +NR) of every row, zero-padded to
+ * NR. What runtime/native.py pack() describes; its numpy form is the reference. */
+typedef struct {
+    const char *base;
+    const int64_t *rowoff;  /* byte offset of each K row */
+    int64_t k, f, panels, colstride, nr;
+    float *out;
+} pack_job;
+
+static void pack_run(void *ctx, int64_t task, int tid) {
+    (void)tid;
+    const pack_job *j = (const pack_job *)ctx;
+    const int64_t nr = j->nr, grp = task / j->panels, p = task % j->panels;
+    const int64_t lo = grp * j->f + p * nr, width = j->f - p * nr < nr ? j->f - p * nr : nr;
+    float *dst = j->out + task * j->k * nr;
+    if (j->colstride == 4) {  /* rows contiguous: one run of `width` floats per K row */
+        for (int64_t r = 0; r < j->k; r++) {
+            memcpy(dst + r * nr, j->base + j->rowoff[r] + lo * 4, (size_t)width * 4);
+            if (width < nr) memset(dst + r * nr + width, 0, (size_t)(nr - width) * 4);
+        }
+        return;
+    }
+    /* columns strided (a transposed view): 16 rows at a time, so the 16 floats read from each column are one
+     * or two cache lines and the 16 panel rows written stay in L1 */
+    for (int64_t r0 = 0; r0 < j->k; r0 += 16) {
+        int64_t r1 = r0 + 16 < j->k ? r0 + 16 : j->k;
+        for (int64_t c = 0; c < width; c++) {
+            const char *col = j->base + (lo + c) * j->colstride;
+            for (int64_t r = r0; r < r1; r++) dst[r * nr + c] = *(const float *)(col + j->rowoff[r]);
+        }
+        if (width < nr)
+            for (int64_t r = r0; r < r1; r++) memset(dst + r * nr + width, 0, (size_t)(nr - width) * 4);
+    }
+}
+
+void kl_pack_slab(const float *b, int64_t sk, int64_t sn, int64_t k0, int64_t kc, int64_t col0, int64_t ncols, int nr,
+                  float *dst) {
+    const float *src = b + k0 * sk + col0 * sn;
+    if (sn == 1) {
+        for (int64_t r = 0; r < kc; r++) {
+            memcpy(dst + r * nr, src + r * sk, (size_t)ncols * 4);
+            if (ncols < nr) memset(dst + r * nr + ncols, 0, (size_t)(nr - ncols) * 4);
+        }
+        return;
+    }
+    for (int64_t r0 = 0; r0 < kc; r0 += 16) {  /* a transposed view: 16 rows of each column at a time */
+        int64_t r1 = r0 + 16 < kc ? r0 + 16 : kc;
+        for (int64_t c = 0; c < ncols; c++)
+            for (int64_t r = r0; r < r1; r++) dst[r * nr + c] = src[r * sk + c * sn];
+        if (ncols < nr)
+            for (int64_t r = r0; r < r1; r++) memset(dst + r * nr + ncols, 0, (size_t)(nr - ncols) * 4);
+    }
+}
+
+typedef struct {
+    const kl_conv *g;
+    float *out;
+    int64_t panels;
+} raw_pack_job;
+
+static void raw_pack_run(void *ctx, int64_t task, int tid) {
+    (void)tid;
+    const raw_pack_job *j = (const raw_pack_job *)ctx;
+    const kl_conv *g = j->g;
+    const int64_t nr = isa->nr, width = g->nout - task * nr < nr ? g->nout - task * nr : nr;
+    for (int64_t k0 = 0; k0 < g->k; k0 += KL_KC)
+        kl_pack_slab(g->braw, g->bsk, g->bsn, k0, g->k - k0 < KL_KC ? g->k - k0 : KL_KC, task * nr, width, (int)nr,
+                     j->out + (task * g->k + k0) * nr);
+}
+
+/* g's unpacked weights packed into a new buffer (*owned, the caller frees it), g switched to it; -1 without memory. */
+static int pack_raw(kl_conv *g, int threads, float **owned) {
+    const int64_t panels = (g->nout + isa->nr - 1) / isa->nr;
+    float *out = (float *)malloc((size_t)(panels * g->k * isa->nr) * sizeof(float));
+    if (!out) return -1;
+    raw_pack_job job = {g, out, panels};
+    kl_parallel(raw_pack_run, &job, panels, threads);
+    g->bp = out;
+    g->braw = NULL;
+    *owned = out;
+    return 0;
+}
+
+/* matmul(a, b, y, bias, act, trans): y (rows, N) = act(a @ b + bias), b (K, N) float32 with any strides (a
+ * transposed view is read in place) packed slab by slab as the tasks reach it; trans: a is (K, rows), a.T @ b.
+ * Training's products, whose weights change every step (the runtime packs its weights once, for gemm()). */
+static PyObject *py_matmul(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    (void)self;
+    if (nargs != 6) return PyErr_Format(PyExc_TypeError, "matmul() takes 6 arguments (%zd given)", nargs);
+    arg_buf b[3];
+    memset(b, 0, sizeof b);
+    Py_buffer w;
+    int64_t act, trans;
+    if (PyObject_GetBuffer(args[1], &w, PyBUF_STRIDES | PyBUF_FORMAT) < 0) return NULL;
+    const char *f = w.format ? w.format : "B";
+    if (*f == '<' || *f == '=' || *f == '@') f++;
+    PyObject *result = NULL;
+    if (strcmp(f, "f") || w.itemsize != 4 || w.ndim != 2 || w.strides[0] % 4 || w.strides[1] % 4) {
+        fail("_ckernels: matmul needs a 2-D float32 b");
+        goto done;
+    }
+    if (get_f32(args[0], &b[0], 0, 0, "a") || get_f32(args[2], &b[1], 1, 0, "y") || get_f32(args[3], &b[2], 0, 1, "bias")
+        || get_ints(args, 4, 1, &act) || get_ints(args, 5, 1, &trans))
+        goto done;
+    if (b[0].v.ndim != 2 || b[1].v.ndim != 2) { fail("_ckernels: matmul needs 2-D a and y"); goto done; }
+    const int64_t k = w.shape[0], nout = w.shape[1];
+    const int64_t rows = trans ? b[0].v.shape[1] : b[0].v.shape[0], ka = trans ? b[0].v.shape[0] : b[0].v.shape[1];
+    if (ka != k || b[1].v.shape[0] != rows || b[1].v.shape[1] != nout || k < 1 || nout < 1) {
+        fail("_ckernels: matmul shapes do not match");
+        goto done;
+    }
+    kl_conv g = {0};
+    g.x = (const float *)b[0].v.buf; g.n = rows; g.h = g.w = 1; g.cin = k; g.cstride = trans ? rows : k;
+    g.trans = trans != 0;
+    g.kh = g.kw = g.sh = g.sw = g.dh = g.dw = 1; g.oh = g.ow = 1; g.groups = 1;
+    g.k = k; g.nout = nout; g.y = (float *)b[1].v.buf; g.ldy = nout; g.act = (int)act;
+    g.braw = (const float *)w.buf; g.bsk = w.strides[0] / 4; g.bsn = w.strides[1] / 4;
+    arg_buf none = {0};
+    if (check_epilogue(&g, &b[2], &none, rows * nout)) goto done;
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = conv_execute(&g);
+    Py_END_ALLOW_THREADS
+    if (rc == -2) { PyErr_NoMemory(); goto done; }
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    release(b, 3);
+    PyBuffer_Release(&w);
+    return result;
+}
+
+static PyObject *py_pack(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    (void)self;
+    if (nargs != 3) return PyErr_Format(PyExc_TypeError, "pack() takes 3 arguments (%zd given)", nargs);
+    Py_buffer src;
+    arg_buf out[1];
+    memset(out, 0, sizeof out);
+    int64_t groups;
+    if (PyObject_GetBuffer(args[0], &src, PyBUF_STRIDES | PyBUF_FORMAT) < 0) return NULL;
+    const char *f = src.format ? src.format : "B";
+    if (*f == '<' || *f == '=' || *f == '@') f++;
+    PyObject *result = NULL;
+    int64_t *rowoff = NULL;
+    if (strcmp(f, "f") || src.itemsize != 4 || src.ndim < 1) {
+        fail("_ckernels: pack needs a float32 array with at least one axis");
+        goto done;
+    }
+    if (get_f32(args[1], &out[0], 1, 0, "packed output") || get_ints(args, 2, 1, &groups)) goto done;
+    const int nd = src.ndim;
+    const int64_t n = src.shape[nd - 1], nr = isa->nr;
+    int64_t k = 1;
+    for (int d = 0; d < nd - 1; d++) k *= src.shape[d];
+    if (groups < 1 || n % groups) { fail("_ckernels: pack: the last axis is not a whole number of groups"); goto done; }
+    const int64_t fg = n / groups, panels = (fg + nr - 1) / nr;
+    if (nfloats(&out[0]) != groups * panels * k * nr) { fail("_ckernels: pack: the output has the wrong size"); goto done; }
+    if (k == 0 || fg == 0) { result = Py_None; Py_INCREF(result); goto done; }
+    rowoff = (int64_t *)malloc((size_t)k * sizeof(int64_t));
+    if (!rowoff) { PyErr_NoMemory(); goto done; }
+    for (int64_t r = 0; r < k; r++) {  /* the multi-index of row r over the leading axes, last fastest */
+        int64_t rest = r, off = 0;
+        for (int d = nd - 2; d >= 0; d--) {
+            off += (rest % src.shape[d]) * src.strides[d];
+            rest /= src.shape[d];
+        }
+        rowoff[r] = off;
+    }
+    pack_job job = {(const char *)src.buf, rowoff, k, fg, panels, src.strides[nd - 1], nr, (float *)out[0].v.buf};
+    int64_t tasks = groups * panels;
+    Py_BEGIN_ALLOW_THREADS
+    kl_parallel(pack_run, &job, tasks, tasks > 1 && k * n >= (1 << 16) ? kl_threads() : 1);
+    Py_END_ALLOW_THREADS
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    free(rowoff);
+    release(out, 1);
+    PyBuffer_Release(&src);
+    return result;
 }
 
 #include "rnn_train_py.h"  /* training's recurrences */
@@ -699,6 +917,8 @@ static PyMethodDef methods[] = {
     {"embedding_mean", (PyCFunction)(void (*)(void))py_embedding_mean, METH_FASTCALL,
      "Embedding then GlobalAveragePooling1D in one pass"},
     {"affine", (PyCFunction)(void (*)(void))py_affine, METH_FASTCALL, "y = act(x * scale + shift) per channel"},
+    {"matmul", (PyCFunction)(void (*)(void))py_matmul, METH_FASTCALL, "y = act(a @ b + bias), b unpacked (train)"},
+    {"pack", (PyCFunction)(void (*)(void))py_pack, METH_FASTCALL, "weights (..., groups*F) into GEMM panels"},
     {"adam", (PyCFunction)(void (*)(void))py_adam, METH_FASTCALL, "fused in-place Adam / AMSGrad update (train)"},
     {"resize_bilinear", (PyCFunction)(void (*)(void))py_resize_bilinear, METH_FASTCALL,
      "tf.image.resize bilinear of uint8 / float32 images into float32"},

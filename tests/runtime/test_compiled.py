@@ -80,6 +80,65 @@ def test_gemm_with_bias_residual_and_activation(isa, rng, m, k, n):
     _close(y, a.astype(np.float64) @ w)
 
 
+PACK_VIEWS = [  # (shape made, view taken, groups): contiguous, transposed, flipped and swapped, partial panels
+    ((70, 96), lambda w: w, 1), ((96, 70), lambda w: w.T, 1), ((3, 3, 5, 40), lambda w: w[::-1, ::-1].transpose(0, 1, 3, 2), 1),
+    ((3, 3, 8, 24), lambda w: w.reshape(-1, 24), 3), ((7,), lambda w: w, 1), ((0, 5), lambda w: w, 1),
+    ((9, 40), lambda w: w[:, ::2], 1)]
+
+
+@pytest.mark.parametrize("shape,view,groups", PACK_VIEWS)
+def test_compiled_pack_writes_the_numpy_layout(isa, rng, shape, view, groups):
+    w = view(rng.standard_normal(shape).astype(np.float32))
+    got, want = native.pack(w, groups), native.pack_numpy(w, groups)
+    assert got.shape == want.shape
+    np.testing.assert_array_equal(got, want)  # a copy: the same floats in the same places
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("m,k,n,trans_a,view_b", [
+    (128, 784, 70, False, False),  # one row block: each task packs its weight slabs (K > KL_KC: several)
+    (128, 300, 33, True, True),    # A transposed, B a transposed view, a partial panel
+    (300, 200, 96, False, True),   # several row blocks: the weights are packed once first
+    (300, 1024, 300, True, False),  # > 1 MiB of weights over > 128 rows: the weights-outer order
+    (1, 3, 1, True, False), (7, 1, 5, False, True)])
+def test_matmul_on_unpacked_weights(isa, rng, threads, m, k, n, trans_a, view_b):
+    a = rng.standard_normal((k, m) if trans_a else (m, k)).astype(np.float32)
+    b = (rng.standard_normal((n, k)).astype(np.float32).T if view_b else rng.standard_normal((k, n)).astype(np.float32))
+    bias = rng.standard_normal(n).astype(np.float32)
+    pre = (a.T if trans_a else a).astype(np.float64) @ b + bias
+    try:
+        native.set_num_threads(threads)
+        for name in ("linear", "relu", "tanh"):
+            y = np.empty((m, n), np.float32)
+            LIB.matmul(a, b, y, bias, native.ACT[name], int(trans_a))
+            _close(y, ACTS[name](pre), np.abs(pre).max())
+        y = np.empty((m, n), np.float32)
+        LIB.matmul(a, b, y, None, 0, int(trans_a))
+        _close(y, pre - bias, np.abs(pre).max())
+    finally:
+        native.set_num_threads(native._env_threads())
+
+
+def test_matmul_and_pack_refuse_bad_arguments(rng):
+    a, b, y = np.ones((4, 8), np.float32), np.ones((8, 5), np.float32), np.empty((4, 5), np.float32)
+    with pytest.raises(ValueError, match="shapes do not match"):
+        LIB.matmul(a, b[:7], y, None, 0, 0)
+    with pytest.raises(ValueError, match="shapes do not match"):
+        LIB.matmul(a, b, y, None, 0, 1)  # transposed, a is (K=4, M=8)
+    with pytest.raises(ValueError, match="2-D float32 b"):
+        LIB.matmul(a, b.astype(np.float64), y, None, 0, 0)
+    with pytest.raises(ValueError, match="2-D float32 b"):
+        LIB.matmul(a, b[None], y, None, 0, 0)
+    with pytest.raises(ValueError, match="bias is shorter"):
+        LIB.matmul(a, b, y, np.ones(3, np.float32), 0, 0)
+    with pytest.raises(ValueError, match="float32"):
+        LIB.pack(b.astype(np.float64), np.empty(native.pack(b).size, np.float32), 1)
+    with pytest.raises(ValueError, match="wrong size"):
+        LIB.pack(b, np.empty(3, np.float32), 1)
+    with pytest.raises(ValueError, match="whole number of groups"):
+        LIB.pack(b, np.empty(native.pack(b).size, np.float32), 2)
+
+
 CONVS = [  # kernel, strides, dilation, padding, groups, channels in, filters, input (H, W)
     ((3, 3), (1, 1), (1, 1), "same", 1, 4, 6, (9, 8)), ((3, 2), (2, 1), (1, 1), "valid", 1, 3, 40, (9, 8)),
     ((3, 3), (1, 1), (2, 2), "same", 1, 5, 7, (9, 8)), ((1, 1), (1, 1), (1, 1), "valid", 2, 4, 6, (9, 8)),

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from keraslite.train.autodiff import GradientTape, Variable
-from keraslite.train.autodiff import conv as C, conv_native, depthwise as D, reduce as R
+from keraslite.train.autodiff import conv as C, native, depthwise as D, reduce as R
 
 rng = np.random.default_rng(3)
 
@@ -14,7 +14,7 @@ rng = np.random.default_rng(3)
 @pytest.fixture(autouse=True)
 def compiled_for_every_size(monkeypatch):
     """These shapes are below the size from which training uses the compiled kernel: lower it to 0."""
-    monkeypatch.setattr(conv_native, "MIN_MACS", 0)
+    monkeypatch.setattr(native, "MIN_MACS", 0)
 
 GEOMETRIES = [  # (x shape, kernel shape, strides, dilation)
     ((2, 7, 5, 3), (3, 3, 3, 4), (1, 1), (1, 1)),
@@ -38,7 +38,7 @@ def _run(x, k, b, needs, g_seed, **params):
     (geo, pad, act) for geo, pad, act in itertools.product(GEOMETRIES, ("same", "valid"), ("linear", "relu"))
 ] + [(GEOMETRIES[0], "same", "relu6"), (GEOMETRIES[2], "valid", "tanh")])
 def test_compiled_path_matches_numpy_float64(geometry, padding, activation, monkeypatch):
-    assert conv_native.lib() is not None, "the compiled kernels are not built: this test checks them"
+    assert native.lib() is not None, "the compiled kernels are not built: this test checks them"
     xs, ks, strides, dilation = geometry
     x, k, b = rng.standard_normal(xs), rng.standard_normal(ks) * 0.3, rng.standard_normal(ks[-1])
     params = dict(strides=strides, padding=padding, dilation=dilation, activation=activation)
@@ -50,7 +50,7 @@ def test_compiled_path_matches_numpy_float64(geometry, padding, activation, monk
     np.testing.assert_allclose(got_y, want_y, rtol=1e-4, atol=1e-4)
     for a, w in zip(got, want):
         np.testing.assert_allclose(a, w, rtol=1e-4, atol=2e-4)
-    monkeypatch.setitem(conv_native._state, "lib", None)  # the numpy float32 path agrees too
+    monkeypatch.setitem(native._state, "lib", None)  # the numpy float32 path agrees too
     np_y, np_grads = _run(*f32, needs, 0, **params)
     np.testing.assert_allclose(got_y, np_y, rtol=1e-4, atol=1e-4)
     for a, w in zip(got, np_grads):
@@ -97,7 +97,7 @@ def test_the_training_thread_policy_bounds_the_kernels_and_is_restored(monkeypat
 
     for var in ("KERASLITE_TRAIN_THREADS",) + parallel.USER_VARIABLES:
         monkeypatch.delenv(var, raising=False)
-    lib = conv_native.lib()
+    lib = native.lib()
     x = rng.standard_normal((2, 9, 9, 8)).astype("f4")
     k = rng.standard_normal((3, 3, 8, 16)).astype("f4")
     before = lib.threads()

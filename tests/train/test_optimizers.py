@@ -359,18 +359,22 @@ def test_adam_on_the_compiled_kernels_follows_the_numpy_form():
     rule = kernels.get("adam", True)
     assert rule.__name__ == "_adam_compiled"
     rng = np.random.default_rng(3)
-    for amsgrad in (0.0, 1.0):
-        c = np.array([1e-3, 7, 0.9, 0.999, 0.1, 0.001, 1e-7, amsgrad], np.float32)
-        state = [rng.normal(size=100_003).astype("float32") for _ in range(4)]
-        state[2] = np.abs(state[2])  # v
-        state[3] = np.abs(state[3]) * 0.5  # vhat
-        ref = [a.copy() for a in state]
-        for step in range(3):
-            g = rng.normal(size=100_003).astype("float32")
-            rule(g, c, *state)
-            A._adam_np(g, c, *ref)
-        for got, want in zip(state, ref):
-            np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+    try:
+        for amsgrad, threads in ((0.0, 1), (1.0, 1), (0.0, 2), (1.0, 2)):  # 4 chunks: on the pool with 2 threads
+            native.set_num_threads(threads)
+            c = np.array([1e-3, 7, 0.9, 0.999, 0.1, 0.001, 1e-7, amsgrad], np.float32)
+            state = [rng.normal(size=100_003).astype("float32") for _ in range(4)]
+            state[2] = np.abs(state[2])  # v
+            state[3] = np.abs(state[3]) * 0.5  # vhat
+            ref = [a.copy() for a in state]
+            for step in range(3):
+                g = rng.normal(size=100_003).astype("float32")
+                rule(g, c, *state)
+                A._adam_np(g, c, *ref)
+            for got, want in zip(state, ref):
+                np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+    finally:
+        native.set_num_threads(native._env_threads())
     with pytest.raises(ValueError, match="adam sizes"):
         native.lib().adam(np.ones(3, "float32"), np.ones(4, "float32"), np.ones(4, "float32"), np.ones(4, "float32"),
                           None, 0.1, 0.1, 0.001, 1e-7)

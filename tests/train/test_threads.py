@@ -10,7 +10,7 @@ import threadpoolctl
 
 import keraslite as keras
 from keraslite.errors import KerasliteError
-from keraslite.train.autodiff import parallel
+from keraslite.train.autodiff import native, parallel
 from keraslite.train.models import threads
 
 rng = np.random.default_rng(0)
@@ -63,8 +63,15 @@ def test_fit_on_split_threads_follows_fit_on_one(monkeypatch):
     for var in parallel.USER_VARIABLES:
         monkeypatch.delenv(var, raising=False)
     results, pools = [], []
-    real = parallel._executor
-    monkeypatch.setattr(parallel, "_executor", lambda n: pools.append(n) or real(n))  # counts the split products
+    real_pool, real_call = parallel._executor, native._call
+
+    def compiled_call(*args):  # the large Dense products run on the compiled kernels' threads, when built
+        if (parallel.policy_threads() or 1) > 1:
+            pools.append(parallel.policy_threads())
+        return real_call(*args)
+
+    monkeypatch.setattr(parallel, "_executor", lambda n: pools.append(n) or real_pool(n))  # products split here
+    monkeypatch.setattr(native, "_call", compiled_call)
     for n in ("1", "2"):
         monkeypatch.setenv("KERASLITE_TRAIN_THREADS", n)
         model = _wide()
@@ -112,7 +119,7 @@ def test_thread_choice(monkeypatch):
 def test_a_forked_child_multiplies_after_the_pool_ran():
     code = """
 import os, numpy as np
-from keraslite.train.autodiff import parallel
+from keraslite.train.autodiff import native, parallel
 parallel.set_threads(2)
 a = np.ones((512, 512), np.float32)
 parallel.matmul(a, a)  # the pool exists now

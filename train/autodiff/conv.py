@@ -1,6 +1,6 @@
 """Convolution and pooling primitives on channels-last (NHWC) arrays, with their VJPs.
 
-A float32 2-D convolution runs on the runtime's compiled convolution when it is built (conv_native.py: windows
+A float32 2-D convolution runs on the runtime's compiled convolution when it is built (native.py: windows
 gathered as it multiplies, no im2col copy), and so does the input gradient of a stride-1 one (a convolution of the
 output gradient with the flipped kernel). Otherwise, and for other dtypes, a convolution is one matrix product over
 im2col windows (a strided view, copied once), and its input gradient scatters the window gradients back (col2im: a
@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from . import conv_native, kernels
+from . import kernels, native
 from .core import primitive
 from .nn import DENSE_ACTIVATIONS
 from .parallel import matmul
@@ -89,8 +89,8 @@ def _conv_fwd(x, kernel, bias, strides=(1, 1), padding="valid", dilation=(1, 1),
     ow = out_size(x.shape[2], kw, strides[1], dilation[1], padding)
     # only the geometry waits for the backward pass: the input is the node's argument already, and a frozen
     # kernel (feature extraction, style transfer) never needs the windows again
-    if conv_native.usable(x.shape[0] * oh * ow * kh * kw * cin * f, x, kernel, bias):
-        y = conv_native.conv(x, conv_native.pack(kernel), (x.shape[0], oh, ow, f), kh, kw, strides, dilation,
+    if native.usable(x.shape[0] * oh * ow * kh * kw * cin * f, x, kernel, bias):
+        y = native.conv(x, native.pack(kernel), (x.shape[0], oh, ow, f), kh, kw, strides, dilation,
                              pads[0][0], pads[1][0], bias, activation)
         return y, pads
     y = matmul(_im2col(_pad(x, pads), kh, kw, strides, dilation, oh, ow), kernel.reshape(-1, f))
@@ -117,8 +117,8 @@ def _conv_joint(g, ans, needs, x, kernel, bias, strides=(1, 1), padding="valid",
     gb = g2.sum(axis=0) if needs[2] else None
     gx = None
     if needs[0]:
-        if strides == (1, 1) and conv_native.input_grad_usable(g, kernel):
-            gx = conv_native.input_grad(g, kernel, x.shape, dilation, pads)
+        if strides == (1, 1) and native.input_grad_usable(g, kernel):
+            gx = native.input_grad(g, kernel, x.shape, dilation, pads)
         else:
             gx = _input_grad_col2im(g2, kernel, x.shape, g.shape, strides, dilation, pads)
     return gx, gk, gb

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .core import primitive
-from . import parallel
+from . import native, parallel
 from .parallel import matmul
 from .elementwise import log_softmax_array, sigmoid_array, softmax_array  # noqa: F401
 
@@ -32,6 +32,8 @@ def _flat(x):
 
 
 def _dense_fwd(x, kernel, bias, activation="linear"):
+    if x.ndim == 2 and native.matmul_usable(x.shape[0], x.shape[1], kernel.shape[1], x, kernel, bias):
+        return native.matmul(x, kernel, bias, activation)
     z = matmul(x, kernel) if x.ndim == 2 else np.matmul(x, kernel)
     if bias is not None:
         z += bias
@@ -43,7 +45,15 @@ def _dense_joint(g, y, needs, x, kernel, bias, activation="linear"):
     deriv = DENSE_ACTIVATIONS[activation][1]
     dz = g if deriv is None else g * deriv(y)
     dz2 = _flat(dz)
-    if needs[0] and needs[1] and dz.ndim == 2 and parallel.threads() > 1 and dz.size * x.shape[1] >= PAIR_MACS:
+    m, n = dz2.shape
+    k = kernel.shape[0]
+    if dz.ndim == 2 and native.usable(m * n * k, dz, kernel, x):  # compiled, each product on every thread
+        gx = gk = None
+        if needs[0]:
+            gx = native.matmul(dz, kernel.T) if native.matmul_usable(m, n, k) else matmul(dz, kernel.T)
+        if needs[1]:
+            gk = native.matmul_t(x, dz) if native.matmul_usable(k, m, n) else matmul(x.T, dz)
+    elif needs[0] and needs[1] and dz.ndim == 2 and parallel.threads() > 1 and dz.size * x.shape[1] >= PAIR_MACS:
         # two independent products: the input gradient whole on one thread while the others take the kernel
         # gradient's blocks (fixed blocks: the numbers do not depend on which thread runs what)
         gx = np.empty((dz.shape[0], kernel.shape[0]), np.result_type(dz, kernel))

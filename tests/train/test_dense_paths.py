@@ -1,0 +1,75 @@
+"""Training's compiled float32 Dense (forward with bias and activation, the input and kernel gradients) against the
+numpy path in float64, which the finite-difference checks in test_autodiff.py cover."""
+import numpy as np
+import pytest
+
+from keraslite.train.autodiff import native, nn, parallel
+
+
+@pytest.fixture(autouse=True)
+def compiled_for_every_size(monkeypatch):
+    """These shapes are below the size from which training uses the compiled kernel: lower it to 0."""
+    assert native.lib() is not None, "the compiled kernels are not built: this test checks them"
+    monkeypatch.setattr(native, "MIN_MACS", 0)
+
+
+def _step(x, kernel, bias, needs, activation, g_seed=0):
+    y = nn._dense_fwd(x, kernel, bias, activation)
+    g = np.random.default_rng(g_seed).standard_normal(y.shape).astype(x.dtype)
+    return y, nn._dense_joint(g, y, needs, x, kernel, bias, activation)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("m,k,n,activation,use_bias,needs", [
+    (32, 64, 64, "relu", True, (True, True, True)),
+    (130, 300, 96, "linear", False, (True, True, False)),  # more rows than one block of the kernel
+    (128, 784, 90, "tanh", True, (False, True, True)),     # the first layer: no input gradient
+    (5, 60, 62, "relu6", True, (True, False, True)),        # a frozen kernel: no kernel gradient
+])
+def test_compiled_dense_matches_numpy_float64(m, k, n, activation, use_bias, needs, threads):
+    rng = np.random.default_rng(4)
+    x, kernel = rng.standard_normal((m, k)), rng.standard_normal((k, n)) / np.sqrt(k)
+    bias = rng.standard_normal(n) if use_bias else None
+    want_y, want = _step(x, kernel, bias, list(needs), activation)  # float64: the numpy path
+    f32 = [None if a is None else a.astype(np.float32) for a in (x, kernel, bias)]
+    calls = []
+    real = native.lib()
+
+    class Spy:  # counts the compiled products, so the test knows it checked them
+        def __getattr__(self, name):
+            if name == "matmul":
+                return lambda *a: (calls.append(a[5]), real.matmul(*a))
+            return getattr(real, name)
+
+    native._state["lib"] = Spy()
+    try:
+        with parallel.policy(threads):
+            got_y, got = _step(*f32, list(needs), activation)
+    finally:
+        native._state["lib"] = real
+    assert len(calls) == 1 + needs[0] + needs[1] and calls.count(1) == needs[1]  # forward, dz @ W.T, x.T @ dz
+    assert got_y.dtype == np.float32
+    np.testing.assert_allclose(got_y, want_y, rtol=1e-4, atol=1e-4)
+    for a, w, need in zip(got, want, needs):
+        assert (a is None) == (not need)
+        if need:
+            assert a.dtype == np.float32
+            np.testing.assert_allclose(a, w, rtol=1e-4, atol=2e-4)
+
+
+def test_small_or_other_dtype_products_keep_numpy(monkeypatch):
+    monkeypatch.setattr(native, "MIN_MACS", 1 << 24)
+    assert not native.matmul_usable(32, 64, 64, np.ones(1, np.float32))
+    assert native.matmul_usable(128, 784, 512, np.ones(1, np.float32))
+    assert not native.matmul_usable(128, 784, 512, np.ones(1, np.float64))
+    assert not native.matmul_usable(20000, 784, 10)  # 10 of 32 panel columns: BLAS
+
+
+def test_nan_in_the_input_reaches_the_output_and_the_gradients():
+    """The compiled relu keeps NaN as numpy's maximum does, so TerminateOnNaN still sees a diverged step."""
+    x = np.ones((8, 40), np.float32)
+    x[3, 5] = np.nan
+    kernel = np.full((40, 48), 0.1, np.float32)
+    y, (gx, gk, gb) = _step(x, kernel, np.zeros(48, np.float32), [True, True, True], "relu")
+    assert np.isnan(y[3]).all() and np.isfinite(np.delete(y, 3, axis=0)).all()
+    assert np.isnan(gk[5]).all()

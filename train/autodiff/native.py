@@ -1,0 +1,138 @@
+"""Training's float32 products on the runtime's compiled kernels (``runtime/csrc``, the inference GEMM): the
+convolutions and the large Dense layers.
+
+The compiled kernel multiplies packed weights (``runtime.native.pack``: one compiled pass, done on every call
+because the weights change every step) with the bias and relu/relu6/tanh in its store, on the kernels' own thread
+pool, whose caller never waits for a worker that has not started (``runtime/csrc/threads.c``). Convolutions gather
+their windows from the input as they multiply (no im2col copy). For a stride-1 convolution the input gradient is
+itself a stride-1 convolution: of the output gradient, padded by ``(k - 1) * d - pad`` before, with the kernel
+flipped in both spatial axes and its channel axes swapped. So the backward pass of VGG-like networks needs neither
+the 9x window matrix nor col2im. A Dense layer's three products are ``x @ W`` (with bias and activation),
+``dz @ W.T`` and ``x.T @ dz``: the kernel packs each slab of the weights (``W``, the view ``W.T``, ``dz``) as it
+reaches it and reads ``x`` transposed block by block, so no operand is copied whole. ``lib()`` is None when the kernels are not built or ``KERASLITE_NATIVE=0``; the callers
+then keep their numpy/BLAS paths (also the path of every other dtype).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import parallel
+
+# Smaller products stay on numpy: the first compiled one imports keraslite.runtime (~0.3 s), which the few
+# tenths of a millisecond a small call saves would take thousands of steps to repay (bench/train.py digits_cnn).
+MIN_MACS = 1 << 24
+# The input gradient's output channels are the layer's input channels, padded to whole NR-wide panels: an RGB
+# input (3 of 32) still gains from skipping col2im, a single-channel one (1 of 32, 32x the work) does not.
+MAX_PANEL_WASTE = 16
+_state = {}
+
+
+def lib():
+    """The compiled kernel module, or None; imports keraslite.runtime only on the first compiled product."""
+    if "lib" not in _state:
+        from ...runtime import native
+
+        _state["lib"] = native.lib()
+    return _state["lib"]
+
+
+def usable(macs, *arrays) -> bool:
+    """Whether a product of ``macs`` multiply-adds on these arrays should run compiled (large enough, every
+    array float32, the kernels built)."""
+    return macs >= MIN_MACS and all(a is None or a.dtype == np.float32 for a in arrays) and lib() is not None
+
+
+def input_grad_usable(g, kernel) -> bool:
+    """Whether ``input_grad`` should compute this input gradient (see ``MAX_PANEL_WASTE``)."""
+    kh, kw, cin, f = kernel.shape
+    if not usable(g.size * kh * kw * cin, g, kernel):
+        return False
+    nr = lib().nr()
+    return -(-cin // nr) * nr <= MAX_PANEL_WASTE * cin
+
+
+def pack(w) -> np.ndarray:
+    """``w`` (..., F), any strides, in the kernels' panel layout (``runtime.native.pack``, one group)."""
+    from ...runtime import native
+
+    return native.pack(w)
+
+
+def _call(kernel, *args):
+    """``kernel(*args)`` on as many threads as the active ``parallel.policy`` gives products."""
+    module, wanted = lib(), parallel.policy_threads()
+    previous = module.threads()
+    if wanted is not None and wanted != previous:
+        module.set_threads(wanted)
+    try:
+        kernel(*args)
+    finally:
+        if module.threads() != previous:
+            module.set_threads(previous)
+
+
+def _c(a):
+    return a if a is None or a.flags.c_contiguous else np.ascontiguousarray(a)
+
+
+def _act(activation):
+    from ...runtime import native as runtime_native
+
+    return runtime_native.ACT[activation]
+
+
+def conv(x, packed, out_shape, kh, kw, strides, dilation, top, left, bias=None, activation="linear"):
+    """``activation(conv(x) + bias)`` of ``x`` (N, H, W, C) into a new (N, OH, OW, F) array; ``top``/``left``:
+    the zero padding before the first row and column (the kernel treats every other out-of-range pixel as zero)."""
+    y = np.empty(out_shape, np.float32)
+    if y.size == 0:
+        return y
+    _call(lib().conv, _c(x), packed, y, _c(bias), None, _act(activation), kh, kw, strides[0], strides[1],
+          dilation[0], dilation[1], top, left, 1, None, None, -1)
+    return y
+
+
+def matmul_usable(m, k, n, *arrays) -> bool:
+    """Whether an (m, k) @ (k, n) product of these arrays should run compiled: large enough, every array float32,
+    the kernels built, and ``n`` not much below a whole number of panels (the kernel pads its columns to them)."""
+    if not usable(m * k * n, *arrays):
+        return False
+    nr = lib().nr()
+    return -(-n // nr) * nr * 4 <= 5 * n
+
+
+def matmul(a, b, bias=None, activation="linear"):
+    """``activation(a @ b + bias)`` for 2-D ``a`` and ``b`` into a new array; ``b`` with any strides (``kernel.T``
+    is read from the view, each slab of its panels packed as the kernel reaches it)."""
+    y = np.empty((a.shape[0], b.shape[1]), np.float32)
+    if y.size and a.shape[1]:
+        _call(lib().matmul, _c(a), b, y, _c(bias), _act(activation), 0)
+    else:
+        y[...] = 0 if bias is None else bias
+    return y
+
+
+def matmul_t(a, b):
+    """``a.T @ b`` for 2-D ``a`` (K, M) and ``b`` (K, N) into a new (M, N) array, without transposing ``a`` first."""
+    y = np.empty((a.shape[1], b.shape[1]), np.float32)
+    if y.size and a.shape[0]:
+        _call(lib().matmul, _c(a), b, y, None, 0, 1)
+    else:
+        y[...] = 0
+    return y
+
+
+def input_grad(g, kernel, x_shape, dilation, pads):
+    """The input gradient of a stride-1 convolution of ``kernel`` (KH, KW, C, F) padded by ``pads``, given the
+    output gradient ``g`` (N, OH, OW, F): the correlation of ``g`` with the flipped, transposed kernel."""
+    kh, kw = kernel.shape[:2]
+    (t, _), (l, _) = pads
+    if g.size == 0:
+        return np.zeros(x_shape, np.float32)
+    flipped = pack(kernel[::-1, ::-1].transpose(0, 1, 3, 2))
+    return conv(g, flipped, x_shape, kh, kw, (1, 1), dilation, (kh - 1) * dilation[0] - t,
+                (kw - 1) * dilation[1] - l)
+
+
+__all__ = ["lib", "usable", "input_grad_usable", "matmul_usable", "pack", "conv", "input_grad", "matmul",
+           "matmul_t", "MIN_MACS"]
