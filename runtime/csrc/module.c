@@ -116,8 +116,6 @@ static int conv_execute(kl_conv *g) {
         np = (4 * threads + g->groups * nm - 1) / (g->groups * nm);
         if (np > panels) np = panels;
     }
-    int direct = !g->pre && !g->trans && g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->pt == 0 && g->pl == 0
-                 && g->oh == g->h && g->ow == g->w;
     int64_t m = g->n * g->oh * g->ow;
     int wide = g->groups == 1 && m > 128 && g->k * g->nout * 4 > KL_WIDE_WEIGHTS && m * g->nout * 4 <= KL_WIDE_OUTPUT;
     if (wide) {  /* tasks are panel chunks: a few per thread, for balance */
@@ -126,6 +124,8 @@ static int conv_execute(kl_conv *g) {
     }
     float *packed = NULL;  /* unpacked weights that several tasks would read: packed once, here */
     if (g->braw && (wide || nm > 1 || g->groups != 1) && pack_raw(g, threads, &packed)) return -2;
+    int direct = !g->pre && !g->trans && g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->pt == 0 && g->pl == 0
+                 && g->oh == g->h && g->ow == g->w;
     int64_t stride = isa->scratch_floats + (g->braw ? (int64_t)KL_KC * isa->nr : 0);
     float *scratch = NULL;
     if (!direct || g->braw) {

@@ -63,6 +63,9 @@ def _pair_matmul(terms, output, x, y):
     def prod(chars):
         return int(np.prod([size[c] for c in chars], dtype=np.int64))
 
+    out = _compiled_pair(x, y, a, b, batch, summed, free_a, free_b, output, prod)
+    if out is not None:
+        return out
     xm = np.transpose(x, [a.index(c) for c in batch + free_a + summed]).reshape(
         prod(batch), prod(free_a), prod(summed))
     ym = np.transpose(y, [b.index(c) for c in batch + summed + free_b]).reshape(
@@ -70,6 +73,51 @@ def _pair_matmul(terms, output, x, y):
     out = np.matmul(xm, ym).reshape([size[c] for c in batch + free_a + free_b])
     order = batch + free_a + free_b
     return np.transpose(out, [order.index(c) for c in output])
+
+
+# A read transposed is re-gathered by each of the kernel's panel tasks; beyond this many floats (the Gram matrix's
+# C x HW activations) BLAS's transposed product is faster.
+TRANSPOSED_A_MAX = 1 << 17
+
+
+def _compiled_pair(x, y, a, b, batch, summed, free_a, free_b, output, prod):
+    """A large float32 contraction on the compiled GEMM, per batch element, in the orientation whose operands are
+    views (no transposed copy: ``A`` read as it lies or transposed, ``B`` with any strides) and, of those, the one
+    whose result is already in the output's order: the gradient of style transfer's Gram matrix
+    ``bijc,bijd->bcd`` (``bcd,bijd->bijc``) reads the activation in place and comes out as ``bijc``, no copy either
+    way. None when no orientation fits (then numpy's batched matmul)."""
+    from . import native
+
+    nb, m, k, n = prod(batch), prod(free_a), prod(summed), prod(free_b)
+    if x.dtype != np.float32 or y.dtype != np.float32 or not native.usable(nb * m * k * n, x, y):
+        return None
+
+    def matrices(arr, term, first, second):  # (nb, first, second) as a view of arr, or None
+        view = np.transpose(arr, [term.index(c) for c in batch + first + second])
+        flat = view.reshape(nb, prod(first), prod(second))
+        return flat if np.may_share_memory(flat, arr) else None
+
+    # (the left operand, its indices, the right one, its indices, the result's index order)
+    orientations = [(x, a, free_a, y, b, free_b), (y, b, free_b, x, a, free_a)]
+    orientations.sort(key=lambda o: batch + o[2] + o[5] != list(output))  # the one giving the output's order first
+    for left, lterm, lfree, right, rterm, rfree in orientations:
+        rows, cols = prod(lfree), prod(rfree)
+        if not native.matmul_usable(rows, k, cols):
+            continue
+        bm = matrices(right, rterm, summed, rfree)
+        if bm is None:
+            continue
+        am, trans = matrices(left, lterm, lfree, summed), 0
+        if (am is None or not am[0].flags.c_contiguous) and rows * k <= TRANSPOSED_A_MAX:
+            am, trans = matrices(left, lterm, summed, lfree), 1
+        if am is None or not am[0].flags.c_contiguous:
+            continue
+        parts = [native.matmul_t(am[i], bm[i]) if trans else native.matmul(am[i], bm[i]) for i in range(nb)]
+        out = parts[0][None] if nb == 1 else np.stack(parts)
+        order = batch + lfree + rfree
+        out = out.reshape([{**dict(zip(a, np.shape(x))), **dict(zip(b, np.shape(y)))}[c] for c in order])
+        return np.transpose(out, [order.index(c) for c in output])
+    return None
 
 
 def _einsum_fwd(*operands, subscripts):

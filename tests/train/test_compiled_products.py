@@ -1,9 +1,10 @@
-"""Training's compiled float32 Dense (forward with bias and activation, the input and kernel gradients) against the
-numpy path in float64, which the finite-difference checks in test_autodiff.py cover."""
+"""Training's compiled float32 products (Dense: forward with bias and activation, the input and kernel gradients;
+two-operand einsums) against the numpy path in float64, which the finite-difference checks in test_autodiff.py
+cover."""
 import numpy as np
 import pytest
 
-from keraslite.train.autodiff import native, nn, parallel
+from keraslite.train.autodiff import linalg, native, nn, parallel
 
 
 @pytest.fixture(autouse=True)
@@ -73,3 +74,27 @@ def test_nan_in_the_input_reaches_the_output_and_the_gradients():
     y, (gx, gk, gb) = _step(x, kernel, np.zeros(48, np.float32), [True, True, True], "relu")
     assert np.isnan(y[3]).all() and np.isfinite(np.delete(y, 3, axis=0)).all()
     assert np.isnan(gk[5]).all()
+
+
+@pytest.mark.parametrize("spec,shapes,compiled", [
+    ("bcd,bijd->bijc", [(1, 60, 62), (1, 9, 7, 62)], True),  # the Gram matrix's gradient: out^T = Y^T X^T, in order
+    ("bij,bjk->bik", [(3, 40, 50), (3, 50, 62)], True),
+    ("ij,kj->ik", [(40, 50), (62, 50)], True),                # B a transposed view
+    ("jc,jd->cd", [(200, 40), (200, 62)], True),              # A read transposed (small enough)
+    ("bijc,bijd->bcd", [(1, 64, 64, 40), (1, 64, 64, 62)], False),  # A too large to read transposed: numpy
+    ("bijc,bijd->bdc", [(1, 8, 8, 40), (1, 8, 8, 62)], True),  # the result in the other order: a transposed view
+    ("ij,jk->ik", [(40, 50), (50, 10)], False),               # 10 of 32 panel columns: numpy
+])
+def test_compiled_einsum_matches_numpy_float64(spec, shapes, compiled, monkeypatch):
+    rng = np.random.default_rng(6)
+    ops = [rng.standard_normal(s) for s in shapes]
+    want = np.einsum(spec, *ops)
+    calls = []
+    real = native.matmul, native.matmul_t
+    monkeypatch.setattr(native, "matmul", lambda *a: calls.append("n") or real[0](*a))
+    monkeypatch.setattr(native, "matmul_t", lambda *a: calls.append("t") or real[1](*a))
+    with parallel.policy(2):
+        got = linalg._einsum_fwd(*[o.astype(np.float32) for o in ops], subscripts=spec)
+    assert bool(calls) == compiled
+    assert got.dtype == np.float32 and got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * np.sqrt(ops[0].size / want.size))
