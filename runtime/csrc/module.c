@@ -557,10 +557,11 @@ static int get_floats(PyObject *const *args, Py_ssize_t first, Py_ssize_t count,
 /* adam(g, w, m, v, vhat_or_None, alpha, one_minus_b1, one_minus_b2, eps): in place, flat float32 arrays. */
 /* ---- training: the optimizer update and weight packing ------------------------------------------------- */
 
-/* Adam over a variable of `n` floats in chunks of ADAM_CHUNK on the pool: its arrays (7 streams of 4 bytes a
- * parameter) outgrow L2 for the large layers, and each core brings its own cache bandwidth (784x512 on 2 cores:
- * ~0.5 against ~0.8 ns a parameter). Elementwise, so the split changes no number. */
-#define ADAM_CHUNK (1 << 15)
+/* Training's elementwise kernels (Adam, act_grad) run in chunks of ELEMENTWISE_CHUNK floats on the pool: their
+ * arrays outgrow L2 for the large layers (Adam: 7 streams of 4 bytes a parameter), and each core brings its own
+ * cache bandwidth (Adam on 784x512 on 2 cores: ~0.5 against ~0.8 ns a parameter). Elementwise, so the split
+ * changes no number. */
+#define ELEMENTWISE_CHUNK (1 << 15)
 typedef struct {
     const float *g;
     float *w, *m, *v, *vhat;
@@ -571,7 +572,7 @@ typedef struct {
 static void adam_run(void *ctx, int64_t task, int tid) {
     (void)tid;
     adam_job *j = (adam_job *)ctx;
-    int64_t lo = task * ADAM_CHUNK, len = j->n - lo < ADAM_CHUNK ? j->n - lo : ADAM_CHUNK;
+    int64_t lo = task * ELEMENTWISE_CHUNK, len = j->n - lo < ELEMENTWISE_CHUNK ? j->n - lo : ELEMENTWISE_CHUNK;
     kl_adam(j->g + lo, j->w + lo, j->m + lo, j->v + lo, j->vhat ? j->vhat + lo : NULL, len, j->k[0], j->k[1],
             j->k[2], j->k[3]);
 }
@@ -594,7 +595,7 @@ static PyObject *py_adam(PyObject *self, PyObject *const *args, Py_ssize_t nargs
         const float *g = b[0].v.buf;
         float *w = b[1].v.buf, *m = b[2].v.buf, *v = b[3].v.buf, *vhat = b[4].held ? b[4].v.buf : NULL;
         adam_job job = {g, w, m, v, vhat, n, {k[0], k[1], k[2], k[3]}};
-        int64_t chunks = (n + ADAM_CHUNK - 1) / ADAM_CHUNK;
+        int64_t chunks = (n + ELEMENTWISE_CHUNK - 1) / ELEMENTWISE_CHUNK;
         Py_BEGIN_ALLOW_THREADS
         kl_parallel(adam_run, &job, chunks, chunks >= 4 ? kl_threads() : 1);
         Py_END_ALLOW_THREADS
@@ -789,6 +790,50 @@ done:
     return result;
 }
 
+/* act_grad(g, y, out, act): out = g * act'(y) read from the output y (update.h), in chunks on the pool. */
+typedef struct {
+    const float *g, *y;
+    float *out;
+    int64_t n;
+    int act;
+} act_grad_job;
+
+static void act_grad_run(void *ctx, int64_t task, int tid) {
+    (void)tid;
+    const act_grad_job *j = (const act_grad_job *)ctx;
+    int64_t lo = task * ELEMENTWISE_CHUNK, len = j->n - lo < ELEMENTWISE_CHUNK ? j->n - lo : ELEMENTWISE_CHUNK;
+    kl_act_grad(j->g + lo, j->y + lo, j->out + lo, len, j->act);
+}
+
+static PyObject *py_act_grad(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    (void)self;
+    if (nargs != 4) return PyErr_Format(PyExc_TypeError, "act_grad() takes 4 arguments (%zd given)", nargs);
+    arg_buf b[3];
+    memset(b, 0, sizeof b);
+    int64_t act;
+    if (get_f32(args[0], &b[0], 0, 0, "g") || get_f32(args[1], &b[1], 0, 0, "y") || get_f32(args[2], &b[2], 1, 0, "out")
+        || get_ints(args, 3, 1, &act))
+        goto error;
+    const int64_t n = nfloats(&b[0]);
+    if (nfloats(&b[1]) != n || nfloats(&b[2]) != n) { fail("_ckernels: act_grad sizes"); goto error; }
+    if (act != KL_RELU && act != KL_RELU6 && act != KL_TANH) {
+        fail("_ckernels: act_grad takes relu, relu6 or tanh");
+        goto error;
+    }
+    {
+        act_grad_job job = {b[0].v.buf, b[1].v.buf, b[2].v.buf, n, (int)act};
+        int64_t chunks = (n + ELEMENTWISE_CHUNK - 1) / ELEMENTWISE_CHUNK;
+        Py_BEGIN_ALLOW_THREADS
+        kl_parallel(act_grad_run, &job, chunks, chunks >= 4 ? kl_threads() : 1);
+        Py_END_ALLOW_THREADS
+    }
+    release(b, 3);
+    Py_RETURN_NONE;
+error:
+    release(b, 3);
+    return NULL;
+}
+
 #include "rnn_train_py.h"  /* training's recurrences */
 #include "scatter.h"        /* training's lookup-table gradients */
 
@@ -919,6 +964,7 @@ static PyMethodDef methods[] = {
     {"affine", (PyCFunction)(void (*)(void))py_affine, METH_FASTCALL, "y = act(x * scale + shift) per channel"},
     {"matmul", (PyCFunction)(void (*)(void))py_matmul, METH_FASTCALL, "y = act(a @ b + bias), b unpacked (train)"},
     {"pack", (PyCFunction)(void (*)(void))py_pack, METH_FASTCALL, "weights (..., groups*F) into GEMM panels"},
+    {"act_grad", (PyCFunction)(void (*)(void))py_act_grad, METH_FASTCALL, "g * act'(y) from the output (train)"},
     {"adam", (PyCFunction)(void (*)(void))py_adam, METH_FASTCALL, "fused in-place Adam / AMSGrad update (train)"},
     {"resize_bilinear", (PyCFunction)(void (*)(void))py_resize_bilinear, METH_FASTCALL,
      "tf.image.resize bilinear of uint8 / float32 images into float32"},

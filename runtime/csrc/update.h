@@ -40,4 +40,18 @@ KL_NO_CONTRACT_FN static void kl_adam(const float *g, float *w, float *m, float 
     }
 }
 
+/* The gradient through an activation read from its output y (training's Dense and convolution nodes): out = g * d,
+ * d = (y > 0) for relu, (0 < y < 6) for relu6, 1 - y*y for tanh, in that arithmetic (a NaN or inf gradient times a
+ * zero mask stays NaN, as numpy's g * (y > 0) gives). act: the KL_RELU / KL_RELU6 / KL_TANH codes. */
+KL_NO_CONTRACT_FN static void kl_act_grad(const float *g, const float *y, float *out, int64_t n, int act) {
+    KL_NO_CONTRACT_BEGIN
+    if (act == 1) {
+        for (int64_t i = 0; i < n; i++) out[i] = g[i] * (y[i] > 0.0f ? 1.0f : 0.0f);
+    } else if (act == 2) {
+        for (int64_t i = 0; i < n; i++) out[i] = g[i] * (y[i] > 0.0f && y[i] < 6.0f ? 1.0f : 0.0f);
+    } else {
+        for (int64_t i = 0; i < n; i++) out[i] = g[i] * (1.0f - y[i] * y[i]);
+    }
+}
+
 #endif

@@ -98,3 +98,41 @@ def test_compiled_einsum_matches_numpy_float64(spec, shapes, compiled, monkeypat
     assert bool(calls) == compiled
     assert got.dtype == np.float32 and got.shape == want.shape
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * np.sqrt(ops[0].size / want.size))
+
+
+@pytest.mark.parametrize("activation", ["relu", "relu6", "tanh"])
+def test_compiled_activation_gradient_is_numpys_formula(activation, monkeypatch):
+    monkeypatch.setattr(native, "ELEMENTWISE_MIN", 0)
+    rng = np.random.default_rng(8)
+    y = nn.DENSE_ACTIVATIONS[activation][0](rng.standard_normal(200_003).astype(np.float32) * 4)  # 7 chunks
+    g = rng.standard_normal(y.shape).astype(np.float32)
+    g[:3] = [np.nan, np.inf, -np.inf]  # times a zero mask: NaN, as numpy gives
+    y[:3] = -1 if activation != "tanh" else 0.5
+    want = g * nn.DENSE_ACTIVATIONS[activation][1](y)
+    for threads in (1, 2):
+        with parallel.policy(threads):
+            got = native.activation_grad(g, y, activation)
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=0)
+        assert np.isnan(got[:3]).all() == np.isnan(want[:3]).all()
+    assert native.activation_grad(g.astype(np.float64), y, activation) is None  # other dtypes: numpy
+
+
+@pytest.mark.parametrize("spec,shape", [("bijc,bijd->bcd", (1, 5, 6, 7)), ("ij,ik->jk", (9, 4)),
+                                        ("ij,kj->ik", (5, 8)), ("bij,bkj->bik", (2, 3, 4))])
+def test_einsum_of_an_array_with_itself_differentiates_both_operands(spec, shape):
+    """The Gram-matrix shortcut (one product for both operands) against the two separate products, float64."""
+    import keraslite as keras
+    from keraslite import ops
+
+    x = np.random.default_rng(9).standard_normal(shape)
+    v = keras.Variable(x)
+    with keras.GradientTape() as tape:
+        y = ops.einsum(spec, v, v)
+        loss = ops.sum(y * np.arange(y.shape[-1]))  # not symmetric in the output
+    got = tape.gradient(loss, v).numpy()
+    terms, output = linalg._explicit(spec, [shape, shape])
+    g = np.broadcast_to(np.arange(float(y.shape[-1])), y.shape)
+    want = sum(np.einsum(",".join([output, terms[1 - k]]) + "->" + terms[k], g, x) for k in (0, 1))
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    assert linalg._self_pair_swap(terms, output) is not None  # the shortcut was taken
+    assert linalg._self_pair_swap(["ij", "jk"], "ik") is None  # x @ x is not a swap: two products

@@ -13,8 +13,10 @@ rng = np.random.default_rng(3)
 
 @pytest.fixture(autouse=True)
 def compiled_for_every_size(monkeypatch):
-    """These shapes are below the size from which training uses the compiled kernel: lower it to 0."""
+    """These shapes are below the size from which training uses the compiled kernel: lower it to 0, and let the
+    input gradient of inputs with few channels (3 of 32 panel columns) run compiled too, so both paths are checked."""
     monkeypatch.setattr(native, "MIN_MACS", 0)
+    monkeypatch.setattr(native, "MAX_PANEL_WASTE", 16)
 
 GEOMETRIES = [  # (x shape, kernel shape, strides, dilation)
     ((2, 7, 5, 3), (3, 3, 3, 4), (1, 1), (1, 1)),
@@ -64,7 +66,7 @@ def test_only_the_requested_gradients_are_computed():
     assert gx.shape == x.shape and gk is None and gb is None
 
 
-def test_grouped_and_empty_and_tape_paths_match_float64():
+def test_grouped_and_empty_and_tape_paths_match_float64(monkeypatch):
     x = rng.standard_normal((2, 5, 7, 4))
     k = rng.standard_normal((3, 3, 2, 6)) * 0.3
     want = D._grouped_joint(np.ones((2, 5, 7, 6)), D._grouped_fwd(x, k, None, padding="same", groups=2),
@@ -75,10 +77,13 @@ def test_grouped_and_empty_and_tape_paths_match_float64():
     for a, w in zip(got[:2], want[:2]):
         np.testing.assert_allclose(a, w, rtol=1e-4, atol=2e-4)
     # a 'valid' kernel larger than the input: an empty output, a zero input gradient
-    y, res = C._conv_fwd(xf[:, :2], kf, None, padding="valid")
+    k4 = rng.standard_normal((3, 3, 4, 6)).astype("f4")
+    y, res = C._conv_fwd(xf[:, :2], k4, None, padding="valid")
     assert y.shape == (2, 0, 5, 6)
-    gx = C._conv_joint(np.zeros(y.shape, "f4"), (y, res), [True, False, False], xf[:, :2], kf, None)[0]
-    np.testing.assert_array_equal(gx, np.zeros((2, 2, 7, 4), "f4"))
+    for waste in (2, 1 << 10):  # col2im (4 channels: 32 panel columns) and the compiled input gradient
+        monkeypatch.setattr(native, "MAX_PANEL_WASTE", waste)
+        gx = C._conv_joint(np.zeros(y.shape, "f4"), (y, res), [True, False, False], xf[:, :2], k4, None)[0]
+        np.testing.assert_array_equal(gx, np.zeros((2, 2, 7, 4), "f4"))
     # through the tape: the image gradient of a frozen kernel, as in style transfer
     image = Variable(xf)
     frozen = Variable(rng.standard_normal((3, 3, 4, 3)).astype("f4"), trainable=False)

@@ -15,7 +15,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from . import kernels, native
 from .core import primitive
-from .nn import DENSE_ACTIVATIONS
+from .nn import DENSE_ACTIVATIONS, activation_grad
 from .parallel import matmul
 
 
@@ -106,9 +106,7 @@ def _conv_joint(g, ans, needs, x, kernel, bias, strides=(1, 1), padding="valid",
                 activation="linear"):
     y, pads = ans
     kh, kw, cin, f = kernel.shape
-    deriv = DENSE_ACTIVATIONS[activation][1]
-    if deriv is not None:
-        g = g * deriv(y)
+    g = activation_grad(g, y, activation)
     g2 = g.reshape(-1, f)
     gk = None
     if needs[1]:

@@ -129,8 +129,27 @@ def _einsum_fwd(*operands, subscripts):
     return np.einsum(subscripts, *operands, optimize=len(operands) > 2)
 
 
+def _self_pair_swap(terms, output):
+    """For an einsum of one array with itself whose second term is the first with some indices swapped (the Gram
+    matrix ``bijc,bijd->bcd``: c and d), the output axes under that swap; else None. The second operand's gradient
+    is then the first one's for the output gradient transposed so: one product instead of two and no sum."""
+    if len(terms) != 2 or len(terms[0]) != len(terms[1]):
+        return None
+    swap = {}
+    for p, q in zip(*terms):  # position by position; an index may only pair with one other, both ways
+        if swap.setdefault(p, q) != q or swap.setdefault(q, p) != p:
+            return None
+    swapped = "".join(swap.get(c, c) for c in output)
+    return [swapped.index(c) for c in output] if sorted(swapped) == sorted(output) else None
+
+
 def _einsum_joint(g, a, needs, *operands, subscripts):
     terms, output = _explicit(subscripts, [np.shape(o) for o in operands])
+    if len(operands) == 2 and operands[0] is operands[1] and all(needs):
+        axes = _self_pair_swap(terms, output)
+        if axes is not None:
+            both = g + np.transpose(g, axes)
+            return [_einsum_joint(both, a, [True, False], *operands, subscripts=subscripts)[0], None]
     grads = []
     for k, need in enumerate(needs):
         if not need:

@@ -21,9 +21,11 @@ from . import parallel
 # Smaller products stay on numpy: the first compiled one imports keraslite.runtime (~0.3 s), which the few
 # tenths of a millisecond a small call saves would take thousands of steps to repay (bench/train.py digits_cnn).
 MIN_MACS = 1 << 24
-# The input gradient's output channels are the layer's input channels, padded to whole NR-wide panels: an RGB
-# input (3 of 32) still gains from skipping col2im, a single-channel one (1 of 32, 32x the work) does not.
-MAX_PANEL_WASTE = 16
+ELEMENTWISE_MIN = 1 << 16  # floats: an activation gradient this large runs compiled (a 128x512 Dense output)
+# The input gradient's output channels are the layer's input channels, padded to whole NR-wide panels: 16 of 32
+# gains from skipping col2im (3.7 against 4.2 ms at 128x128x16 -> 64), 8 breaks even, an RGB image (3 of 32: style
+# transfer's first layer, 13.7 against 8.6 ms at 256x256) loses.
+MAX_PANEL_WASTE = 4
 _state = {}
 
 
@@ -56,6 +58,17 @@ def pack(w) -> np.ndarray:
     from ...runtime import native
 
     return native.pack(w)
+
+
+def activation_grad(g, y, activation):
+    """``g * activation'(y)`` for the activations read from their output (relu, relu6, tanh) in one compiled pass
+    on the kernels' threads; None when it should stay on numpy (small, not float32, or not built)."""
+    if (g.size < ELEMENTWISE_MIN or g.dtype != np.float32 or y.dtype != np.float32 or g.shape != y.shape
+            or lib() is None):
+        return None
+    out = np.empty(y.shape, np.float32)
+    _call(lib().act_grad, _c(g), _c(y), out, _act(activation))
+    return out
 
 
 def _call(kernel, *args):
@@ -135,4 +148,4 @@ def input_grad(g, kernel, x_shape, dilation, pads):
 
 
 __all__ = ["lib", "usable", "input_grad_usable", "matmul_usable", "pack", "conv", "input_grad", "matmul",
-           "matmul_t", "MIN_MACS"]
+           "matmul_t", "activation_grad", "MIN_MACS", "ELEMENTWISE_MIN"]

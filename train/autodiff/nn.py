@@ -41,9 +41,17 @@ def _dense_fwd(x, kernel, bias, activation="linear"):
     return z if fn is None else fn(z)
 
 
-def _dense_joint(g, y, needs, x, kernel, bias, activation="linear"):
+def activation_grad(g, y, activation):
+    """The gradient ``g`` of a fused node's output ``y`` through its activation (read from ``y``)."""
     deriv = DENSE_ACTIVATIONS[activation][1]
-    dz = g if deriv is None else g * deriv(y)
+    if deriv is None:
+        return g
+    out = native.activation_grad(g, y, activation)
+    return g * deriv(y) if out is None else out
+
+
+def _dense_joint(g, y, needs, x, kernel, bias, activation="linear"):
+    dz = activation_grad(g, y, activation)
     dz2 = _flat(dz)
     m, n = dz2.shape
     k = kernel.shape[0]
@@ -164,5 +172,5 @@ def _bn_joint(g, ans, needs, x, gamma, beta, axes, epsilon):
 
 batch_norm_train = primitive("batch_norm_train", _bn_fwd, joint=_bn_joint, n_out=3, saves=True)
 
-__all__ = ["dense", "embedding_lookup", "sparse_softmax_cross_entropy", "softmax_cross_entropy", "sigmoid_cross_entropy",
+__all__ = ["dense", "activation_grad", "embedding_lookup", "sparse_softmax_cross_entropy", "softmax_cross_entropy", "sigmoid_cross_entropy",
            "batch_norm_train", "DENSE_ACTIVATIONS", "softmax_array"]
