@@ -112,7 +112,9 @@ static int conv_execute(kl_conv *g) {
     int threads = flops >= KL_POOL_MIN_MACS ? kl_threads() : 1;
     if (kl_direct_pays(g)) return kl_conv_direct(isa, g, threads);
     int64_t np = 1;
-    if (threads > 1 && g->groups * nm < 4 * threads) {  /* few row blocks: split the weight panels too */
+    if (threads > 1 && g->groups * nm < 4 * threads && !(g->trans && nm >= threads)) {
+        /* few row blocks: split the weight panels too (not for a transposed A that each chunk would gather again,
+         * when there are row blocks enough for every thread) */
         np = (4 * threads + g->groups * nm - 1) / (g->groups * nm);
         if (np > panels) np = panels;
     }

@@ -89,9 +89,13 @@ def _c(a):
 
 
 def _act(activation):
-    from ...runtime import native as runtime_native
+    """The kernels' activation code (``runtime.native.ACT``, read once)."""
+    table = _state.get("act")
+    if table is None:
+        from ...runtime import native as runtime_native
 
-    return runtime_native.ACT[activation]
+        table = _state["act"] = runtime_native.ACT
+    return table[activation]
 
 
 def conv(x, packed, out_shape, kh, kw, strides, dilation, top, left, bias=None, activation="linear"):
