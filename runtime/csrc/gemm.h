@@ -139,8 +139,8 @@ static const F(micro_fn) F(MICROS)[NV + 1][MR + 1] = {{0}, MICRO_ROW_LIST(1), MI
 #endif
 
 static int F(is_direct)(const kl_conv *g) {
-    return !g->pre && !g->trans && g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->pt == 0 && g->pl == 0 && g->oh == g->h
-           && g->ow == g->w;
+    return !g->pre && !g->trans && g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->pt == 0 && g->pl == 0
+           && g->oh == g->h && g->ow == g->w;
 }
 
 /* K is walked in blocks of whole taps (taps [t0, t1), every channel) when a tap's channels fit in KC, else in
@@ -322,7 +322,7 @@ static void F(conv_task)(const kl_conv *g, int64_t task, int64_t nm, int64_t np,
     int64_t per = (panels + np - 1) / np, p0 = pc * per, p1 = p0 + per < panels ? p0 + per : panels;
     if (p0 >= p1 || mc <= 0) return;
     const int direct = F(is_direct)(g);
-    const float *bpg = g->bp + grp * panels * g->k * NR;
+    const float *bpg = g->braw ? NULL : g->bp + grp * panels * g->k * NR;
     float *bslab = g->braw ? scratch + SCRATCH : NULL;  /* conv_execute sized the scratch for it */
     const int64_t nblocks = F(kblocks)(g);
     uint8_t stack_live[256], *live = nblocks <= 256 ? stack_live : (uint8_t *)malloc((size_t)nblocks);
@@ -350,8 +350,8 @@ static void F(conv_task)(const kl_conv *g, int64_t task, int64_t nm, int64_t np,
                 F(kblock)(g, blk, &t0, &t1, &c0, &c1);
                 int64_t k0 = t0 * g->cin + c0, kc = (t1 - t0) * (c1 - c0);
                 const float *ab = direct ? g->x + m0 * g->cstride + grp * g->cin + k0 : a;
-                F(panel_block)(g, ab, direct ? g->cstride : kc, F(weights)(g, bpg, p, k0, kc, ncols, bslab), m0, mc,
-                               grp * g->nout + p * NR, ncols, kc, blk > first || g->accumulate, blk == last);
+                F(panel_block)(g, ab, direct ? g->cstride : kc, F(weights)(g, bpg, p, k0, kc, ncols, bslab), m0,
+                               mc, grp * g->nout + p * NR, ncols, kc, blk > first || g->accumulate, blk == last);
                 a += mc * kc;
             }
         }

@@ -126,8 +126,8 @@ static int conv_execute(kl_conv *g) {
     }
     float *packed = NULL;  /* unpacked weights that several tasks would read: packed once, here */
     if (g->braw && (wide || nm > 1 || g->groups != 1) && pack_raw(g, threads, &packed)) return -2;
-    int direct = !g->pre && !g->trans && g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->pt == 0 && g->pl == 0
-                 && g->oh == g->h && g->ow == g->w;
+    int direct = !g->pre && !g->trans && g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->pt == 0
+                 && g->pl == 0 && g->oh == g->h && g->ow == g->w;
     int64_t stride = isa->scratch_floats + (g->braw ? (int64_t)KL_KC * isa->nr : 0);
     float *scratch = NULL;
     if (!direct || g->braw) {
@@ -712,8 +712,8 @@ static PyObject *py_matmul(PyObject *self, PyObject *const *args, Py_ssize_t nar
         fail("_ckernels: matmul needs a 2-D float32 b");
         goto done;
     }
-    if (get_f32(args[0], &b[0], 0, 0, "a") || get_f32(args[2], &b[1], 1, 0, "y") || get_f32(args[3], &b[2], 0, 1, "bias")
-        || get_ints(args, 4, 1, &act) || get_ints(args, 5, 1, &trans))
+    if (get_f32(args[0], &b[0], 0, 0, "a") || get_f32(args[2], &b[1], 1, 0, "y")
+        || get_f32(args[3], &b[2], 0, 1, "bias") || get_ints(args, 4, 1, &act) || get_ints(args, 5, 1, &trans))
         goto done;
     if (b[0].v.ndim != 2 || b[1].v.ndim != 2) { fail("_ckernels: matmul needs 2-D a and y"); goto done; }
     const int64_t k = w.shape[0], nout = w.shape[1];
@@ -766,7 +766,10 @@ static PyObject *py_pack(PyObject *self, PyObject *const *args, Py_ssize_t nargs
     for (int d = 0; d < nd - 1; d++) k *= src.shape[d];
     if (groups < 1 || n % groups) { fail("_ckernels: pack: the last axis is not a whole number of groups"); goto done; }
     const int64_t fg = n / groups, panels = (fg + nr - 1) / nr;
-    if (nfloats(&out[0]) != groups * panels * k * nr) { fail("_ckernels: pack: the output has the wrong size"); goto done; }
+    if (nfloats(&out[0]) != groups * panels * k * nr) {
+        fail("_ckernels: pack: the output has the wrong size");
+        goto done;
+    }
     if (k == 0 || fg == 0) { result = Py_None; Py_INCREF(result); goto done; }
     rowoff = (int64_t *)malloc((size_t)k * sizeof(int64_t));
     if (!rowoff) { PyErr_NoMemory(); goto done; }

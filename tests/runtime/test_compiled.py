@@ -81,7 +81,8 @@ def test_gemm_with_bias_residual_and_activation(isa, rng, m, k, n):
 
 
 PACK_VIEWS = [  # (shape made, view taken, groups): contiguous, transposed, flipped and swapped, partial panels
-    ((70, 96), lambda w: w, 1), ((96, 70), lambda w: w.T, 1), ((3, 3, 5, 40), lambda w: w[::-1, ::-1].transpose(0, 1, 3, 2), 1),
+    ((70, 96), lambda w: w, 1), ((96, 70), lambda w: w.T, 1),
+    ((3, 3, 5, 40), lambda w: w[::-1, ::-1].transpose(0, 1, 3, 2), 1),
     ((3, 3, 8, 24), lambda w: w.reshape(-1, 24), 3), ((7,), lambda w: w, 1), ((0, 5), lambda w: w, 1),
     ((9, 40), lambda w: w[:, ::2], 1)]
 

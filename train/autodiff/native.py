@@ -9,8 +9,10 @@ itself a stride-1 convolution: of the output gradient, padded by ``(k - 1) * d -
 flipped in both spatial axes and its channel axes swapped. So the backward pass of VGG-like networks needs neither
 the 9x window matrix nor col2im. A Dense layer's three products are ``x @ W`` (with bias and activation),
 ``dz @ W.T`` and ``x.T @ dz``: the kernel packs each slab of the weights (``W``, the view ``W.T``, ``dz``) as it
-reaches it and reads ``x`` transposed block by block, so no operand is copied whole. ``lib()`` is None when the kernels are not built or ``KERASLITE_NATIVE=0``; the callers
-then keep their numpy/BLAS paths (also the path of every other dtype).
+reaches it and reads ``x`` transposed block by block, so no operand is copied whole; two-operand einsums take the
+same route when their operands are views (linalg.py), and so does the gradient through relu/relu6/tanh
+(``activation_grad``). ``lib()`` is None when the kernels are not built or ``KERASLITE_NATIVE=0``; the callers then
+keep their numpy/BLAS paths (also the path of every other dtype).
 """
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 - ``dense``: ``act(x @ kernel + bias)`` for the activations whose derivative reads from the output (linear,
   relu, relu6, tanh): one node instead of three. Sigmoid and softmax stay separate nodes so the loss can find
-  their logits (``_keras_logits``), as Keras does.
+  their logits (``_keras_logits``), as Keras does. Large float32 ones run on the compiled kernels (native.py).
 - Cross-entropies on logits (softmax / sparse softmax / sigmoid), computed as TensorFlow does, with
   ``softmax - labels`` style gradients.
 - ``batch_norm_train``: normalization by batch statistics, returning the batch mean and variance too.
@@ -172,5 +172,5 @@ def _bn_joint(g, ans, needs, x, gamma, beta, axes, epsilon):
 
 batch_norm_train = primitive("batch_norm_train", _bn_fwd, joint=_bn_joint, n_out=3, saves=True)
 
-__all__ = ["dense", "activation_grad", "embedding_lookup", "sparse_softmax_cross_entropy", "softmax_cross_entropy", "sigmoid_cross_entropy",
-           "batch_norm_train", "DENSE_ACTIVATIONS", "softmax_array"]
+__all__ = ["dense", "activation_grad", "embedding_lookup", "sparse_softmax_cross_entropy", "softmax_cross_entropy",
+           "sigmoid_cross_entropy", "batch_norm_train", "DENSE_ACTIVATIONS", "softmax_array"]
