@@ -382,8 +382,9 @@ static void F(conv_task)(const kl_conv *g, int64_t task, int64_t nm, int64_t np,
     if (live && live != stack_live) free(live);
 }
 
-/* A convolution whose weights are too large for L2 over many rows (VGG- and ResNet-style late layers at batch 8):
- * task p takes panel chunk p (one group only) and walks K blocks outermost, rows inside, so
+/* A convolution whose weights are too large for L2 over many rows (VGG- and ResNet-style late layers at batch 8),
+ * on one thread (see module.c): task p takes panel chunk p (one group only) and walks K blocks outermost, rows
+ * inside, so
  * each K block of its weights stays in L2 while every row block passes over it, and the weights are read from
  * memory once (the row-outer order reads them once per row block). The accumulating C tiles of the chunk stay in
  * L2 meanwhile; each A block is gathered once per task. */

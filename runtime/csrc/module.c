@@ -100,9 +100,13 @@ static void conv_run(void *ctx, int64_t task, int tid) {
 }
 
 /* Weights too large for L2 over more than one row block, and an output small enough to stay in L2 while it
- * accumulates: read the weights once, K blocks outermost (conv_task_wide). Measured on AVX-512 (2 MiB L2). */
+ * accumulates: read the weights once, K blocks outermost (conv_task_wide). Measured on AVX-512 (2 MiB L2), and
+ * only on one thread: split into panel chunks over 2 threads (each chunk gathering every window again) it was
+ * 6-42% slower than the row blocks in one process, variants alternating (VGG19's 32x32x512 at batch 1 1.15x,
+ * 8x12x12x512 1.17x, 8x7x7x512 1.06x), while on one thread it gains 0-2.5%. */
 #define KL_WIDE_WEIGHTS (1 << 20)
 #define KL_WIDE_OUTPUT (3 << 20)
+static int wide_enabled = 1;  /* _set_wide(False): never the weights-outer order (tests, A/B runs) */
 
 static int pack_raw(kl_conv *g, int threads, float **owned);
 
@@ -119,11 +123,9 @@ static int conv_execute(kl_conv *g) {
         if (np > panels) np = panels;
     }
     int64_t m = g->n * g->oh * g->ow;
-    int wide = g->groups == 1 && m > 128 && g->k * g->nout * 4 > KL_WIDE_WEIGHTS && m * g->nout * 4 <= KL_WIDE_OUTPUT;
-    if (wide) {  /* tasks are panel chunks: a few per thread, for balance */
-        np = threads > 1 ? 2 * threads : 1;
-        if (np > panels) np = panels;
-    }
+    int wide = wide_enabled && threads == 1 && g->groups == 1 && m > 128 && g->k * g->nout * 4 > KL_WIDE_WEIGHTS
+               && m * g->nout * 4 <= KL_WIDE_OUTPUT;
+    if (wide) np = 1;  /* one task: every K block of the weights read once, all rows passing over it */
     float *packed = NULL;  /* unpacked weights that several tasks would read: packed once, here */
     if (g->braw && (wide || nm > 1 || g->groups != 1) && pack_raw(g, threads, &packed)) return -2;
     int direct = !g->pre && !g->trans && g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->pt == 0
@@ -933,6 +935,15 @@ static PyObject *py_set_direct(PyObject *self, PyObject *arg) {
     return PyBool_FromLong(kl_set_direct(on));
 }
 
+static PyObject *py_set_wide(PyObject *self, PyObject *arg) {
+    (void)self;
+    int on = PyObject_IsTrue(arg);
+    if (on < 0) return NULL;
+    int previous = wide_enabled;
+    wide_enabled = on;
+    return PyBool_FromLong(previous);
+}
+
 static PyObject *py_isa(PyObject *self, PyObject *unused) {
     (void)self; (void)unused;
     return PyUnicode_FromString(isa->name);
@@ -977,6 +988,7 @@ static PyMethodDef methods[] = {
     KL_SCATTER_METHODS
     {"_select_isa", py_select_isa, METH_O, "use the kernels of one ISA; False when unavailable"},
     {"_set_direct", py_set_direct, METH_O, "use the direct convolution where it pays (True) or never (False)"},
+    {"_set_wide", py_set_wide, METH_O, "use the weights-outer order where it applies (True) or never (False)"},
     {"isa", py_isa, METH_NOARGS, "the ISA whose kernels run"},
     {"nr", py_nr, METH_NOARGS, "packed panel width of the current ISA"},
     {"set_threads", py_set_threads, METH_O, "threads per kernel call"},

@@ -385,3 +385,24 @@ def test_thread_pool_survives_fork(h, rng):
         os.close(read)
     finally:
         native.set_num_threads(native._env_threads())
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_weights_outer_order_and_row_blocks_agree(rng, threads):
+    """A convolution with > 1 MiB of weights over > 128 rows: K blocks outermost (one thread) or row blocks."""
+    x = rng.standard_normal((2, 10, 9, 256)).astype(np.float32)
+    w = (rng.standard_normal((3, 3, 256, 150)) * 0.05).astype(np.float32)
+    packed, want = native.pack(w.reshape(-1, 150)), ref_conv(x, w, (1, 1), (1, 1), ((1, 1), (1, 1)))
+    got = {}
+    try:
+        native.set_num_threads(threads)
+        for wide in (True, False):
+            LIB._set_wide(wide)
+            y = np.empty((2, 10, 9, 150), np.float32)
+            LIB.conv(x, packed, y, None, None, 0, 3, 3, 1, 1, 1, 1, 1, 1, 1, None, None, -1)
+            got[wide] = y
+    finally:
+        LIB._set_wide(True)
+        native.set_num_threads(native._env_threads())
+    for y in got.values():
+        _close(y, want)
