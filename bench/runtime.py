@@ -11,10 +11,11 @@ onnxruntime runs keraslite's own ONNX export of each file. Each thread setting r
 pools read their size at import): "one" gives keraslite, OpenBLAS and onnxruntime one thread each, "default"
 leaves every pool at its default. The two peers alternate round by round in one process, with a 10 ms pause
 between rounds so neither's idle-spinning pool runs into the other's timing; the figure is the median of every
-call's own time (a call preempted on the shared machine is an outlier, not part of an average). Then cold start: a fresh process imports the library, loads a model and predicts one sample (wall
-time and peak RSS by /usr/bin/time) for a plain CNN, MobileNetV2 and an LSTM text model, with every package's
-``.pyc`` files written first as a pip install writes them. Prints Markdown for
-bench/RESULTS.md. Not a test: numbers depend on the machine and its load (printed at start and end).
+call's own time (a call preempted on the shared machine is an outlier, not part of an average). Then cold start: a
+fresh process imports the library, loads a model and predicts one sample (wall time and peak RSS by
+/usr/bin/time) for a plain CNN, MobileNetV2 and an LSTM text model, with every package's ``.pyc`` files written
+first as a pip install writes them. Prints Markdown for bench/RESULTS.md. Not a test: numbers depend on the
+machine and its load (printed at start and end).
 """
 import argparse
 import json

@@ -11,7 +11,6 @@ measurement is a fresh process that loads one model with one peer, warms up, and
 median over them. Same models, inputs and ONNX files as bench/runtime.py. Prints a Markdown table.
 """
 import argparse
-import math
 import os
 import statistics
 import subprocess
@@ -96,7 +95,7 @@ def main(argv=None):
         chosen = [r for r in rows if subset is None or r[1] == subset]
         if chosen:
             worst = max(chosen, key=lambda r: r[5])
-            mean = math.exp(statistics.mean(math.log(r[5]) for r in chosen))
+            mean = rt.geomean([r[5] for r in chosen])
             print(f"- {title}: geometric mean **{mean:.2f}** over {len(chosen)} cases; highest {worst[5]:.2f} "
                   f"({worst[0]}, batch {worst[2]})")
     for name, why in failed:

@@ -94,13 +94,12 @@ def attr(obj: Any, name: str, label: str) -> Any:
         # A damaged or hostile header can declare billions of elements; h5py would allocate and convert them all
         # (minutes of CPU for variable-length strings) before anything could look at the value.
         aid = h5py.h5a.open(obj.id, key)
-        space = aid.get_space()
+        space, ftype = aid.get_space(), aid.get_type()
         items = space.get_simple_extent_npoints()
-        stored = items * aid.get_type().get_size()
+        stored = items * ftype.get_size()
         if items > MAX_ATTR_ITEMS or stored > MAX_ATTR_BYTES:
             raise ModelFormatError(f"{label}: attribute {name!r} declares {items} values ({stored} bytes); refused "
                                    "as damaged or hostile")
-        ftype = aid.get_type()
         simple = space.get_simple_extent_type() in (h5py.h5s.SIMPLE, h5py.h5s.SCALAR)
         if simple and ftype.get_class() == h5py.h5t.STRING and ftype.is_variable_str():
             # Keras' names and JSON: read straight into an array, several times cheaper than ``attrs[name]``,

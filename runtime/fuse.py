@@ -1,7 +1,8 @@
 """Plan-time fusions for the compiled kernels (``runtime.native``), which can apply more than a bias and an
 activation in the passes they already make: a residual Add in a Conv/Dense store, a BatchNormalization (and the
 activation after it) as the prologue of the convolution reading it, an activation joined to a standalone
-BatchNormalization, an Embedding averaged by the GlobalAveragePooling1D after it in one gather. Each returns None (or False) when the pattern or the kernels are absent; see ``fold.PlanState``.
+BatchNormalization, an Embedding averaged by the GlobalAveragePooling1D after it in one gather. Each returns None
+(or False) when the pattern or the kernels are absent; see ``fold.PlanState``.
 """
 from ..format.spec import LayerSpec
 from . import native, ops
@@ -113,7 +114,8 @@ def absorb_embedding(st, layer, call, in_slots):
     """
     cfg = layer.config
     if (native.lib() is None or layer.class_name != "GlobalAveragePooling1D" or len(call) != 1
-            or layer.mask is not None or cfg.get("keepdims") or cfg.get("data_format", "channels_last") != "channels_last"):
+            or layer.mask is not None or cfg.get("keepdims")
+            or cfg.get("data_format", "channels_last") != "channels_last"):
         return None
     idx = st.step_of(in_slots[0])
     if idx is None or st.consumers[call[0]] != 1 or st.uses(in_slots[0]) != 1:

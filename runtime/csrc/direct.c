@@ -40,19 +40,14 @@ int kl_conv_direct(const kl_isa *isa, const kl_conv *g, int threads) {
     int64_t hp = (g->oh - 1) * g->sh + (g->kh - 1) * g->dh + 1, wp = (g->ow - 1) * g->sw + (g->kw - 1) * g->dw + 1;
     if (hp < g->h + g->pt) hp = g->h + g->pt;
     if (wp < g->w + g->pl) wp = g->w + g->pl;
-    /* K blocks as the GEMM's kblock: whole taps while a tap's channels fit in KL_KC, else slices of one tap */
-    const int64_t taps = g->kh * g->kw, c = g->cin;
-    const int64_t nblocks = c <= KL_KC ? (taps + KL_KC / c - 1) / (KL_KC / c) : taps * ((c + KL_KC - 1) / KL_KC);
+    /* the GEMM's K blocks (kl_kblock), so both round alike */
+    const int64_t nblocks = kl_kblocks(g);
     int64_t *koff = (int64_t *)malloc((size_t)(g->k + nblocks) * sizeof(int64_t)), *kend = koff + g->k;
     if (!koff) return -2;
     for (int64_t b = 0; b < nblocks; b++) {
-        if (c <= KL_KC) {
-            int64_t t1 = (b + 1) * (KL_KC / c);
-            kend[b] = (t1 < taps ? t1 : taps) * c;
-        } else {
-            int64_t slices = (c + KL_KC - 1) / KL_KC, c1 = (b % slices + 1) * KL_KC;
-            kend[b] = (b / slices) * c + (c1 < c ? c1 : c);
-        }
+        int64_t t0, t1, c0, c1;
+        kl_kblock(g, b, &t0, &t1, &c0, &c1);
+        kend[b] = (t1 - 1) * g->cin + c1;
     }
     float *xp = NULL;
     int in_place = !g->pre && hp == g->h && wp == g->w;  /* no padding to add and no prologue: read x itself */
@@ -66,11 +61,8 @@ int kl_conv_direct(const kl_isa *isa, const kl_conv *g, int threads) {
         koff[q] = ((t / g->kw) * g->dh * wp + (t % g->kw) * g->dw) * g->cstride + q % g->cin;
     }
     kl_direct d = {g, in_place ? g->x : xp, hp, wp, koff, kend, nblocks};
-    int64_t panels = (g->nout + isa->nr - 1) / isa->nr, nm = isa->conv_mblocks(g), np = 1;
-    if (threads > 1 && g->groups * nm < 4 * threads) {  /* few row blocks: split the panels too, as the GEMM does */
-        np = (4 * threads + g->groups * nm - 1) / (g->groups * nm);
-        if (np > panels) np = panels;
-    }
+    int64_t panels = (g->nout + isa->nr - 1) / isa->nr, nm = isa->conv_mblocks(g);
+    int64_t np = kl_panel_chunks(threads, g->groups * nm, panels);  /* as the GEMM splits them */
     direct_job job = {isa, &d, nm, np};
     kl_parallel(direct_run, &job, g->groups * nm * np, threads);
     free(xp);

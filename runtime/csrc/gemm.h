@@ -143,24 +143,6 @@ static int F(is_direct)(const kl_conv *g) {
            && g->oh == g->h && g->ow == g->w;
 }
 
-/* K is walked in blocks of whole taps (taps [t0, t1), every channel) when a tap's channels fit in KC, else in
- * channel slices of one tap ([c0, c1) of tap t0); block b of the layer: */
-static void F(kblock)(const kl_conv *g, int64_t b, int64_t *t0, int64_t *t1, int64_t *c0, int64_t *c1) {
-    const int64_t c = g->cin, taps = g->kh * g->kw;
-    if (c <= KC) {
-        int64_t per = KC / c;
-        *t0 = b * per; *t1 = *t0 + per < taps ? *t0 + per : taps; *c0 = 0; *c1 = c;
-    } else {
-        int64_t slices = (c + KC - 1) / KC;
-        *t0 = b / slices; *t1 = *t0 + 1; *c0 = (b % slices) * KC; *c1 = *c0 + KC < c ? *c0 + KC : c;
-    }
-}
-
-static int64_t F(kblocks)(const kl_conv *g) {
-    const int64_t c = g->cin, taps = g->kh * g->kw;
-    return c <= KC ? (taps + KC / c - 1) / (KC / c) : taps * ((c + KC - 1) / KC);
-}
-
 /* Whether some of the values v * stride + k * step - pad for v in [lo, hi] fall in [0, n). */
 static inline int F(hits)(int64_t lo, int64_t hi, int64_t stride, int64_t off, int64_t n) {
     /* v * stride + off in [0, n)  <=>  v in [ceil(-off / stride), floor((n - 1 - off) / stride)] */
@@ -185,7 +167,7 @@ static void F(live_blocks)(const kl_conv *g, int64_t m0, int64_t mc, int64_t nbl
     *last = 0;
     for (int64_t blk = 0; blk < nblocks; blk++) {
         int64_t t0, t1, c0, c1;
-        F(kblock)(g, blk, &t0, &t1, &c0, &c1);
+        kl_kblock(g, blk, &t0, &t1, &c0, &c1);
         live[blk] = 0;
         for (int64_t t = t0; t < t1 && !live[blk]; t++) {
             int64_t i = t / g->kw, j = t % g->kw;
@@ -324,7 +306,7 @@ static void F(conv_task)(const kl_conv *g, int64_t task, int64_t nm, int64_t np,
     const int direct = F(is_direct)(g);
     const float *bpg = g->braw ? NULL : g->bp + grp * panels * g->k * NR;
     float *bslab = g->braw ? scratch + SCRATCH : NULL;  /* conv_execute sized the scratch for it */
-    const int64_t nblocks = F(kblocks)(g);
+    const int64_t nblocks = kl_kblocks(g);
     uint8_t stack_live[256], *live = nblocks <= 256 ? stack_live : (uint8_t *)malloc((size_t)nblocks);
     int64_t first = 0, last = nblocks - 1;
     const int all = live == NULL;  /* no memory for the mask: every block */
@@ -336,7 +318,7 @@ static void F(conv_task)(const kl_conv *g, int64_t task, int64_t nm, int64_t np,
             for (int64_t blk = 0; blk < nblocks; blk++) {
                 int64_t t0, t1, c0, c1;
                 if (!LIVE(blk)) continue;
-                F(kblock)(g, blk, &t0, &t1, &c0, &c1);
+                kl_kblock(g, blk, &t0, &t1, &c0, &c1);
                 F(gather)(g, grp, m0, mc, t0, t1, c0, c1, dst);
                 dst += mc * (t1 - t0) * (c1 - c0);
             }
@@ -347,7 +329,7 @@ static void F(conv_task)(const kl_conv *g, int64_t task, int64_t nm, int64_t np,
             for (int64_t blk = 0; blk < nblocks; blk++) {
                 int64_t t0, t1, c0, c1;
                 if (!LIVE(blk)) continue;
-                F(kblock)(g, blk, &t0, &t1, &c0, &c1);
+                kl_kblock(g, blk, &t0, &t1, &c0, &c1);
                 int64_t k0 = t0 * g->cin + c0, kc = (t1 - t0) * (c1 - c0);
                 const float *ab = direct ? g->x + m0 * g->cstride + grp * g->cin + k0 : a;
                 F(panel_block)(g, ab, direct ? g->cstride : kc, F(weights)(g, bpg, p, k0, kc, ncols, bslab), m0,
@@ -359,7 +341,7 @@ static void F(conv_task)(const kl_conv *g, int64_t task, int64_t nm, int64_t np,
         for (int64_t blk = 0; blk < nblocks; blk++) {
             int64_t t0, t1, c0, c1;
             if (!LIVE(blk)) continue;
-            F(kblock)(g, blk, &t0, &t1, &c0, &c1);
+            kl_kblock(g, blk, &t0, &t1, &c0, &c1);
             int64_t k0 = t0 * g->cin + c0, kc = (t1 - t0) * (c1 - c0);
             const float *a;
             int64_t lda;
@@ -393,10 +375,10 @@ static void F(conv_task_wide)(const kl_conv *g, int64_t task, int64_t np, float 
     int64_t per = (panels + np - 1) / np, p0 = task * per, p1 = p0 + per < panels ? p0 + per : panels;
     if (p0 >= p1) return;
     const int direct = F(is_direct)(g);
-    const int64_t nblocks = F(kblocks)(g);
+    const int64_t nblocks = kl_kblocks(g);
     for (int64_t blk = 0; blk < nblocks; blk++) {
         int64_t t0, t1, c0, c1;
-        F(kblock)(g, blk, &t0, &t1, &c0, &c1);
+        kl_kblock(g, blk, &t0, &t1, &c0, &c1);
         int64_t k0 = t0 * g->cin + c0, kc = (t1 - t0) * (c1 - c0);
         for (int64_t m0 = 0; m0 < m; m0 += MC) {
             int64_t mc = m - m0 < MC ? m - m0 : MC, first = 0, last = nblocks - 1;

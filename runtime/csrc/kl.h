@@ -4,6 +4,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* x86 with GCC or clang: the AVX2 and AVX-512 variants are compiled (target_begin.h), else only the baseline. */
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+#define KL_X86_TARGETS 1
+#endif
+
 /* Activation codes (keep in sync with runtime/_native.py ACT). */
 enum { KL_LINEAR = 0, KL_RELU = 1, KL_RELU6 = 2, KL_TANH = 3, KL_SIGMOID = 4, KL_HARD_SIGMOID = 5,
        KL_HARD_SIGMOID_K2 = 6, KL_SWISH = 7, KL_HARD_SWISH = 8, KL_SOFTSIGN = 9, KL_ACT_COUNT };
@@ -75,8 +80,33 @@ typedef struct {
 } kl_rnn;
 
 /* The GEMM's K block (floats of A per row): a K block holds whole taps when a tap's channels fit, else a slice of
- * one tap's channels; the direct kernel sums in the same blocks, so both round alike. */
+ * one tap's channels; the direct kernel sums in the same blocks (kl_kblock for both), so both round alike. */
 #define KL_KC 256
+
+/* Block b of g's K: taps [t0, t1) with every channel when a tap's channels fit in KL_KC, else channels [c0, c1) of
+ * tap t0. Its K rows are [t0 * cin + c0, (t1 - 1) * cin + c1). */
+static inline void kl_kblock(const kl_conv *g, int64_t b, int64_t *t0, int64_t *t1, int64_t *c0, int64_t *c1) {
+    const int64_t c = g->cin, taps = g->kh * g->kw;
+    if (c <= KL_KC) {
+        int64_t per = KL_KC / c;
+        *t0 = b * per; *t1 = *t0 + per < taps ? *t0 + per : taps; *c0 = 0; *c1 = c;
+    } else {
+        int64_t slices = (c + KL_KC - 1) / KL_KC;
+        *t0 = b / slices; *t1 = *t0 + 1; *c0 = (b % slices) * KL_KC; *c1 = *c0 + KL_KC < c ? *c0 + KL_KC : c;
+    }
+}
+
+static inline int64_t kl_kblocks(const kl_conv *g) {
+    const int64_t c = g->cin, taps = g->kh * g->kw;
+    return c <= KL_KC ? (taps + KL_KC / c - 1) / (KL_KC / c) : taps * ((c + KL_KC - 1) / KL_KC);
+}
+
+/* Panel chunks per row block when there are few row blocks (rowtasks) for the threads: a few tasks per thread. */
+static inline int64_t kl_panel_chunks(int threads, int64_t rowtasks, int64_t panels) {
+    if (threads <= 1 || rowtasks >= 4 * threads) return 1;
+    int64_t np = (4 * threads + rowtasks - 1) / rowtasks;
+    return np > panels ? panels : np;
+}
 
 /* A convolution read in place from its input, zero-padded first when it has padding or a prologue (direct.h):
  * xp is (n, hp, wp, g->cstride), koff[k] the floats from a window's first pixel to its element k (tap k / cin,

@@ -34,6 +34,12 @@ static const char *format_names(const char *formats) {
     return formats;
 }
 
+/* A buffer's struct format without its byte-order prefix ("B" when it has none). */
+static const char *format_of(const Py_buffer *v) {
+    const char *f = v->format ? v->format : "B";
+    return (*f == '<' || *f == '=' || *f == '@') ? f + 1 : f;
+}
+
 /* A C-contiguous buffer of one of the formats in `formats` (struct codes, e.g. "Bf"); its code goes to *code. */
 static int get_typed(PyObject *o, arg_buf *b, const char *formats, int writable, const char *what, char *code) {
     b->held = 0;
@@ -45,8 +51,7 @@ static int get_typed(PyObject *o, arg_buf *b, const char *formats, int writable,
         return -1;
     }
     b->held = 1;
-    const char *f = b->v.format ? b->v.format : "B";
-    if (*f == '<' || *f == '=' || *f == '@') f++;
+    const char *f = format_of(&b->v);
     char got = (f[0] && !f[1]) ? f[0] : '?';
     if (got == 'l' && b->v.itemsize == 4) got = 'i';  /* int32 where C's long has 32 bits (Windows) */
     else if (got == 'l' || got == 'q') got = b->v.itemsize == 8 ? 'q' : '?';
@@ -83,6 +88,19 @@ static int fail(const char *msg) {
     return -1;
 }
 
+/* A float32 buffer with any strides (a transposed or flipped view, read in place) and ndim in [min_ndim, max_ndim],
+ * its strides whole floats; otherwise -1 with `message` raised (nothing held). */
+static int get_strided_f32(PyObject *o, Py_buffer *v, int min_ndim, int max_ndim, const char *message) {
+    if (PyObject_GetBuffer(o, v, PyBUF_STRIDES | PyBUF_FORMAT) < 0) return -1;
+    int ok = !strcmp(format_of(v), "f") && v->itemsize == 4 && v->ndim >= min_ndim && v->ndim <= max_ndim;
+    for (int d = 0; ok && d < v->ndim; d++) ok = v->strides[d] % 4 == 0;
+    if (!ok) {
+        PyBuffer_Release(v);
+        return fail(message);
+    }
+    return 0;
+}
+
 /* ---- convolution / GEMM ---------------------------------------------------------------------------------- */
 
 typedef struct {
@@ -115,13 +133,9 @@ static int conv_execute(kl_conv *g) {
     int64_t flops = g->n * g->oh * g->ow * g->k * g->nout * g->groups;
     int threads = flops >= KL_POOL_MIN_MACS ? kl_threads() : 1;
     if (kl_direct_pays(g)) return kl_conv_direct(isa, g, threads);
-    int64_t np = 1;
-    if (threads > 1 && g->groups * nm < 4 * threads && !(g->trans && nm >= threads)) {
-        /* few row blocks: split the weight panels too (not for a transposed A that each chunk would gather again,
-         * when there are row blocks enough for every thread) */
-        np = (4 * threads + g->groups * nm - 1) / (g->groups * nm);
-        if (np > panels) np = panels;
-    }
+    /* few row blocks: split the weight panels too (not for a transposed A, which each chunk would gather again,
+     * when there are row blocks enough for every thread) */
+    int64_t np = g->trans && nm >= threads ? 1 : kl_panel_chunks(threads, g->groups * nm, panels);
     int64_t m = g->n * g->oh * g->ow;
     int wide = wide_enabled && threads == 1 && g->groups == 1 && m > 128 && g->k * g->nout * 4 > KL_WIDE_WEIGHTS
                && m * g->nout * 4 <= KL_WIDE_OUTPUT;
@@ -558,14 +572,27 @@ static int get_floats(PyObject *const *args, Py_ssize_t first, Py_ssize_t count,
     return 0;
 }
 
-/* adam(g, w, m, v, vhat_or_None, alpha, one_minus_b1, one_minus_b2, eps): in place, flat float32 arrays. */
-/* ---- training: the optimizer update and weight packing ------------------------------------------------- */
+/* ---- training: the optimizer update, the activation gradient, weight packing --------------------------- */
 
 /* Training's elementwise kernels (Adam, act_grad) run in chunks of ELEMENTWISE_CHUNK floats on the pool: their
  * arrays outgrow L2 for the large layers (Adam: 7 streams of 4 bytes a parameter), and each core brings its own
  * cache bandwidth (Adam on 784x512 on 2 cores: ~0.5 against ~0.8 ns a parameter). Elementwise, so the split
  * changes no number. */
 #define ELEMENTWISE_CHUNK (1 << 15)
+
+/* fn over n floats in chunks of ELEMENTWISE_CHUNK, on the pool from 4 chunks up (call with the GIL released). */
+static void run_chunks(kl_task_fn fn, void *ctx, int64_t n) {
+    int64_t chunks = (n + ELEMENTWISE_CHUNK - 1) / ELEMENTWISE_CHUNK;
+    kl_parallel(fn, ctx, chunks, chunks >= 4 ? kl_threads() : 1);
+}
+
+/* Chunk `task` of n floats: its first float, and its length in *len. */
+static int64_t chunk_of(int64_t task, int64_t n, int64_t *len) {
+    int64_t lo = task * ELEMENTWISE_CHUNK;
+    *len = n - lo < ELEMENTWISE_CHUNK ? n - lo : ELEMENTWISE_CHUNK;
+    return lo;
+}
+
 typedef struct {
     const float *g;
     float *w, *m, *v, *vhat;
@@ -576,11 +603,12 @@ typedef struct {
 static void adam_run(void *ctx, int64_t task, int tid) {
     (void)tid;
     adam_job *j = (adam_job *)ctx;
-    int64_t lo = task * ELEMENTWISE_CHUNK, len = j->n - lo < ELEMENTWISE_CHUNK ? j->n - lo : ELEMENTWISE_CHUNK;
+    int64_t len, lo = chunk_of(task, j->n, &len);
     kl_adam(j->g + lo, j->w + lo, j->m + lo, j->v + lo, j->vhat ? j->vhat + lo : NULL, len, j->k[0], j->k[1],
             j->k[2], j->k[3]);
 }
 
+/* adam(g, w, m, v, vhat_or_None, alpha, one_minus_b1, one_minus_b2, eps): in place, flat float32 arrays. */
 static PyObject *py_adam(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     (void)self;
     if (nargs != 9) return PyErr_Format(PyExc_TypeError, "adam() takes 9 arguments (%zd given)", nargs);
@@ -599,9 +627,8 @@ static PyObject *py_adam(PyObject *self, PyObject *const *args, Py_ssize_t nargs
         const float *g = b[0].v.buf;
         float *w = b[1].v.buf, *m = b[2].v.buf, *v = b[3].v.buf, *vhat = b[4].held ? b[4].v.buf : NULL;
         adam_job job = {g, w, m, v, vhat, n, {k[0], k[1], k[2], k[3]}};
-        int64_t chunks = (n + ELEMENTWISE_CHUNK - 1) / ELEMENTWISE_CHUNK;
         Py_BEGIN_ALLOW_THREADS
-        kl_parallel(adam_run, &job, chunks, chunks >= 4 ? kl_threads() : 1);
+        run_chunks(adam_run, &job, n);
         Py_END_ALLOW_THREADS
     }
     release(b, 5);
@@ -615,72 +642,49 @@ error:
  * place), its leading axes taken as the K rows, into the GEMM's panels in out (C-contiguous, groups x panels x K x
  * NR floats, panels = ceil(F / NR)): panel p of group g holds columns [g*F + p*NR, +NR) of every row, zero-padded to
  * NR. What runtime/native.py pack() describes; its numpy form is the reference. */
-typedef struct {
-    const char *base;
-    const int64_t *rowoff;  /* byte offset of each K row */
-    int64_t k, f, panels, colstride, nr;
-    float *out;
-} pack_job;
 
-static void pack_run(void *ctx, int64_t task, int tid) {
-    (void)tid;
-    const pack_job *j = (const pack_job *)ctx;
-    const int64_t nr = j->nr, grp = task / j->panels, p = task % j->panels;
-    const int64_t lo = grp * j->f + p * nr, width = j->f - p * nr < nr ? j->f - p * nr : nr;
-    float *dst = j->out + task * j->k * nr;
-    if (j->colstride == 4) {  /* rows contiguous: one run of `width` floats per K row */
-        for (int64_t r = 0; r < j->k; r++) {
-            memcpy(dst + r * nr, j->base + j->rowoff[r] + lo * 4, (size_t)width * 4);
-            if (width < nr) memset(dst + r * nr + width, 0, (size_t)(nr - width) * 4);
-        }
-        return;
-    }
-    /* columns strided (a transposed view): 16 rows at a time, so the 16 floats read from each column are one
-     * or two cache lines and the 16 panel rows written stay in L1 */
-    for (int64_t r0 = 0; r0 < j->k; r0 += 16) {
-        int64_t r1 = r0 + 16 < j->k ? r0 + 16 : j->k;
-        for (int64_t c = 0; c < width; c++) {
-            const char *col = j->base + (lo + c) * j->colstride;
-            for (int64_t r = r0; r < r1; r++) dst[r * nr + c] = *(const float *)(col + j->rowoff[r]);
-        }
-        if (width < nr)
-            for (int64_t r = r0; r < r1; r++) memset(dst + r * nr + width, 0, (size_t)(nr - width) * 4);
-    }
-}
-
-void kl_pack_slab(const float *b, int64_t sk, int64_t sn, int64_t k0, int64_t kc, int64_t col0, int64_t ncols, int nr,
-                  float *dst) {
-    const float *src = b + k0 * sk + col0 * sn;
-    if (sn == 1) {
+/* Rows [k0, k0+kc) x columns [col0, col0+ncols) of b into dst (kc x nr, zero-padded from ncols to nr): row r starts
+ * rowoff[r] floats from b when rowoff is given, else r * sk; columns are sn floats apart. */
+static void pack_rows(const float *b, const int64_t *rowoff, int64_t sk, int64_t sn, int64_t k0, int64_t kc,
+                      int64_t col0, int64_t ncols, int nr, float *dst) {
+#define ROW(r) (b + (rowoff ? rowoff[k0 + (r)] : (k0 + (r)) * sk) + col0 * sn)
+    if (sn == 1) {  /* rows contiguous: one run of ncols floats a row */
         for (int64_t r = 0; r < kc; r++) {
-            memcpy(dst + r * nr, src + r * sk, (size_t)ncols * 4);
+            memcpy(dst + r * nr, ROW(r), (size_t)ncols * 4);
             if (ncols < nr) memset(dst + r * nr + ncols, 0, (size_t)(nr - ncols) * 4);
         }
         return;
     }
-    for (int64_t r0 = 0; r0 < kc; r0 += 16) {  /* a transposed view: 16 rows of each column at a time */
+    /* columns strided (a transposed view): 16 rows at a time, so the 16 floats read from each column are one or
+     * two cache lines and the 16 panel rows written stay in L1 */
+    for (int64_t r0 = 0; r0 < kc; r0 += 16) {
         int64_t r1 = r0 + 16 < kc ? r0 + 16 : kc;
         for (int64_t c = 0; c < ncols; c++)
-            for (int64_t r = r0; r < r1; r++) dst[r * nr + c] = src[r * sk + c * sn];
+            for (int64_t r = r0; r < r1; r++) dst[r * nr + c] = ROW(r)[c * sn];
         if (ncols < nr)
             for (int64_t r = r0; r < r1; r++) memset(dst + r * nr + ncols, 0, (size_t)(nr - ncols) * 4);
     }
+#undef ROW
+}
+
+void kl_pack_slab(const float *b, int64_t sk, int64_t sn, int64_t k0, int64_t kc, int64_t col0, int64_t ncols, int nr,
+                  float *dst) {
+    pack_rows(b, NULL, sk, sn, k0, kc, col0, ncols, nr, dst);
 }
 
 typedef struct {
-    const kl_conv *g;
+    const float *b;
+    const int64_t *rowoff;  /* floats from b to each K row, or NULL: rows sk floats apart */
+    int64_t sk, sn, k, f, panels;
     float *out;
-    int64_t panels;
-} raw_pack_job;
+} pack_job;
 
-static void raw_pack_run(void *ctx, int64_t task, int tid) {
+static void pack_run(void *ctx, int64_t task, int tid) {  /* task: panel p of group g */
     (void)tid;
-    const raw_pack_job *j = (const raw_pack_job *)ctx;
-    const kl_conv *g = j->g;
-    const int64_t nr = isa->nr, width = g->nout - task * nr < nr ? g->nout - task * nr : nr;
-    for (int64_t k0 = 0; k0 < g->k; k0 += KL_KC)
-        kl_pack_slab(g->braw, g->bsk, g->bsn, k0, g->k - k0 < KL_KC ? g->k - k0 : KL_KC, task * nr, width, (int)nr,
-                     j->out + (task * g->k + k0) * nr);
+    const pack_job *j = (const pack_job *)ctx;
+    const int64_t nr = isa->nr, p = task % j->panels, col0 = (task / j->panels) * j->f + p * nr;
+    const int64_t width = j->f - p * nr < nr ? j->f - p * nr : nr;
+    pack_rows(j->b, j->rowoff, j->sk, j->sn, 0, j->k, col0, width, (int)nr, j->out + task * j->k * nr);
 }
 
 /* g's unpacked weights packed into a new buffer (*owned, the caller frees it), g switched to it; -1 without memory. */
@@ -688,8 +692,8 @@ static int pack_raw(kl_conv *g, int threads, float **owned) {
     const int64_t panels = (g->nout + isa->nr - 1) / isa->nr;
     float *out = (float *)malloc((size_t)(panels * g->k * isa->nr) * sizeof(float));
     if (!out) return -1;
-    raw_pack_job job = {g, out, panels};
-    kl_parallel(raw_pack_run, &job, panels, threads);
+    pack_job job = {g->braw, NULL, g->bsk, g->bsn, g->k, g->nout, panels, out};
+    kl_parallel(pack_run, &job, panels, threads);
     g->bp = out;
     g->braw = NULL;
     *owned = out;
@@ -706,14 +710,8 @@ static PyObject *py_matmul(PyObject *self, PyObject *const *args, Py_ssize_t nar
     memset(b, 0, sizeof b);
     Py_buffer w;
     int64_t act, trans;
-    if (PyObject_GetBuffer(args[1], &w, PyBUF_STRIDES | PyBUF_FORMAT) < 0) return NULL;
-    const char *f = w.format ? w.format : "B";
-    if (*f == '<' || *f == '=' || *f == '@') f++;
+    if (get_strided_f32(args[1], &w, 2, 2, "_ckernels: matmul needs a 2-D float32 b")) return NULL;
     PyObject *result = NULL;
-    if (strcmp(f, "f") || w.itemsize != 4 || w.ndim != 2 || w.strides[0] % 4 || w.strides[1] % 4) {
-        fail("_ckernels: matmul needs a 2-D float32 b");
-        goto done;
-    }
     if (get_f32(args[0], &b[0], 0, 0, "a") || get_f32(args[2], &b[1], 1, 0, "y")
         || get_f32(args[3], &b[2], 0, 1, "bias") || get_ints(args, 4, 1, &act) || get_ints(args, 5, 1, &trans))
         goto done;
@@ -752,15 +750,10 @@ static PyObject *py_pack(PyObject *self, PyObject *const *args, Py_ssize_t nargs
     arg_buf out[1];
     memset(out, 0, sizeof out);
     int64_t groups;
-    if (PyObject_GetBuffer(args[0], &src, PyBUF_STRIDES | PyBUF_FORMAT) < 0) return NULL;
-    const char *f = src.format ? src.format : "B";
-    if (*f == '<' || *f == '=' || *f == '@') f++;
+    if (get_strided_f32(args[0], &src, 1, 64, "_ckernels: pack needs a float32 array with at least one axis"))
+        return NULL;
     PyObject *result = NULL;
     int64_t *rowoff = NULL;
-    if (strcmp(f, "f") || src.itemsize != 4 || src.ndim < 1) {
-        fail("_ckernels: pack needs a float32 array with at least one axis");
-        goto done;
-    }
     if (get_f32(args[1], &out[0], 1, 0, "packed output") || get_ints(args, 2, 1, &groups)) goto done;
     const int nd = src.ndim;
     const int64_t n = src.shape[nd - 1], nr = isa->nr;
@@ -778,12 +771,12 @@ static PyObject *py_pack(PyObject *self, PyObject *const *args, Py_ssize_t nargs
     for (int64_t r = 0; r < k; r++) {  /* the multi-index of row r over the leading axes, last fastest */
         int64_t rest = r, off = 0;
         for (int d = nd - 2; d >= 0; d--) {
-            off += (rest % src.shape[d]) * src.strides[d];
+            off += (rest % src.shape[d]) * (src.strides[d] / 4);
             rest /= src.shape[d];
         }
         rowoff[r] = off;
     }
-    pack_job job = {(const char *)src.buf, rowoff, k, fg, panels, src.strides[nd - 1], nr, (float *)out[0].v.buf};
+    pack_job job = {(const float *)src.buf, rowoff, 0, src.strides[nd - 1] / 4, k, fg, panels, (float *)out[0].v.buf};
     int64_t tasks = groups * panels;
     Py_BEGIN_ALLOW_THREADS
     kl_parallel(pack_run, &job, tasks, tasks > 1 && k * n >= (1 << 16) ? kl_threads() : 1);
@@ -808,7 +801,7 @@ typedef struct {
 static void act_grad_run(void *ctx, int64_t task, int tid) {
     (void)tid;
     const act_grad_job *j = (const act_grad_job *)ctx;
-    int64_t lo = task * ELEMENTWISE_CHUNK, len = j->n - lo < ELEMENTWISE_CHUNK ? j->n - lo : ELEMENTWISE_CHUNK;
+    int64_t len, lo = chunk_of(task, j->n, &len);
     kl_act_grad(j->g + lo, j->y + lo, j->out + lo, len, j->act);
 }
 
@@ -829,9 +822,8 @@ static PyObject *py_act_grad(PyObject *self, PyObject *const *args, Py_ssize_t n
     }
     {
         act_grad_job job = {b[0].v.buf, b[1].v.buf, b[2].v.buf, n, (int)act};
-        int64_t chunks = (n + ELEMENTWISE_CHUNK - 1) / ELEMENTWISE_CHUNK;
         Py_BEGIN_ALLOW_THREADS
-        kl_parallel(act_grad_run, &job, chunks, chunks >= 4 ? kl_threads() : 1);
+        run_chunks(act_grad_run, &job, n);
         Py_END_ALLOW_THREADS
     }
     release(b, 3);
@@ -847,7 +839,7 @@ error:
 /* ---- configuration --------------------------------------------------------------------------------------- */
 
 static int cpu_has(const char *what) {
-#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+#ifdef KL_X86_TARGETS
     __builtin_cpu_init();
     if (!strcmp(what, "avx512"))
         return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")
@@ -870,8 +862,6 @@ static PyObject *py_select_isa(PyObject *self, PyObject *arg) {
     Py_RETURN_TRUE;
 }
 
-/* _set_direct(bool) -> bool: let the direct convolution take the layers it pays for (True) or send every one to the
- * GEMM (False, for tests and benchmarks); returns the previous setting. */
 /* ---- embedding lookups ------------------------------------------------------------------------------------ */
 
 static inline int64_t index_at(const void *idx, char code, int64_t i) {
@@ -928,6 +918,9 @@ error:
     return NULL;
 }
 
+/* _set_direct(bool) -> bool: let the direct convolution take the layers it pays for (True) or send every one to the
+ * GEMM (False, for tests and benchmarks); _set_wide(bool) -> bool alike for the weights-outer order. Both return the
+ * previous setting. */
 static PyObject *py_set_direct(PyObject *self, PyObject *arg) {
     (void)self;
     int on = PyObject_IsTrue(arg);

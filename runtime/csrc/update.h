@@ -12,6 +12,7 @@
 #include <math.h>
 #include <stdint.h>
 
+#include "kl.h"
 #include "resize.h"
 
 KL_NO_CONTRACT_FN static void kl_adam(const float *g, float *w, float *m, float *v, float *vhat, int64_t n,
@@ -45,9 +46,9 @@ KL_NO_CONTRACT_FN static void kl_adam(const float *g, float *w, float *m, float 
  * zero mask stays NaN, as numpy's g * (y > 0) gives). act: the KL_RELU / KL_RELU6 / KL_TANH codes. */
 KL_NO_CONTRACT_FN static void kl_act_grad(const float *g, const float *y, float *out, int64_t n, int act) {
     KL_NO_CONTRACT_BEGIN
-    if (act == 1) {
+    if (act == KL_RELU) {
         for (int64_t i = 0; i < n; i++) out[i] = g[i] * (y[i] > 0.0f ? 1.0f : 0.0f);
-    } else if (act == 2) {
+    } else if (act == KL_RELU6) {
         for (int64_t i = 0; i < n; i++) out[i] = g[i] * (y[i] > 0.0f && y[i] < 6.0f ? 1.0f : 0.0f);
     } else {
         for (int64_t i = 0; i < n; i++) out[i] = g[i] * (1.0f - y[i] * y[i]);

@@ -90,8 +90,8 @@ def _conv_fwd(x, kernel, bias, strides=(1, 1), padding="valid", dilation=(1, 1),
     # only the geometry waits for the backward pass: the input is the node's argument already, and a frozen
     # kernel (feature extraction, style transfer) never needs the windows again
     if native.usable(x.shape[0] * oh * ow * kh * kw * cin * f, x, kernel, bias):
-        y = native.conv(x, native.pack(kernel), (x.shape[0], oh, ow, f), kh, kw, strides, dilation,
-                             pads[0][0], pads[1][0], bias, activation)
+        y = native.conv(x, native.pack(kernel), (x.shape[0], oh, ow, f), kh, kw, strides, dilation, pads[0][0],
+                        pads[1][0], bias, activation)
         return y, pads
     y = matmul(_im2col(_pad(x, pads), kh, kw, strides, dilation, oh, ow), kernel.reshape(-1, f))
     if bias is not None:

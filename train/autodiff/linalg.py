@@ -6,6 +6,7 @@ import string
 import numpy as np
 
 from ...errors import KerasliteError
+from . import native
 from .core import primitive, unbroadcast
 
 
@@ -63,7 +64,7 @@ def _pair_matmul(terms, output, x, y):
     def prod(chars):
         return int(np.prod([size[c] for c in chars], dtype=np.int64))
 
-    out = _compiled_pair(x, y, a, b, batch, summed, free_a, free_b, output, prod)
+    out = _compiled_pair(x, y, a, b, batch, summed, free_a, free_b, output, size, prod)
     if out is not None:
         return out
     xm = np.transpose(x, [a.index(c) for c in batch + free_a + summed]).reshape(
@@ -80,14 +81,12 @@ def _pair_matmul(terms, output, x, y):
 TRANSPOSED_A_MAX = 1 << 17
 
 
-def _compiled_pair(x, y, a, b, batch, summed, free_a, free_b, output, prod):
+def _compiled_pair(x, y, a, b, batch, summed, free_a, free_b, output, size, prod):
     """A large float32 contraction on the compiled GEMM, per batch element, in the orientation whose operands are
     views (no transposed copy: ``A`` read as it lies or transposed, ``B`` with any strides) and, of those, the one
     whose result is already in the output's order: the gradient of style transfer's Gram matrix
     ``bijc,bijd->bcd`` (``bcd,bijd->bijc``) reads the activation in place and comes out as ``bijc``, no copy either
     way. None when no orientation fits (then numpy's batched matmul)."""
-    from . import native
-
     nb, m, k, n = prod(batch), prod(free_a), prod(summed), prod(free_b)
     if x.dtype != np.float32 or y.dtype != np.float32 or not native.usable(nb * m * k * n, x, y):
         return None
@@ -115,7 +114,7 @@ def _compiled_pair(x, y, a, b, batch, summed, free_a, free_b, output, prod):
         parts = [native.matmul_t(am[i], bm[i]) if trans else native.matmul(am[i], bm[i]) for i in range(nb)]
         out = parts[0][None] if nb == 1 else np.stack(parts)
         order = batch + lfree + rfree
-        out = out.reshape([{**dict(zip(a, np.shape(x))), **dict(zip(b, np.shape(y)))}[c] for c in order])
+        out = out.reshape([size[c] for c in order])
         return np.transpose(out, [order.index(c) for c in output])
     return None
 

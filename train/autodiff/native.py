@@ -69,7 +69,7 @@ def activation_grad(g, y, activation):
             or lib() is None):
         return None
     out = np.empty(y.shape, np.float32)
-    _call(lib().act_grad, _c(g), _c(y), out, _act(activation))
+    _call(lib().act_grad, _c(g), _c(y), out, act_code(activation))
     return out
 
 
@@ -90,7 +90,7 @@ def _c(a):
     return a if a is None or a.flags.c_contiguous else np.ascontiguousarray(a)
 
 
-def _act(activation):
+def act_code(activation):
     """The kernels' activation code (``runtime.native.ACT``, read once)."""
     table = _state.get("act")
     if table is None:
@@ -106,7 +106,7 @@ def conv(x, packed, out_shape, kh, kw, strides, dilation, top, left, bias=None, 
     y = np.empty(out_shape, np.float32)
     if y.size == 0:
         return y
-    _call(lib().conv, _c(x), packed, y, _c(bias), None, _act(activation), kh, kw, strides[0], strides[1],
+    _call(lib().conv, _c(x), packed, y, _c(bias), None, act_code(activation), kh, kw, strides[0], strides[1],
           dilation[0], dilation[1], top, left, 1, None, None, -1)
     return y
 
@@ -125,7 +125,7 @@ def matmul(a, b, bias=None, activation="linear"):
     is read from the view, each slab of its panels packed as the kernel reaches it)."""
     y = np.empty((a.shape[0], b.shape[1]), np.float32)
     if y.size and a.shape[1]:
-        _call(lib().matmul, _c(a), b, y, _c(bias), _act(activation), 0)
+        _call(lib().matmul, _c(a), b, y, _c(bias), act_code(activation), 0)
     else:
         y[...] = 0 if bias is None else bias
     return y
@@ -154,4 +154,5 @@ def input_grad(g, kernel, x_shape, dilation, pads):
 
 
 __all__ = ["lib", "usable", "input_grad_usable", "matmul_usable", "pack", "conv", "input_grad", "matmul",
-           "matmul_t", "activation_grad", "MIN_MACS", "ELEMENTWISE_MIN"]
+           "matmul_t", "activation_grad", "act_code", "MIN_MACS",
+           "ELEMENTWISE_MIN"]

@@ -14,16 +14,11 @@ import threading
 
 import numpy as np
 
+from .native import act_code, lib as _lib
 from .recurrent_cells import GRUCell, LSTMCell, SimpleRNNCell
 
 # the activations rnn_train.h's cells apply (by the compiled kernels' codes, ``runtime.native.ACT``)
 ACTIVATIONS = ("linear", "relu", "tanh", "sigmoid", "hard_sigmoid", "hard_sigmoid_keras2")
-
-
-def _lib():
-    from ...runtime import native
-
-    return native.lib()
 
 
 class _Pool:
@@ -76,9 +71,7 @@ class _Native:
         self.u_kernel = _f32(recurrent_kernel)
         for name in self.BUFFERS:  # the numpy cell's (untouched, so never faulted in) swapped for pooled ones
             setattr(self, name, POOL.take(getattr(self, name).shape))
-        from ...runtime.native import ACT as codes
-
-        self.codes = (codes[acts[0].name], codes[acts[1].name] if len(acts) > 1 else 0)
+        self.codes = (act_code(acts[0].name), act_code(acts[1].name) if len(acts) > 1 else 0)
 
     def _gates(self):
         return self.gate

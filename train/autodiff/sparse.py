@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import native
+
 
 def _rows_sum(values, indices, dense_shape, square=False):
     """The (dense_shape) array holding, per row, the sum of the ``values`` rows (or their squares) read from it."""
     out = np.zeros(dense_shape, values.dtype)
     idx = np.asarray(indices).reshape(-1)
     rows = dense_shape[0]
-    lib = _compiled()
+    lib = native.lib()
     if lib is not None and values.dtype == np.float32 and idx.dtype.kind in "iu" and rows > 0:
         lib.rows_add(np.ascontiguousarray(idx, np.int64), np.ascontiguousarray(values), out, int(square))
         return out
@@ -31,13 +33,6 @@ def _rows_sum(values, indices, dense_shape, square=False):
     flat = idx[:, None] * width + np.arange(width)
     np.add.at(out.reshape(-1), flat.reshape(-1), values.reshape(-1))
     return out
-
-
-def _compiled():
-    """The runtime's compiled kernels (their row scatter), else None (numpy's add.at instead)."""
-    from ...runtime import native
-
-    return native.lib()
 
 
 class IndexedSlices:
