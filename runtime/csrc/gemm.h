@@ -138,6 +138,87 @@ static const F(micro_fn) F(MICROS)[NV + 1][MR + 1] = {{0}, MICRO_ROW_LIST(1), MI
 #error "NV must be 2 or 4"
 #endif
 
+/* The VW x VW tile in r (row i in r[i]) transposed in place: four rounds of in-register shuffles on AVX-512 and
+ * AVX2, through memory on other ISAs. */
+static inline void F(transpose)(vf r[VW]) {
+#if defined(KL_TARGET_AVX512) && VW == 16
+    __m512 t[16], u[16];
+    for (int i = 0; i < 8; i++) {  /* pairs of rows interleaved within each 128-bit lane */
+        t[2 * i] = _mm512_unpacklo_ps((__m512)r[2 * i], (__m512)r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps((__m512)r[2 * i], (__m512)r[2 * i + 1]);
+    }
+    for (int g = 0; g < 4; g++) {  /* u[4g + c], lane L: column 4L + c of rows 4g..4g+3 */
+        u[4 * g] = _mm512_shuffle_ps(t[4 * g], t[4 * g + 2], 0x44);
+        u[4 * g + 1] = _mm512_shuffle_ps(t[4 * g], t[4 * g + 2], 0xEE);
+        u[4 * g + 2] = _mm512_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0x44);
+        u[4 * g + 3] = _mm512_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0xEE);
+    }
+    for (int c = 0; c < 4; c++) {  /* column 4L + c gathers lane L of u[c], u[4 + c], u[8 + c], u[12 + c] */
+        __m512 lo = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x44), hi = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xEE);
+        __m512 lo2 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x44);
+        __m512 hi2 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xEE);
+        r[c] = (vf)_mm512_shuffle_f32x4(lo, lo2, 0x88);
+        r[4 + c] = (vf)_mm512_shuffle_f32x4(lo, lo2, 0xDD);
+        r[8 + c] = (vf)_mm512_shuffle_f32x4(hi, hi2, 0x88);
+        r[12 + c] = (vf)_mm512_shuffle_f32x4(hi, hi2, 0xDD);
+    }
+#elif defined(KL_TARGET_AVX2) && VW == 8
+    __m256 t[8], u[8];
+    for (int i = 0; i < 4; i++) {
+        t[2 * i] = _mm256_unpacklo_ps((__m256)r[2 * i], (__m256)r[2 * i + 1]);
+        t[2 * i + 1] = _mm256_unpackhi_ps((__m256)r[2 * i], (__m256)r[2 * i + 1]);
+    }
+    for (int g = 0; g < 2; g++) {
+        u[4 * g] = _mm256_shuffle_ps(t[4 * g], t[4 * g + 2], 0x44);
+        u[4 * g + 1] = _mm256_shuffle_ps(t[4 * g], t[4 * g + 2], 0xEE);
+        u[4 * g + 2] = _mm256_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0x44);
+        u[4 * g + 3] = _mm256_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0xEE);
+    }
+    for (int c = 0; c < 4; c++) {
+        r[c] = (vf)_mm256_permute2f128_ps(u[c], u[4 + c], 0x20);
+        r[4 + c] = (vf)_mm256_permute2f128_ps(u[c], u[4 + c], 0x31);
+    }
+#else
+    float m[VW][VW];
+    for (int i = 0; i < VW; i++) F(st)(m[i], r[i]);
+    for (int i = 0; i < VW; i++)
+        for (int j = 0; j < i; j++) {
+            float s = m[i][j];
+            m[i][j] = m[j][i];
+            m[j][i] = s;
+        }
+    for (int i = 0; i < VW; i++) r[i] = F(ld)(m[i]);
+#endif
+}
+
+/* dst[i * ds + j] = src[j * ss + i] for i < rows, j < cols, and 0 for cols <= j < width: a transposing copy in
+ * VW x VW tiles, each reading one vector from each of VW source rows, so every cache line read is used at once.
+ * Packs transposed weights (pack_t) and gathers a transposed A (gather). */
+static void F(transpose_copy)(const float *src, int64_t ss, float *dst, int64_t ds, int64_t rows, int64_t cols,
+                              int64_t width) {
+    for (int64_t i0 = 0; i0 < rows; i0 += VW) {
+        const int64_t ni = rows - i0 < VW ? rows - i0 : VW;
+        for (int64_t j0 = 0; j0 < width; j0 += VW) {
+            const int64_t wj = width - j0 < VW ? width - j0 : VW;
+            vf r[VW];
+            for (int64_t t = 0; t < VW; t++) {
+                const float *p = src + (j0 + t) * ss + i0;
+                r[t] = j0 + t >= cols ? F(splat)(0.0f) : ni == VW ? F(ld)(p) : F(ldn)(p, ni);
+            }
+            F(transpose)(r);
+            for (int64_t t = 0; t < ni; t++) {
+                if (wj == VW) F(st)(dst + (i0 + t) * ds + j0, r[t]);
+                else F(stn)(dst + (i0 + t) * ds + j0, r[t], wj);
+            }
+        }
+    }
+}
+
+/* kl_pack_slab for weights whose K rows are contiguous and columns sn floats apart (W.T of a row-major W). */
+static void F(pack_t)(const float *b, int64_t sn, int64_t k0, int64_t kc, int64_t col0, int64_t ncols, float *dst) {
+    F(transpose_copy)(b + k0 + col0 * sn, sn, dst, NR, kc, ncols, NR);
+}
+
 static int F(is_direct)(const kl_conv *g) {
     return !g->pre && !g->trans && g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->pt == 0 && g->pl == 0
            && g->oh == g->h && g->ow == g->w;
@@ -190,16 +271,8 @@ static void F(live_blocks)(const kl_conv *g, int64_t m0, int64_t mc, int64_t nbl
  * one kernel row are one contiguous run of the input row, copied at once. */
 static void F(gather)(const kl_conv *g, int64_t grp, int64_t m0, int64_t rows, int64_t t0, int64_t t1, int64_t c0,
                       int64_t c1, float *buf) {
-    if (g->trans) {  /* a GEMM on A^T (K, M): columns [m0, m0+rows) x rows [c0, c1), transposed in 16x16 tiles */
-        const int64_t len = c1 - c0;
-        for (int64_t r0 = 0; r0 < rows; r0 += 16)
-            for (int64_t k0 = 0; k0 < len; k0 += 16) {
-                int64_t r1 = r0 + 16 < rows ? r0 + 16 : rows, k1 = k0 + 16 < len ? k0 + 16 : len;
-                for (int64_t kk = k0; kk < k1; kk++) {
-                    const float *src = g->x + (c0 + kk) * g->cstride + m0;
-                    for (int64_t r = r0; r < r1; r++) buf[r * len + kk] = src[r];
-                }
-            }
+    if (g->trans) {  /* a GEMM on A^T (K, M): columns [m0, m0+rows) x rows [c0, c1), transposed */
+        F(transpose_copy)(g->x + c0 * g->cstride + m0, g->cstride, buf, c1 - c0, rows, c1 - c0, c1 - c0);
         (void)grp; (void)t0; (void)t1;
         return;
     }

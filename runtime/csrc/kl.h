@@ -135,6 +135,8 @@ typedef struct {
     void (*bias_act)(float *y, int64_t rows, int64_t f, const float *bias, int act);
     void (*affine)(const float *x, float *y, int64_t rows, int64_t c, const float *scale, const float *shift, int act);
     void (*softmax)(float *y, int64_t rows, int64_t n);
+    /* kl_pack_slab at nr = this ISA's, for K rows contiguous and columns sn floats apart (a transposed view) */
+    void (*pack_t)(const float *b, int64_t sn, int64_t k0, int64_t kc, int64_t col0, int64_t ncols, float *dst);
 } kl_isa;
 
 extern const kl_isa kl_isa_avx512, kl_isa_avx2, kl_isa_base;

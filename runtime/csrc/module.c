@@ -655,8 +655,12 @@ static void pack_rows(const float *b, const int64_t *rowoff, int64_t sk, int64_t
         }
         return;
     }
-    /* columns strided (a transposed view): 16 rows at a time, so the 16 floats read from each column are one or
-     * two cache lines and the 16 panel rows written stay in L1 */
+    if (!rowoff && sk == 1 && nr == isa->nr) {  /* a transposed view: tiles transposed in registers */
+        isa->pack_t(b + col0 * sn, sn, k0, kc, 0, ncols, dst);
+        return;
+    }
+    /* other strided columns: 16 rows at a time, so the 16 floats read from each column are one or two cache lines
+     * and the 16 panel rows written stay in L1 */
     for (int64_t r0 = 0; r0 < kc; r0 += 16) {
         int64_t r1 = r0 + 16 < kc ? r0 + 16 : kc;
         for (int64_t c = 0; c < ncols; c++)
@@ -766,9 +770,10 @@ static PyObject *py_pack(PyObject *self, PyObject *const *args, Py_ssize_t nargs
         goto done;
     }
     if (k == 0 || fg == 0) { result = Py_None; Py_INCREF(result); goto done; }
-    rowoff = (int64_t *)malloc((size_t)k * sizeof(int64_t));
-    if (!rowoff) { PyErr_NoMemory(); goto done; }
-    for (int64_t r = 0; r < k; r++) {  /* the multi-index of row r over the leading axes, last fastest */
+    const int64_t sk = nd == 2 ? src.strides[0] / 4 : 0;  /* 2-D: rows sk floats apart; else rowoff[] */
+    if (nd != 2) rowoff = (int64_t *)malloc((size_t)k * sizeof(int64_t));
+    if (nd != 2 && !rowoff) { PyErr_NoMemory(); goto done; }
+    for (int64_t r = 0; rowoff && r < k; r++) {  /* the multi-index of row r over the leading axes, last fastest */
         int64_t rest = r, off = 0;
         for (int d = nd - 2; d >= 0; d--) {
             off += (rest % src.shape[d]) * (src.strides[d] / 4);
@@ -776,7 +781,7 @@ static PyObject *py_pack(PyObject *self, PyObject *const *args, Py_ssize_t nargs
         }
         rowoff[r] = off;
     }
-    pack_job job = {(const float *)src.buf, rowoff, 0, src.strides[nd - 1] / 4, k, fg, panels, (float *)out[0].v.buf};
+    pack_job job = {(const float *)src.buf, rowoff, sk, src.strides[nd - 1] / 4, k, fg, panels, (float *)out[0].v.buf};
     int64_t tasks = groups * panels;
     Py_BEGIN_ALLOW_THREADS
     kl_parallel(pack_run, &job, tasks, tasks > 1 && k * n >= (1 << 16) ? kl_threads() : 1);

@@ -84,7 +84,8 @@ PACK_VIEWS = [  # (shape made, view taken, groups): contiguous, transposed, flip
     ((70, 96), lambda w: w, 1), ((96, 70), lambda w: w.T, 1),
     ((3, 3, 5, 40), lambda w: w[::-1, ::-1].transpose(0, 1, 3, 2), 1),
     ((3, 3, 8, 24), lambda w: w.reshape(-1, 24), 3), ((7,), lambda w: w, 1), ((0, 5), lambda w: w, 1),
-    ((9, 40), lambda w: w[:, ::2], 1)]
+    ((9, 40), lambda w: w[:, ::2], 1),
+    ((45, 37), lambda w: w.T, 1), ((40, 37), lambda w: w.T[:, ::-1], 1)]  # transposed tiles: partial rows, panels
 
 
 @pytest.mark.parametrize("shape,view,groups", PACK_VIEWS)
