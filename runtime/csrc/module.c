@@ -465,6 +465,72 @@ error:
     return NULL;
 }
 
+/* concat(xs, y): y (..., sum of widths) = the float32 arrays of the tuple xs (..., width_i) side by side along the
+ * last axis (Concatenate on channels_last, DenseNet's every block), rows split over the pool. */
+#define KL_CONCAT_MAX 64
+typedef struct {
+    const float *src[KL_CONCAT_MAX];
+    int64_t width[KL_CONCAT_MAX], off[KL_CONCAT_MAX];
+    int n;
+    int64_t rows, cout, per;  /* per: rows a task copies */
+    float *y;
+} concat_job;
+
+static void concat_run(void *ctx, int64_t task, int tid) {
+    (void)tid;
+    const concat_job *j = (const concat_job *)ctx;
+    const int64_t r0 = task * j->per, r1 = r0 + j->per < j->rows ? r0 + j->per : j->rows;
+    for (int64_t r = r0; r < r1; r++)
+        for (int i = 0; i < j->n; i++)
+            memcpy(j->y + r * j->cout + j->off[i], j->src[i] + r * j->width[i], (size_t)j->width[i] * 4);
+}
+
+static PyObject *py_concat(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    (void)self;
+    if (nargs != 2 || !PyTuple_Check(args[0]))
+        return PyErr_Format(PyExc_TypeError, "concat() takes a tuple of arrays and an output");
+    const Py_ssize_t n = PyTuple_GET_SIZE(args[0]);
+    if (n < 1 || n > KL_CONCAT_MAX) return PyErr_Format(PyExc_ValueError, "_ckernels: concat of %zd arrays", n);
+    arg_buf b[KL_CONCAT_MAX + 1];
+    memset(b, 0, sizeof b);
+    PyObject *result = NULL;
+    if (get_f32(args[1], &b[n], 1, 0, "y")) goto done;
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (get_f32(PyTuple_GET_ITEM(args[0], i), &b[i], 0, 0, "concat input")) goto done;
+    concat_job job;
+    job.n = (int)n;
+    job.y = (float *)b[n].v.buf;
+    const int nd = b[n].v.ndim;
+    job.cout = nd ? b[n].v.shape[nd - 1] : 1;
+    job.rows = job.cout ? nfloats(&b[n]) / job.cout : 0;
+    int64_t off = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const Py_buffer *v = &b[i].v;
+        int same = v->ndim == nd;
+        for (int d = 0; same && d < nd - 1; d++) same = v->shape[d] == b[n].v.shape[d];
+        job.width[i] = v->ndim ? v->shape[v->ndim - 1] : 1;
+        job.src[i] = (const float *)v->buf;
+        job.off[i] = off;
+        off += job.width[i];
+        if (!same) { fail("_ckernels: concat inputs and output differ before the last axis"); goto done; }
+    }
+    if (off != job.cout) { fail("_ckernels: concat widths do not add up to the output's"); goto done; }
+    const int64_t total = nfloats(&b[n]);
+    int threads = total >= (1 << 16) ? kl_threads() : 1;
+    int64_t tasks = job.rows < 4 * threads ? (job.rows ? job.rows : 1) : 4 * threads;
+    job.per = (job.rows + tasks - 1) / tasks;
+    if (job.rows && job.cout) {
+        Py_BEGIN_ALLOW_THREADS
+        kl_parallel(concat_run, &job, (job.rows + job.per - 1) / job.per, threads);
+        Py_END_ALLOW_THREADS
+    }
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    release(b, (int)n + 1);
+    return result;
+}
+
 /* softmax(y): y (..., n) = softmax over the last axis, in place. */
 static PyObject *py_softmax(PyObject *self, PyObject *arg) {
     (void)self;
@@ -973,6 +1039,7 @@ static PyMethodDef methods[] = {
     {"rnn", (PyCFunction)(void (*)(void))py_rnn, METH_FASTCALL, "every step of SimpleRNN / LSTM / GRU"},
     {"bias_act", (PyCFunction)(void (*)(void))py_bias_act, METH_FASTCALL, "y += bias, then act, in place"},
     {"softmax", py_softmax, METH_O, "softmax over the last axis, in place"},
+    {"concat", (PyCFunction)(void (*)(void))py_concat, METH_FASTCALL, "float32 arrays side by side on the last axis"},
     {"embedding_mean", (PyCFunction)(void (*)(void))py_embedding_mean, METH_FASTCALL,
      "Embedding then GlobalAveragePooling1D in one pass"},
     {"affine", (PyCFunction)(void (*)(void))py_affine, METH_FASTCALL, "y = act(x * scale + shift) per channel"},

@@ -4,6 +4,7 @@ from functools import reduce
 import numpy as np
 
 from ...errors import ModelFormatError
+from .. import native
 
 
 def _same_shape(layer, shapes):
@@ -44,7 +45,19 @@ def _concatenate(layer, shapes):
     sizes = [s[axis] for s in shapes]
     out = list(_same_shape(layer, [s[:axis] + (1,) + s[axis + 1:] for s in shapes]))
     out[axis] = None if None in sizes else sum(sizes)
-    return (lambda *xs: np.concatenate(xs, axis=axis)), [tuple(out)]
+    lib = native.lib()
+    if lib is None or axis != rank - 1 or len(shapes) > 64:
+        return (lambda *xs: np.concatenate(xs, axis=axis)), [tuple(out)]
+
+    def channels(*xs):  # the channels_last case (DenseNet's every block): one compiled pass on the pool
+        lead = xs[0].shape[:-1]
+        if all(type(x) is np.ndarray and x.dtype == np.float32 and x.flags.c_contiguous and x.shape[:-1] == lead
+               for x in xs):
+            y = np.empty(lead + (sum(x.shape[-1] for x in xs),), np.float32)
+            lib.concat(xs, y)
+            return y
+        return np.concatenate(xs, axis=axis)
+    return channels, [tuple(out)]
 
 
 OPS = {

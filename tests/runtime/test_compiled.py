@@ -141,6 +141,53 @@ def test_matmul_and_pack_refuse_bad_arguments(rng):
         LIB.pack(b, np.empty(native.pack(b).size, np.float32), 2)
 
 
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("lead,widths", [((2, 5, 5), (64, 32)), ((8, 24, 24), (96, 32)), ((3,), (1, 7, 2)),
+                                         ((4, 3), (5,)), ((0, 4), (3, 2)), ((6, 2, 2), (1,) * 64)])
+def test_concat_matches_numpy_on_the_last_axis(rng, threads, lead, widths):
+    xs = tuple(rng.standard_normal(lead + (w,)).astype(np.float32) for w in widths)
+    y = np.full(lead + (sum(widths),), np.nan, np.float32)
+    try:
+        native.set_num_threads(threads)
+        LIB.concat(xs, y)
+    finally:
+        native.set_num_threads(native._env_threads())
+    np.testing.assert_array_equal(y, np.concatenate(xs, axis=-1))  # copies: the same floats
+
+
+def test_concat_refuses_bad_arguments():
+    a, b = np.ones((2, 3, 4), np.float32), np.ones((2, 3, 5), np.float32)
+    with pytest.raises(ValueError, match="differ before the last axis"):
+        LIB.concat((a, np.ones((2, 4, 5), np.float32)), np.empty((2, 3, 9), np.float32))
+    with pytest.raises(ValueError, match="do not add up"):
+        LIB.concat((a, b), np.empty((2, 3, 8), np.float32))
+    with pytest.raises(ValueError, match="float32"):
+        LIB.concat((a, b.astype(np.float64)), np.empty((2, 3, 9), np.float32))
+    with pytest.raises(ValueError, match="concat of 65 arrays"):
+        LIB.concat((a,) * 65, np.empty((2, 3, 4 * 65), np.float32))
+    with pytest.raises(TypeError, match="tuple of arrays"):
+        LIB.concat([a, b], np.empty((2, 3, 9), np.float32))
+
+
+@pytest.mark.parametrize("axis", [-1, 1])
+def test_concatenate_step_takes_any_arrays(rng, axis):
+    """The runtime's Concatenate: compiled for contiguous float32 on the last axis, numpy for anything else (a
+    strided view, float64, another axis), the same values either way."""
+    import types
+
+    from keraslite.runtime.ops.merge import OPS
+
+    layer = types.SimpleNamespace(name="cat", class_name="Concatenate", config={"axis": axis})
+    fn, _ = OPS["Concatenate"](layer, [(None, 4, 6, 3), (None, 4, 6, 5 if axis == -1 else 3)])
+    a = rng.standard_normal((2, 4, 6, 3)).astype(np.float32)
+    b = rng.standard_normal((2, 4, 6, 5)).astype(np.float32)
+    strided = rng.standard_normal((2, 8, 6, 5)).astype(np.float32)[:, ::2]
+    for xs in ((a, b), (a, strided), (a.astype(np.float64), b)):
+        if axis == 1:
+            xs = (xs[0], xs[1][..., :3])
+        np.testing.assert_array_equal(fn(*xs), np.concatenate(xs, axis=axis))
+
 CONVS = [  # kernel, strides, dilation, padding, groups, channels in, filters, input (H, W)
     ((3, 3), (1, 1), (1, 1), "same", 1, 4, 6, (9, 8)), ((3, 2), (2, 1), (1, 1), "valid", 1, 3, 40, (9, 8)),
     ((3, 3), (1, 1), (2, 2), "same", 1, 5, 7, (9, 8)), ((1, 1), (1, 1), (1, 1), "valid", 2, 4, 6, (9, 8)),
