@@ -115,6 +115,35 @@ def run(task, framework, python):
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def core_scaling():
+    """How much faster a compute-bound kernel (the compiled GEMM, hot in cache) runs on two threads than on one.
+
+    This machine's two vCPUs sometimes sit on two physical cores (~1.9x) and sometimes share one core's FMA units
+    (~1.0x: two concurrent FMA loops each get half the single-thread rate). The matrix products of the wide MLP slow
+    down with them, so each round prints the figure beside its times. None when the compiled kernels are missing."""
+    import numpy as np
+
+    from keraslite.runtime import native
+
+    lib = native.lib()
+    if lib is None:
+        return None
+    a = np.ones((512, 512), np.float32)
+    packed, y = native.pack(a), np.empty((512, 512), np.float32)
+    best = {}
+    try:
+        for threads in (1, 2, 1, 2):
+            native.set_num_threads(threads)
+            lib.gemm(a, packed, y, None, None, 0)
+            start = time.perf_counter()
+            for _ in range(20):
+                lib.gemm(a, packed, y, None, None, 0)
+            best[threads] = min(best.get(threads, 1e9), time.perf_counter() - start)
+    finally:
+        native.set_num_threads(native._env_threads())
+    return best[1] / best[2]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
@@ -139,6 +168,9 @@ def main():
     results = {(t, f): [] for t in tasks for f in pythons}
     print(f"load average at start: {os.getloadavg()[0]:.2f}", flush=True)
     for r in range(args.rounds):
+        scaling = core_scaling()
+        if scaling is not None:
+            print(f"round {r + 1}: two-thread GEMM scaling {scaling:.2f}x (see core_scaling)", flush=True)
         for task in tasks:
             for framework in (("keraslite", "tf_keras") if r % 2 == 0 else ("tf_keras", "keraslite")):
                 results[(task, framework)].append(run(task, framework, pythons[framework]))
