@@ -1,11 +1,14 @@
-"""Plan-time rewrites: BatchNormalization folded into the Dense/Conv before it, a following activation fused, a
-ZeroPadding2D absorbed by the valid-padded convolution after it (its borders handled without a padded copy), and a
+"""Plan-time rewrites: BatchNormalization folded into the Dense/Conv before it, a following activation fused, Keras
+2's four-layer hard-swish and hard-sigmoid turned into one activation (``hard_activations``), a ZeroPadding2D absorbed by the valid-padded convolution after it (its borders handled without a padded copy), and a
 convolution's bias + relu/relu6 moved after the MaxPooling that follows it (max commutes with adding a per-channel
 constant and with monotone activations, exactly in floating point, and the pooled tensor is smaller). Fusions that
 only the compiled kernels can run are in ``fuse.py``."""
+import dataclasses
+from collections import defaultdict
+
 import numpy as np
 
-from ..format.spec import LayerSpec
+from ..format.spec import LayerSpec, ModelSpec, TensorRef
 from . import native, ops
 from .ops.norm import batchnorm_affine
 
@@ -109,6 +112,72 @@ def try_fold(st, layer, call, in_slots, in_shapes):
     records[idx] = (new, prev_shapes)
     st.merged[layer.name] = prev.name
     return True
+
+
+def _const_op(layer, function, value):
+    """Whether ``layer`` is a TFOpLambda ``function(x, value)`` of one tensor and a constant equal to ``value`` in
+    float32 (the precision Keras computes it in)."""
+    if layer.class_name != "TFOpLambda" or layer.config.get("function") != function or len(layer.inbound) != 1:
+        return False
+    args = layer.config.get("arguments") or {}
+    y = args.get("y")
+    return (set(args) == {"x", "y"} and args["x"] == {"__tensor__": 0} and len(layer.inbound[0]) == 1
+            and isinstance(y, (int, float)) and not isinstance(y, bool) and np.float32(y) == np.float32(value))
+
+
+def _is_relu6(layer):
+    cfg = layer.config
+    return (layer.class_name == "ReLU" and len(layer.inbound) == 1 and cfg.get("max_value") is not None
+            and float(cfg["max_value"]) == 6.0 and not cfg.get("negative_slope") and not cfg.get("threshold"))
+
+
+def hard_activations(spec: ModelSpec) -> ModelSpec:
+    """``spec`` with Keras 2's hard-swish and hard-sigmoid (tf_keras' MobileNetV3 writes ``x * (relu6(x + 3) *
+    (1/6))`` as a TFOpLambda add, a ReLU(6), a TFOpLambda multiply and a Multiply) as one Activation each, which
+    ``try_fold`` then moves into the convolution before it: one pass instead of four. Keras 3 files already say
+    ``Activation("hard_silu")``. The compiled kernels compute ``x * (clamp(x + 3, 0, 6) * float32(1/6))``, Keras'
+    own order, so the results are the same floats.
+
+    Every layer stays (the summary lists them all, ``_shown_as`` keeps their class): the head becomes the
+    activation and the other three pass their input through. A chain is rewritten only when each of its tensors
+    has no reader but the next layer and none is a model output."""
+    layers = {layer.name: layer for layer in spec.layers}
+    readers = defaultdict(list)  # layer name -> the layers reading its (only) output
+    for layer in spec.layers:
+        for call in layer.inbound:
+            for ref in call:
+                readers[ref.layer].append(layer)
+    outputs = {ref.layer for ref in spec.outputs}
+
+    def sole_reader(layer):
+        got = readers.get(layer.name, [])
+        return got[0] if len(got) == 1 and layer.name not in outputs and len(layer.inbound) == 1 else None
+
+    def passthrough(layer, source):
+        return dataclasses.replace(layer, class_name="Activation", inbound=[[source]], weights=[],
+                                   config={"name": layer.name, "activation": "linear", "_shown_as": layer.class_name})
+
+    new = {}
+    for head in spec.layers:
+        if head.name in new or not _const_op(head, "math.add", 3.0):
+            continue
+        relu = sole_reader(head)
+        scale = sole_reader(relu) if relu is not None and _is_relu6(relu) else None
+        if scale is None or not _const_op(scale, "math.multiply", 1.0 / 6.0) or scale.inbound[0][0].layer != relu.name:
+            continue
+        x = head.inbound[0][0]
+        mul = sole_reader(scale)
+        swish = (mul is not None and mul.class_name == "Multiply" and len(mul.inbound) == 1
+                 and sorted(mul.inbound[0], key=lambda r: r.layer == scale.name) == [x, TensorRef(scale.name)])
+        new[head.name] = dataclasses.replace(head, class_name="Activation", weights=[], config={
+            "name": head.name, "activation": "hard_silu" if swish else "hard_sigmoid", "_shown_as": head.class_name})
+        new[relu.name] = passthrough(relu, TensorRef(head.name))
+        new[scale.name] = passthrough(scale, TensorRef(relu.name))
+        if swish:
+            new[mul.name] = passthrough(mul, TensorRef(scale.name))
+    if not new:
+        return spec
+    return dataclasses.replace(spec, layers=[new.get(layer.name, layer) for layer in spec.layers])
 
 
 PAD_ABSORBERS = ("Conv2D", "DepthwiseConv2D", "SeparableConv2D")

@@ -59,7 +59,7 @@ def _then(fn, after):
 
 def build(spec) -> Plan:
     """Compile ``spec`` (nested models allowed) into a Plan: order, shapes, weights checked, folds applied."""
-    flat = explicit_masks(spec.flatten())
+    flat = fold.hard_activations(explicit_masks(spec.flatten()))
     by_name = {layer.name: layer for layer in flat.layers}
     for ref in list(flat.inputs) + list(flat.outputs):
         if ref.layer not in by_name:
@@ -138,7 +138,8 @@ def build(spec) -> Plan:
                 slot[(named.name, k, t)] = s
                 st.slot_refs.setdefault(s, []).append(TensorRef(named.name, k, t))
             params = sum(int(w.size) for _, w in named.weights)
-            row = rows.setdefault(named.name, [named.name, named.class_name, [], params])
+            row = rows.setdefault(named.name, [named.name, named.config.get("_shown_as", named.class_name), [],
+                                               params])
             row[2].extend(out_shapes)
         if not progress:
             names = sorted({layer.name for layer, _ in rest})

@@ -93,7 +93,7 @@ static inline float F(sact)(float y, int act) {
     case KL_HARD_SIGMOID: return F(sclamp)(y + 3.0f, 0.0f, 6.0f) * (1.0f / 6.0f);
     case KL_HARD_SIGMOID_K2: return F(sclamp)(y * 0.2f + 0.5f, 0.0f, 1.0f);
     case KL_SWISH: return y * (F(stanh)(y * 0.5f) * 0.5f + 0.5f);
-    case KL_HARD_SWISH: return y * F(sclamp)(y + 3.0f, 0.0f, 6.0f) * (1.0f / 6.0f);
+    case KL_HARD_SWISH: return y * (F(sclamp)(y + 3.0f, 0.0f, 6.0f) * (1.0f / 6.0f));  /* Keras' order */
     case KL_SOFTSIGN: return y / (fabsf(y) + 1.0f);
     default: return y;
     }
