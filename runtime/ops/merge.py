@@ -60,10 +60,34 @@ def _concatenate(layer, shapes):
     return channels, [tuple(out)]
 
 
+def _multiply(layer, shapes):
+    """Multiply; a squeeze-and-excite gate (one input (N, 1, ..., 1, C) scaling the other's channels, as in
+    EfficientNet and MobileNetV3) runs as one compiled per-channel scale per sample, the same products as numpy's
+    broadcasting (which walks the broadcast axes ~1.7x slower)."""
+    fn, out = _elementwise(lambda xs: reduce(np.multiply, xs))(layer, shapes)
+    lib = native.lib()
+    gate = [i for i, s in enumerate(shapes) if len(s) > 2 and all(d == 1 for d in s[1:-1])]
+    if lib is None or len(shapes) != 2 or len(gate) != 1 or len(shapes[0]) != len(shapes[1]):
+        return fn, out
+    g_at = gate[0]
+
+    def gated(a, b):
+        x, g = (b, a) if g_at == 0 else (a, b)
+        if (type(x) is np.ndarray and type(g) is np.ndarray and x.dtype == np.float32 and g.dtype == np.float32
+                and x.flags.c_contiguous and g.flags.c_contiguous and x.ndim == g.ndim and x.ndim > 2
+                and g.shape[0] == x.shape[0] and g.shape[-1] == x.shape[-1] and g.size == x.shape[0] * x.shape[-1]):
+            y = np.empty(x.shape, np.float32)
+            for n in range(x.shape[0]):
+                lib.affine(x[n], g[n], None, y[n], 0)
+            return y
+        return fn(a, b)
+    return gated, out
+
+
 OPS = {
     "Add": _elementwise(lambda xs: reduce(np.add, xs)),
     "Subtract": _subtract,
-    "Multiply": _elementwise(lambda xs: reduce(np.multiply, xs)),
+    "Multiply": _multiply,
     "Average": _elementwise(lambda xs: (reduce(np.add, xs) * np.float32(1.0 / len(xs))).astype(np.float32)),
     "Maximum": _elementwise(lambda xs: reduce(np.maximum, xs)),
     "Minimum": _elementwise(lambda xs: reduce(np.minimum, xs)),

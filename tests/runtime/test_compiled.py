@@ -188,6 +188,25 @@ def test_concatenate_step_takes_any_arrays(rng, axis):
             xs = (xs[0], xs[1][..., :3])
         np.testing.assert_array_equal(fn(*xs), np.concatenate(xs, axis=axis))
 
+
+@pytest.mark.parametrize("gate_first", [False, True])
+def test_multiply_by_a_channel_gate_is_numpys_product(rng, gate_first):
+    """Multiply with a squeeze-and-excite gate (N, 1, 1, C): compiled per sample, numpy's products exactly; other
+    operands (a strided view, float64, two full tensors) take numpy's broadcasting."""
+    import types
+
+    from keraslite.runtime.ops.merge import OPS
+
+    layer = types.SimpleNamespace(name="mul", class_name="Multiply", config={})
+    shapes = [(None, 5, 6, 7), (None, 1, 1, 7)]
+    fn, _ = OPS["Multiply"](layer, shapes[::-1] if gate_first else shapes)
+    x = rng.standard_normal((3, 5, 6, 7)).astype(np.float32)
+    g = rng.standard_normal((3, 1, 1, 7)).astype(np.float32)
+    strided = rng.standard_normal((3, 10, 6, 7)).astype(np.float32)[:, ::2]
+    for a, b in ((x, g), (strided, g), (x.astype(np.float64), g), (x, x)):
+        args = (b, a) if gate_first else (a, b)
+        np.testing.assert_array_equal(fn(*args), np.multiply(*args))
+
 CONVS = [  # kernel, strides, dilation, padding, groups, channels in, filters, input (H, W)
     ((3, 3), (1, 1), (1, 1), "same", 1, 4, 6, (9, 8)), ((3, 2), (2, 1), (1, 1), "valid", 1, 3, 40, (9, 8)),
     ((3, 3), (1, 1), (2, 2), "same", 1, 5, 7, (9, 8)), ((1, 1), (1, 1), (1, 1), "valid", 2, 4, 6, (9, 8)),
