@@ -9,7 +9,7 @@ from . import native, ops
 from .fold import _fused_activation
 from .ops.norm import batchnorm_affine
 
-RESIDUAL_HOSTS = ("Conv1D", "Conv2D", "Dense")
+RESIDUAL_HOSTS = ("Conv1D", "Conv2D", "Dense", "SeparableConv1D", "SeparableConv2D")  # in the GEMM store
 PROLOGUE_HOSTS = ("Conv1D", "Conv2D", "DepthwiseConv2D", "SeparableConv2D")
 
 

@@ -144,8 +144,9 @@ def separable(layer, shapes):
         depth_native = native_ops.depthwise(kernel3, None, "linear", cfg.get("_prologue"), window)
         point_fn = native_ops.dense(point, bias, activation_name(layer))
 
-        def run(x):
-            y = point_fn(depth_native(x[:, None] if rank == 1 else x))
+        def run(x, res=None):  # res: a residual Add absorbed into the pointwise store (fuse.absorb_residual)
+            y = point_fn(depth_native(x[:, None] if rank == 1 else x), res if res is None or rank == 2
+                         else res[:, None])
             return y[:, 0] if rank == 1 else y
         return run, [_out_shape(shape, rank, ks, st, dl, padding, filters)]
     depth_fn = _depthwise_kernel_fn(kernel3)

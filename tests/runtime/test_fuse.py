@@ -62,6 +62,19 @@ def test_residual_add_into_dense_either_side(h, rng, monkeypatch):
     _check(spec, h.rand(rng, 4, 7, 5), 1, monkeypatch)
 
 
+@pytest.mark.parametrize("rank", [1, 2])
+def test_residual_add_into_a_separable_conv(h, rng, monkeypatch, rank):
+    """NASNet's and Xception's adds: the pointwise GEMM of a SeparableConv adds the other branch in its store."""
+    k = [3] * rank
+    sep = (f"SeparableConv{rank}D", {"filters": 4, "kernel_size": k, "padding": "same", "depth_multiplier": 1,
+                                     "activation": "linear", "use_bias": True},
+           [("depthwise_kernel", h.rand(rng, *k, 4, 1)), ("pointwise_kernel", h.rand(rng, *[1] * rank, 4, 4)),
+            ("bias", h.rand(rng, 4))], None)
+    shape = (7, 7, 4) if rank == 2 else (9, 4)
+    spec = _graph(h, shape, [sep, ("Add", {}, [], ["input", f"separableconv{rank}d_0"]), ("ReLU", {}, [], None)])
+    _check(spec, h.rand(rng, 3, *shape), 1, monkeypatch)  # one step: the separable conv, Add and ReLU in it
+
+
 def test_no_residual_fold_when_the_conv_output_is_read_twice(h, rng, monkeypatch):
     spec = _graph(h, (6, 6, 4), [
         _conv(h, rng, 4, 4) + (None,), ("Add", {}, [], ["conv2d_0", "input"]),
