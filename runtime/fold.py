@@ -1,8 +1,9 @@
 """Plan-time rewrites: BatchNormalization folded into the Dense/Conv before it, a following activation fused, Keras
-2's four-layer hard-swish and hard-sigmoid turned into one activation (``hard_activations``), a ZeroPadding2D absorbed by the valid-padded convolution after it (its borders handled without a padded copy), and a
-convolution's bias + relu/relu6 moved after the MaxPooling that follows it (max commutes with adding a per-channel
-constant and with monotone activations, exactly in floating point, and the pooled tensor is smaller). Fusions that
-only the compiled kernels can run are in ``fuse.py``."""
+2's four-layer hard-swish and hard-sigmoid turned into one activation (``hard_activations``), a ZeroPadding2D
+absorbed by the valid-padded convolution after it (its borders handled without a padded copy), and a convolution's
+bias + relu/relu6 moved after the MaxPooling that follows it (max commutes with adding a per-channel constant and
+with monotone activations, exactly in floating point, and the pooled tensor is smaller). Fusions that only the
+compiled kernels can run are in ``fuse.py``."""
 import dataclasses
 from collections import defaultdict
 
@@ -141,7 +142,6 @@ def hard_activations(spec: ModelSpec) -> ModelSpec:
     Every layer stays (the summary lists them all, ``_shown_as`` keeps their class): the head becomes the
     activation and the other three pass their input through. A chain is rewritten only when each of its tensors
     has no reader but the next layer and none is a model output."""
-    layers = {layer.name: layer for layer in spec.layers}
     readers = defaultdict(list)  # layer name -> the layers reading its (only) output
     for layer in spec.layers:
         for call in layer.inbound:
