@@ -219,11 +219,6 @@ static void F(pack_t)(const float *b, int64_t sn, int64_t k0, int64_t kc, int64_
     F(transpose_copy)(b + k0 + col0 * sn, sn, dst, NR, kc, ncols, NR);
 }
 
-static int F(is_direct)(const kl_conv *g) {
-    return !g->pre && !g->trans && g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->pt == 0 && g->pl == 0
-           && g->oh == g->h && g->ow == g->w;
-}
-
 /* Whether some of the values v * stride + k * step - pad for v in [lo, hi] fall in [0, n). */
 static inline int F(hits)(int64_t lo, int64_t hi, int64_t stride, int64_t off, int64_t n) {
     /* v * stride + off in [0, n)  <=>  v in [ceil(-off / stride), floor((n - 1 - off) / stride)] */
@@ -376,7 +371,7 @@ static void F(conv_task)(const kl_conv *g, int64_t task, int64_t nm, int64_t np,
     int64_t m0 = mb * MC, mc = m - m0 < MC ? m - m0 : MC;
     int64_t per = (panels + np - 1) / np, p0 = pc * per, p1 = p0 + per < panels ? p0 + per : panels;
     if (p0 >= p1 || mc <= 0) return;
-    const int direct = F(is_direct)(g);
+    const int direct = kl_is_direct(g);
     const float *bpg = g->braw ? NULL : g->bp + grp * panels * g->k * NR;
     float *bslab = g->braw ? scratch + SCRATCH : NULL;  /* conv_execute sized the scratch for it */
     const int64_t nblocks = kl_kblocks(g);
@@ -447,7 +442,7 @@ static void F(conv_task_wide)(const kl_conv *g, int64_t task, int64_t np, float 
     const int64_t m = g->n * g->oh * g->ow, panels = (g->nout + NR - 1) / NR;
     int64_t per = (panels + np - 1) / np, p0 = task * per, p1 = p0 + per < panels ? p0 + per : panels;
     if (p0 >= p1) return;
-    const int direct = F(is_direct)(g);
+    const int direct = kl_is_direct(g);
     const int64_t nblocks = kl_kblocks(g);
     for (int64_t blk = 0; blk < nblocks; blk++) {
         int64_t t0, t1, c0, c1;

@@ -101,6 +101,13 @@ static inline int64_t kl_kblocks(const kl_conv *g) {
     return c <= KL_KC ? (taps + KL_KC / c - 1) / (KL_KC / c) : taps * ((c + KL_KC - 1) / KL_KC);
 }
 
+/* Whether g's A is its input as it lies (a 1x1, stride-1, unpadded convolution or a plain GEMM without prologue or
+ * transposed A): read in place, no gather and no scratch for it. */
+static inline int kl_is_direct(const kl_conv *g) {
+    return !g->pre && !g->trans && g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->pt == 0 && g->pl == 0
+           && g->oh == g->h && g->ow == g->w;
+}
+
 /* Panel chunks per row block when there are few row blocks (rowtasks) for the threads: a few tasks per thread. */
 static inline int64_t kl_panel_chunks(int threads, int64_t rowtasks, int64_t panels) {
     if (threads <= 1 || rowtasks >= 4 * threads) return 1;

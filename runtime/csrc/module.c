@@ -142,8 +142,7 @@ static int conv_execute(kl_conv *g) {
     if (wide) np = 1;  /* one task: every K block of the weights read once, all rows passing over it */
     float *packed = NULL;  /* unpacked weights that several tasks would read: packed once, here */
     if (g->braw && (wide || nm > 1 || g->groups != 1) && pack_raw(g, threads, &packed)) return -2;
-    int direct = !g->pre && !g->trans && g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->pt == 0
-                 && g->pl == 0 && g->oh == g->h && g->ow == g->w;
+    const int direct = kl_is_direct(g);
     int64_t stride = isa->scratch_floats + (g->braw ? (int64_t)KL_KC * isa->nr : 0);
     float *scratch = NULL;
     if (!direct || g->braw) {
@@ -177,6 +176,15 @@ static PyObject *run_conv(kl_conv *g, arg_buf *bufs, int nbufs) {
     Py_RETURN_NONE;
 }
 
+/* g as a plain GEMM: y (rows, nout) = act(A @ W) with A (rows, k) at x, or with trans its transpose (k, rows). */
+static void plain_gemm(kl_conv *g, const float *x, int64_t rows, int64_t k, int trans, float *y, int64_t nout,
+                       int act) {
+    g->x = x; g->n = rows; g->h = g->w = 1; g->cin = k; g->cstride = trans ? rows : k;
+    g->trans = trans != 0;
+    g->kh = g->kw = g->sh = g->sw = g->dh = g->dw = 1; g->oh = g->ow = 1; g->groups = 1;
+    g->k = k; g->nout = nout; g->y = y; g->ldy = nout; g->act = act;
+}
+
 /* gemm(a, packed, y, bias, res, act[, trans]): y (rows, N) = act(a (rows, K) @ W + bias + res); with trans true,
  * a is 2-D (K, rows) and the product is a.T @ W. */
 static PyObject *py_gemm(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
@@ -200,10 +208,7 @@ static PyObject *py_gemm(PyObject *self, PyObject *const *args, Py_ssize_t nargs
         fail("_ckernels: a and y have different row counts");
         goto error;
     }
-    g.x = (const float *)b[0].v.buf; g.n = rows; g.h = g.w = 1; g.cin = k; g.cstride = trans ? rows : k;
-    g.trans = trans != 0;
-    g.kh = g.kw = g.sh = g.sw = g.dh = g.dw = 1; g.oh = g.ow = 1; g.groups = 1;
-    g.k = k; g.nout = nout; g.y = (float *)b[2].v.buf; g.ldy = nout; g.act = (int)act;
+    plain_gemm(&g, (const float *)b[0].v.buf, rows, k, (int)trans, (float *)b[2].v.buf, nout, (int)act);
     g.bp = (const float *)b[1].v.buf;
     if (nfloats(&b[1]) < (nout + isa->nr - 1) / isa->nr * k * isa->nr) {
         fail("_ckernels: packed weights too small");
@@ -722,7 +727,7 @@ static void pack_rows(const float *b, const int64_t *rowoff, int64_t sk, int64_t
         return;
     }
     if (!rowoff && sk == 1 && nr == isa->nr) {  /* a transposed view: tiles transposed in registers */
-        isa->pack_t(b + col0 * sn, sn, k0, kc, 0, ncols, dst);
+        isa->pack_t(b, sn, k0, kc, col0, ncols, dst);
         return;
     }
     /* other strided columns: 16 rows at a time, so the 16 floats read from each column are one or two cache lines
@@ -793,10 +798,7 @@ static PyObject *py_matmul(PyObject *self, PyObject *const *args, Py_ssize_t nar
         goto done;
     }
     kl_conv g = {0};
-    g.x = (const float *)b[0].v.buf; g.n = rows; g.h = g.w = 1; g.cin = k; g.cstride = trans ? rows : k;
-    g.trans = trans != 0;
-    g.kh = g.kw = g.sh = g.sw = g.dh = g.dw = 1; g.oh = g.ow = 1; g.groups = 1;
-    g.k = k; g.nout = nout; g.y = (float *)b[1].v.buf; g.ldy = nout; g.act = (int)act;
+    plain_gemm(&g, (const float *)b[0].v.buf, rows, k, (int)trans, (float *)b[1].v.buf, nout, (int)act);
     g.braw = (const float *)w.buf; g.bsk = w.strides[0] / 4; g.bsn = w.strides[1] / 4;
     arg_buf none = {0};
     if (check_epilogue(&g, &b[2], &none, rows * nout)) goto done;

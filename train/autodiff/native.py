@@ -123,21 +123,21 @@ def matmul_usable(m, k, n, *arrays) -> bool:
 def matmul(a, b, bias=None, activation="linear"):
     """``activation(a @ b + bias)`` for 2-D ``a`` and ``b`` into a new array; ``b`` with any strides (``kernel.T``
     is read from the view, each slab of its panels packed as the kernel reaches it)."""
-    y = np.empty((a.shape[0], b.shape[1]), np.float32)
-    if y.size and a.shape[1]:
-        _call(lib().matmul, _c(a), b, y, _c(bias), act_code(activation), 0)
-    else:
-        y[...] = 0 if bias is None else bias
-    return y
+    return _product(a, b, bias, activation, 0)
 
 
 def matmul_t(a, b):
     """``a.T @ b`` for 2-D ``a`` (K, M) and ``b`` (K, N) into a new (M, N) array, without transposing ``a`` first."""
-    y = np.empty((a.shape[1], b.shape[1]), np.float32)
-    if y.size and a.shape[0]:
-        _call(lib().matmul, _c(a), b, y, None, 0, 1)
+    return _product(a, b, None, "linear", 1)
+
+
+def _product(a, b, bias, activation, trans):
+    rows, k = (a.shape[1], a.shape[0]) if trans else a.shape
+    y = np.empty((rows, b.shape[1]), np.float32)
+    if y.size and k:
+        _call(lib().matmul, _c(a), b, y, _c(bias), act_code(activation), trans)
     else:
-        y[...] = 0
+        y[...] = 0 if bias is None else bias
     return y
 
 
