@@ -62,14 +62,15 @@ static const F(direct_fn) F(DIRECTS)[NV + 1][MR + 1] = {{0}, DIRECT_ROW_LIST(1),
                                                         DIRECT_ROW_LIST(3), DIRECT_ROW_LIST(4)};
 #endif
 
-/* Task (grp, m-block, panel chunk), as conv_task numbers them: output pixels [mb*MC, +MC) of group grp, for the
+/* Task (grp, m-block, panel chunk), as conv_task numbers them: the output pixels of row block mb of group grp, for the
  * panels of chunk pc. The window origins of the block's pixels are found once, then every panel passes over them
  * (its weights stay in L1 while it does). */
 static void F(direct_task)(const kl_direct *d, int64_t task, int64_t nm, int64_t np) {
     const kl_conv *g = d->g;
     const int64_t m = g->n * g->oh * g->ow, panels = (g->nout + NR - 1) / NR;
     int64_t grp = task / (nm * np), rest = task % (nm * np), mb = rest / np, pc = rest % np;
-    int64_t m0 = mb * MC, mc = m - m0 < MC ? m - m0 : MC;
+    int64_t m0, mc;
+    F(row_block)(m, nm, mb, &m0, &mc);
     int64_t per = (panels + np - 1) / np, p0 = pc * per, p1 = p0 + per < panels ? p0 + per : panels;
     if (p0 >= p1 || mc <= 0) return;
     const float *rows[MC];

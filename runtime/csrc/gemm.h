@@ -335,7 +335,27 @@ static void F(gather)(const kl_conv *g, int64_t grp, int64_t m0, int64_t rows, i
     }
 }
 
-static int64_t F(conv_mblocks)(const kl_conv *g) { return (g->n * g->oh * g->ow + MC - 1) / MC; }
+/* Row blocks (tasks along the output pixels) for a call on `threads` threads: as few as keep each block within MC
+ * rows and, when there are more than one, a multiple of the threads, so that every thread takes as many rows (a
+ * remainder block left one thread idle for its length: 7 blocks of training's 784-row weight gradient on 2 threads
+ * ran as 4 + 3). One block stays one block: with few rows the panels are split instead (kl_panel_chunks). */
+static int64_t F(conv_mblocks)(const kl_conv *g, int threads) {
+    const int64_t m = g->n * g->oh * g->ow, tiles = (m + MR - 1) / MR;
+    int64_t nm = (m + MC - 1) / MC;
+    if (threads > 1 && nm > 1) {
+        nm = (nm + threads - 1) / threads * threads;
+        if (nm > tiles) nm = tiles;
+    }
+    return nm;
+}
+
+/* Rows [*m0, *m0 + *mc) of row block mb of nm: the micro-tiles shared out evenly (blocks differ by one tile at most,
+ * every block but the last a whole number of tiles), so the rows a tile holds do not depend on nm's rounding. */
+static inline void F(row_block)(int64_t m, int64_t nm, int64_t mb, int64_t *m0, int64_t *mc) {
+    const int64_t tiles = (m + MR - 1) / MR, a = mb * tiles / nm * MR, b = (mb + 1) * tiles / nm * MR;
+    *m0 = a;
+    *mc = (b < m ? b : m) - a;
+}
 
 /* The packed weights of K rows [k0, k0+kc) of panel p: in place, or with unpacked weights (g->braw) that slab
  * packed now into bslab (KC x NR floats of the task's scratch, after the A block). */
@@ -359,7 +379,8 @@ static inline void F(panel_block)(const kl_conv *g, const float *a, int64_t lda,
     }
 }
 
-/* Task (grp, m-block, panel chunk) of a convolution: every K block of rows [mb*MC, +MC) for panels of the chunk.
+/* Task (grp, m-block, panel chunk) of a convolution: every K block of row block mb (row_block) for panels of the
+ * chunk.
  * tasks run over groups x nm (m-blocks) x np (panel chunks). scratch holds SCRATCH floats.
  *
  * When the block's whole A fits in cache (few rows: small batches, late layers) it is gathered once and the panels
@@ -368,7 +389,8 @@ static inline void F(panel_block)(const kl_conv *g, const float *a, int64_t lda,
 static void F(conv_task)(const kl_conv *g, int64_t task, int64_t nm, int64_t np, float *scratch) {
     const int64_t m = g->n * g->oh * g->ow, panels = (g->nout + NR - 1) / NR;
     int64_t grp = task / (nm * np), rest = task % (nm * np), mb = rest / np, pc = rest % np;
-    int64_t m0 = mb * MC, mc = m - m0 < MC ? m - m0 : MC;
+    int64_t m0, mc;
+    F(row_block)(m, nm, mb, &m0, &mc);
     int64_t per = (panels + np - 1) / np, p0 = pc * per, p1 = p0 + per < panels ? p0 + per : panels;
     if (p0 >= p1 || mc <= 0) return;
     const int direct = kl_is_direct(g);

@@ -129,10 +129,10 @@ static int wide_enabled = 1;  /* _set_wide(False): never the weights-outer order
 static int pack_raw(kl_conv *g, int threads, float **owned);
 
 static int conv_execute(kl_conv *g) {
-    int64_t panels = (g->nout + isa->nr - 1) / isa->nr, nm = isa->conv_mblocks(g);
     int64_t flops = g->n * g->oh * g->ow * g->k * g->nout * g->groups;
     int threads = flops >= KL_POOL_MIN_MACS ? kl_threads() : 1;
     if (kl_direct_pays(g)) return kl_conv_direct(isa, g, threads);
+    int64_t panels = (g->nout + isa->nr - 1) / isa->nr, nm = isa->conv_mblocks(g, threads);
     /* few row blocks: split the weight panels too (not for a transposed A, which each chunk would gather again,
      * when there are row blocks enough for every thread) */
     int64_t np = g->trans && nm >= threads ? 1 : kl_panel_chunks(threads, g->groups * nm, panels);

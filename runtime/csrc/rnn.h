@@ -5,7 +5,7 @@ static void F(rnn_project)(const float *h, int64_t n, int64_t units, const float
     c.x = h; c.n = n; c.h = c.w = 1; c.cin = c.cstride = units;
     c.kh = c.kw = c.sh = c.sw = c.dh = c.dw = 1; c.oh = c.ow = 1; c.groups = 1;
     c.bp = up; c.k = units; c.nout = g; c.y = z; c.ldy = g; c.act = KL_LINEAR; c.accumulate = 1;
-    int64_t nm = F(conv_mblocks)(&c);
+    int64_t nm = F(conv_mblocks)(&c, 1);
     for (int64_t t = 0; t < nm; t++) F(conv_task)(&c, t, nm, 1, NULL);
 }
 

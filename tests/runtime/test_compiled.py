@@ -473,3 +473,50 @@ def test_weights_outer_order_and_row_blocks_agree(rng, threads):
         native.set_num_threads(native._env_threads())
     for y in got.values():
         _close(y, want)
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+@pytest.mark.parametrize("batch,hw,cin,k,cout,direct", [
+    (1, 12, 16, 3, 40, True),    # 144 rows: two row blocks of 72, not 128 + 16
+    (1, 17, 8, 3, 33, True),     # 289 rows, a partial panel: 3 blocks rounded up to a multiple of the threads
+    (8, 12, 24, 1, 64, False),   # 1152 rows of a 1x1 convolution read in place: 9 blocks rounded up
+    (2, 11, 300, 3, 20, False),  # the GEMM's gathered windows, K in several blocks
+])
+def test_row_blocks_shared_over_threads_give_the_serial_numbers(rng, threads, batch, hw, cin, k, cout, direct):
+    """The pool shares a call's rows out as evenly as the micro-tiles allow; each row's sums are those of one
+    thread, whichever block holds it."""
+    x = rng.standard_normal((batch, hw, hw, cin)).astype(np.float32)
+    w = (rng.standard_normal((k, k, cin, cout)) * 0.1).astype(np.float32)
+    packed, p = native.pack(w.reshape(-1, cout)), k // 2
+    want = ref_conv(x, w, (1, 1), (1, 1), ((p, p), (p, p)))
+    got = {}
+    was = LIB._set_direct(direct)
+    try:
+        for n in (1, threads):
+            native.set_num_threads(n)
+            y = np.empty((batch, hw, hw, cout), np.float32)
+            LIB.conv(x, packed, y, None, None, 0, k, k, 1, 1, 1, 1, p, p, 1, None, None, -1)
+            got[n] = y
+    finally:
+        LIB._set_direct(was)
+        native.set_num_threads(native._env_threads())
+    _close(got[1], want)
+    np.testing.assert_allclose(got[threads], got[1], rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+def test_weight_gradient_rows_shared_over_threads(rng, threads):
+    """Training's x.T @ dz of a 784-input Dense: 784 rows in 8 (or 9) even blocks, as on one thread."""
+    x, dz = rng.standard_normal((128, 784)).astype(np.float32), rng.standard_normal((128, 96)).astype(np.float32)
+    got = {}
+    try:
+        for n in (1, threads):
+            native.set_num_threads(n)
+            y = np.empty((784, 96), np.float32)
+            LIB.matmul(x, dz, y, None, 0, 1)
+            got[n] = y
+    finally:
+        native.set_num_threads(native._env_threads())
+    want = x.T.astype(np.float64) @ dz
+    _close(got[1], want, np.abs(want).max())
+    np.testing.assert_allclose(got[threads], got[1], rtol=1e-6, atol=1e-6)
