@@ -1,12 +1,19 @@
-/* A small thread pool for the kernels: workers started on first use, tasks handed out by an atomic counter.
+/* A small thread pool for the kernels: workers started on first use, each job's tasks split into one contiguous
+ * range per thread, a thread that finishes its own range taking the others' tasks from their far end.
+ *
+ * The ranges keep each core on the same part of the data from one layer to the next: the kernels number their tasks
+ * along the rows (batch, then output pixels), so thread i reads mostly the rows it wrote in the previous layer,
+ * from its own L2, not the other core's. With one shared counter the rows went to whichever thread came first.
  *
  * One job at a time: a caller that finds the pool busy (another Python thread is inside a parallel kernel) runs its
  * tasks on its own thread instead of waiting. The caller takes tasks too and waits only for tasks that a worker
- * has claimed, never for a worker that has not woken yet (on a busy machine it may not run for milliseconds):
- * tasks are claimed from one 64-bit word holding the job's generation and the next task index, so a worker that
- * wakes late for a finished job cannot claim a task of the next one by mistake. Workers spin briefly after a job
- * (the next layer usually follows within microseconds), then sleep on a condition variable. After fork() the child
- * has no workers; the pool starts again on its next use there, so gunicorn's pre-fork model is safe.
+ * has claimed, never for a worker that has not woken yet (on a busy machine it may not run for milliseconds): it
+ * takes that worker's range from the back. Each range is one 64-bit word holding the job's generation, the range's
+ * end and its next task, so a claim is one compare-and-swap that checks all three at once, and a worker that wakes
+ * late for a finished job cannot claim a task of the next one (it reads nothing else before its claim succeeds).
+ * Workers spin briefly after a job (the next layer usually follows within microseconds), then sleep on a condition
+ * variable. After fork() the child has no workers; the pool starts again on its next use there, so gunicorn's
+ * pre-fork model is safe.
  */
 #include "kl.h"
 
@@ -23,9 +30,12 @@ static pthread_cond_t wake_cond = PTHREAD_COND_INITIALIZER;
 static int started;          /* workers running (tids 1..started) */
 static int wanted = 1;       /* threads per job, the caller included */
 static atomic_long generation;   /* bumped for every job; workers sleep on it */
-static _Atomic uint64_t work;    /* (generation << 32) | next task index of the current job */
-static atomic_long done;         /* tasks of the current job finished */
-static struct { kl_task_fn fn; void *ctx; int64_t ntasks; int nthreads; } job;
+/* Thread i's range of the current job: (generation << 32) | (end << 16) | next, claims numbered below 2^16 */
+#define KL_CLAIMS 0xFFFF
+static _Atomic uint64_t ranges[KL_MAX_THREADS];
+static atomic_long done;         /* claims of the current job finished */
+static atomic_int job_threads;   /* ranges of the current job */
+static struct { kl_task_fn fn; void *ctx; int64_t ntasks, per; } job;  /* a claim: `per` consecutive tasks */
 static int atfork_done;
 static long start_generation[KL_MAX_THREADS];  /* the generation each worker was created at */
 
@@ -37,17 +47,38 @@ static inline void cpu_relax(void) {
 #endif
 }
 
-/* Claim and run tasks of job generation gen until none is left (or the job is no longer gen). */
-static void run_tasks(uint32_t gen, int tid) {
+/* Claim one index of range r for job gen, from its front (the owner) or its back (a thief): 1 and *c set, 0 when
+ * the range is empty, -1 when the job is no longer gen. */
+static int claim(int r, uint32_t gen, int back, int64_t *c) {
+    uint64_t w = atomic_load_explicit(&ranges[r], memory_order_acquire);
     for (;;) {
-        uint64_t w = atomic_load_explicit(&work, memory_order_acquire);
-        if ((uint32_t)(w >> 32) != gen) return;
-        int64_t t = (int64_t)(uint32_t)w;
-        if (t >= job.ntasks) return;
-        if (!atomic_compare_exchange_weak_explicit(&work, &w, w + 1, memory_order_acq_rel, memory_order_acquire))
-            continue;
-        job.fn(job.ctx, t, tid);
-        atomic_fetch_add_explicit(&done, 1, memory_order_release);
+        if ((uint32_t)(w >> 32) != gen) return -1;
+        uint32_t next = (uint32_t)w & 0xFFFF, end = (uint32_t)(w >> 16) & 0xFFFF;
+        if (next >= end) return 0;
+        uint64_t claimed = back ? w - ((uint64_t)1 << 16) : w + 1;
+        if (atomic_compare_exchange_weak_explicit(&ranges[r], &w, claimed, memory_order_acq_rel,
+                                                  memory_order_acquire)) {
+            *c = back ? end - 1 : next;
+            return 1;
+        }
+    }
+}
+
+static void run_claim(int64_t c, int tid) {
+    int64_t t = c * job.per, end = t + job.per < job.ntasks ? t + job.per : job.ntasks;
+    for (; t < end; t++) job.fn(job.ctx, t, tid);
+    atomic_fetch_add_explicit(&done, 1, memory_order_release);
+}
+
+/* Run tasks of job generation gen until none is left (or the job is no longer gen): this thread's own range
+ * first, front to back, then the others' from their backs. */
+static void run_tasks(uint32_t gen, int tid) {
+    const int n = atomic_load_explicit(&job_threads, memory_order_relaxed);
+    int64_t c;
+    for (int k = 0; k < n; k++) {
+        int r = (tid + k) % n, got;
+        while ((got = claim(r, gen, k > 0, &c)) == 1) run_claim(c, tid);
+        if (got < 0) return;
     }
 }
 
@@ -67,7 +98,7 @@ static void *worker(void *arg) {
             pthread_mutex_unlock(&wake_lock);
         }
         seen = atomic_load_explicit(&generation, memory_order_acquire);
-        if (tid < job.nthreads) run_tasks((uint32_t)seen, tid);
+        if (tid < atomic_load_explicit(&job_threads, memory_order_relaxed)) run_tasks((uint32_t)seen, tid);
     }
     return NULL;
 }
@@ -121,19 +152,25 @@ void kl_parallel(kl_task_fn fn, void *ctx, int64_t ntasks, int max_threads) {
         return;
     }
     long gen = atomic_load_explicit(&generation, memory_order_relaxed) + 1;
+    int nthreads = n < started + 1 ? n : started + 1;
+    int64_t per = (ntasks + KL_CLAIMS - 1) / KL_CLAIMS, claims = (ntasks + per - 1) / per;
     job.fn = fn;
     job.ctx = ctx;
     job.ntasks = ntasks;
-    job.nthreads = n < started + 1 ? n : started + 1;
+    job.per = per;
     atomic_store_explicit(&done, 0, memory_order_relaxed);
-    atomic_store_explicit(&work, (uint64_t)(uint32_t)gen << 32, memory_order_release);
+    atomic_store_explicit(&job_threads, nthreads, memory_order_relaxed);
+    for (int i = 0; i < nthreads; i++) {
+        uint64_t first = (uint64_t)(claims * i / nthreads), end = (uint64_t)(claims * (i + 1) / nthreads);
+        atomic_store_explicit(&ranges[i], (uint64_t)(uint32_t)gen << 32 | end << 16 | first, memory_order_release);
+    }
     pthread_mutex_lock(&wake_lock);
     atomic_store_explicit(&generation, gen, memory_order_release);
     pthread_cond_broadcast(&wake_cond);
     pthread_mutex_unlock(&wake_lock);
     run_tasks((uint32_t)gen, 0);
     int spins = 0;
-    while (atomic_load_explicit(&done, memory_order_acquire) < ntasks) {
+    while (atomic_load_explicit(&done, memory_order_acquire) < claims) {
         if (++spins < KL_SPIN) cpu_relax();
         else sched_yield();
     }
