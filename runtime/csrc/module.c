@@ -401,6 +401,29 @@ error:
 /* ---- recurrences ----------------------------------------------------------------------------------------- */
 
 /* rnn(kind, xw, up, up2, rbias, h, c, seq, act, ract): see kl_rnn; h, c and seq are written. */
+/* A recurrence split by batch rows: part `task` of `parts` runs every step for its rows, on its own scratch (rows
+ * x per_row floats and 16 of slack). Each row's numbers are those of one pass over the whole batch. */
+#define KL_RNN_MIN_ROWS 4  /* rows per part at least: fewer would leave the step's product mostly tile edges */
+typedef struct {
+    const kl_rnn *r;
+    int64_t parts;
+    float *scratch;
+    int64_t per_row;
+} rnn_job;
+
+static void rnn_run(void *ctx, int64_t task, int tid) {
+    (void)tid;
+    const rnn_job *j = (const rnn_job *)ctx;
+    kl_rnn p = *j->r;
+    const int64_t b0 = task * p.n / j->parts, b1 = (task + 1) * p.n / j->parts, u = p.units;
+    p.xw += b0 * p.steps * (j->per_row - 2 * u);
+    p.h += b0 * u;
+    if (p.c) p.c += b0 * u;
+    p.seq += b0 * p.steps * u;
+    p.n = b1 - b0;
+    isa->rnn(&p, j->scratch + b0 * j->per_row + 16 * task);
+}
+
 static PyObject *py_rnn(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     (void)self;
     if (nargs != 10) return PyErr_Format(PyExc_TypeError, "rnn() takes 10 arguments (%zd given)", nargs);
@@ -428,12 +451,17 @@ static PyObject *py_rnn(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     r.up2 = b[2].held ? (const float *)b[2].v.buf : NULL; r.rbias = b[3].held ? (const float *)b[3].v.buf : NULL;
     r.h = (float *)b[4].v.buf; r.c = b[5].held ? (float *)b[5].v.buf : NULL; r.seq = (float *)b[6].v.buf;
     r.act = (int)acts[0]; r.ract = (int)acts[1];
-    float *scratch = (float *)malloc((size_t)(r.n * (g + 2 * u) + 16) * sizeof(float));
-    if (!scratch) { release(b, 7); return PyErr_NoMemory(); }
+    /* the batch rows are independent: split over the pool, each part runs every step for its rows */
+    int64_t parts = r.n * r.steps * u * g >= KL_POOL_MIN_MACS ? r.n / KL_RNN_MIN_ROWS : 1;
+    if (parts > kl_threads()) parts = kl_threads();
+    if (parts < 1) parts = 1;
+    rnn_job job = {&r, parts, NULL, g + 2 * u};
+    job.scratch = (float *)malloc((size_t)(r.n * job.per_row + 16 * parts) * sizeof(float));
+    if (!job.scratch) { release(b, 7); return PyErr_NoMemory(); }
     Py_BEGIN_ALLOW_THREADS
-    isa->rnn(&r, scratch);
+    kl_parallel(rnn_run, &job, parts, (int)parts);
     Py_END_ALLOW_THREADS
-    free(scratch);
+    free(job.scratch);
     release(b, 7);
     Py_RETURN_NONE;
 error:

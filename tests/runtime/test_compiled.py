@@ -299,9 +299,10 @@ def test_pooling_matches_loops(isa, rng, avg, size, s, pads, zeros):
 
 
 @pytest.mark.parametrize("kind", ["SimpleRNN", "LSTM", "GRU", "GRU_reset_before"])
-@pytest.mark.parametrize("n", [1, 5])
-def test_recurrences_match_formulas(isa, rng, kind, n):
-    t, u = 6, 19
+@pytest.mark.parametrize("n,t,threads", [(1, 6, 1), (5, 6, 1), (37, 40, 1), (37, 40, 3), (9, 40, 2)])
+def test_recurrences_match_formulas(isa, rng, kind, n, t, threads):
+    """On more threads than one, the batch rows are split into parts that each run every step (37 rows: 3 parts)."""
+    u = 19
     gates = {"SimpleRNN": 1, "LSTM": 4}.get(kind, 3)
     xw = rng.standard_normal((n, t, gates * u)).astype(np.float32)
     U = (rng.standard_normal((u, gates * u)) * 0.3).astype(np.float32)
@@ -331,9 +332,15 @@ def test_recurrences_match_formulas(isa, rng, kind, n):
         up, up2 = native.pack(U), None
     hh, cc = np.zeros((n, u), np.float32), (np.zeros((n, u), np.float32) if code == 1 else None)
     seq = np.empty((n, t, u), np.float32)
-    LIB.rnn(code, xw, up, up2, rb if code == 2 else None, hh, cc, seq, native.ACT["tanh"], native.ACT["sigmoid"])
+    try:
+        native.set_num_threads(threads)
+        LIB.rnn(code, xw, up, up2, rb if code == 2 else None, hh, cc, seq, native.ACT["tanh"], native.ACT["sigmoid"])
+    finally:
+        native.set_num_threads(native._env_threads())
     np.testing.assert_allclose(seq, want, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(hh, want[:, -1], rtol=1e-4, atol=1e-5)
+    if code == 1:
+        np.testing.assert_allclose(cc, c, rtol=1e-4, atol=1e-5)
 
 
 def test_affine_is_one_batchnorm_pass(isa, rng):
@@ -520,3 +527,21 @@ def test_weight_gradient_rows_shared_over_threads(rng, threads):
     want = x.T.astype(np.float64) @ dz
     _close(got[1], want, np.abs(want).max())
     np.testing.assert_allclose(got[threads], got[1], rtol=1e-6, atol=1e-6)
+
+
+def test_a_job_of_more_tasks_than_a_claim_numbers_runs_each_once(rng):
+    """A grouped 1x1 convolution of 512 groups over 16,640 rows is 66,560 tasks on 2 threads, more than the pool's
+    16-bit claim numbers: tasks are claimed in runs, and every one runs exactly once (a task run twice or not at all
+    would leave a wrong or an unwritten channel)."""
+    groups, rows = 512, 128 * 130
+    x = rng.standard_normal((1, 128, 130, groups)).astype(np.float32)
+    w = rng.standard_normal((1, 1, 1, groups)).astype(np.float32)
+    packed = native.pack(w.reshape(1, groups), groups)
+    y = np.full((1, 128, 130, groups), np.nan, np.float32)
+    try:
+        native.set_num_threads(2)
+        LIB.conv(x, packed, y, None, x, 0, 1, 1, 1, 1, 1, 1, 0, 0, groups, None, None, -1)  # x * w + x
+    finally:
+        native.set_num_threads(native._env_threads())
+    assert rows * groups // 128 > 65535
+    np.testing.assert_allclose(y, x * w.reshape(groups) + x, rtol=1e-6, atol=1e-6)
