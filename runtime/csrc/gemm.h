@@ -261,17 +261,15 @@ static void F(live_blocks)(const kl_conv *g, int64_t m0, int64_t mc, int64_t nbl
     }
 }
 
-/* Rows [m0, m0+rows) of the implicit im2col matrix of group grp, taps [t0, t1) x channels [c0, c1), into buf
- * (row stride (t1-t0)*(c1-c0)); pixels outside the input are zeros. With every channel and dw == 1, the taps of
- * one kernel row are one contiguous run of the input row, copied at once. */
-static void F(gather)(const kl_conv *g, int64_t grp, int64_t m0, int64_t rows, int64_t t0, int64_t t1, int64_t c0,
-                      int64_t c1, float *buf) {
+/* gather (below) into rows of buf ld floats apart, ld >= (t1-t0)*(c1-c0) */
+static void F(gather_ld)(const kl_conv *g, int64_t grp, int64_t m0, int64_t rows, int64_t t0, int64_t t1, int64_t c0,
+                         int64_t c1, float *buf, int64_t ld) {
     if (g->trans) {  /* a GEMM on A^T (K, M): columns [m0, m0+rows) x rows [c0, c1), transposed */
-        F(transpose_copy)(g->x + c0 * g->cstride + m0, g->cstride, buf, c1 - c0, rows, c1 - c0, c1 - c0);
+        F(transpose_copy)(g->x + c0 * g->cstride + m0, g->cstride, buf, ld, rows, c1 - c0, c1 - c0);
         (void)grp; (void)t0; (void)t1;
         return;
     }
-    const int64_t hw = g->oh * g->ow, len = c1 - c0, kc = (t1 - t0) * len, kw = g->kw;
+    const int64_t hw = g->oh * g->ow, len = c1 - c0, kw = g->kw;
     const int runs = len == g->cstride && g->dw == 1;
     const int64_t i_first = t0 / kw, j_first = t0 % kw;
     const int whole = runs && t0 == 0 && t1 == g->kh * kw;  /* the block holds every tap, all channels */
@@ -280,7 +278,7 @@ static void F(gather)(const kl_conv *g, int64_t grp, int64_t m0, int64_t rows, i
     const float *pre_s = g->pre_scale ? g->pre_scale + grp * g->cin + c0 : NULL;
     const float *pre_t = g->pre_shift ? g->pre_shift + grp * g->cin + c0 : NULL;
     for (int64_t r = 0; r < rows; r++) {
-        float *dst = buf + r * kc;
+        float *dst = buf + r * ld;
         const float *xb = xg + b * g->h * g->w * g->cstride;
         int64_t iy0 = oy * g->sh - g->pt, ix0 = ox * g->sw - g->pl;
         if (whole && iy0 >= 0 && iy0 + (g->kh - 1) * g->dh < g->h && ix0 >= 0 && ix0 + kw - 1 < g->w) {
@@ -339,6 +337,21 @@ static void F(gather)(const kl_conv *g, int64_t grp, int64_t m0, int64_t rows, i
  * rows and, when there are more than one, a multiple of the threads, so that every thread takes as many rows (a
  * remainder block left one thread idle for its length: 7 blocks of training's 784-row weight gradient on 2 threads
  * ran as 4 + 3). One block stays one block: with few rows the panels are split instead (kl_panel_chunks). */
+/* Rows [m0, m0+rows) of the implicit im2col matrix of group grp, taps [t0, t1) x channels [c0, c1), into buf
+ * (row stride (t1-t0)*(c1-c0)); pixels outside the input are zeros. With every channel and dw == 1, the taps of
+ * one kernel row are one contiguous run of the input row, copied at once. Each row's last vector store may run up
+ * to VW - 1 floats past its end: into the next row, written after it, or the caller's slack. */
+static void F(gather)(const kl_conv *g, int64_t grp, int64_t m0, int64_t rows, int64_t t0, int64_t t1, int64_t c0,
+                      int64_t c1, float *buf) {
+    F(gather_ld)(g, grp, m0, rows, t0, t1, c0, c1, buf, (t1 - t0) * (c1 - c0));
+}
+
+/* Rows [m0, m0+rows) of g's whole im2col matrix (group 0) into dst, rows g->ldag floats apart: ldag >= k + VW - 1,
+ * so no row's overrun reaches another row, and tasks may gather neighbouring rows at once. */
+static void F(gather_rows)(const kl_conv *g, int64_t m0, int64_t rows, float *dst) {
+    F(gather_ld)(g, 0, m0, rows, 0, g->kh * g->kw, 0, g->cin, dst, g->ldag);
+}
+
 static int64_t F(conv_mblocks)(const kl_conv *g, int threads) {
     const int64_t m = g->n * g->oh * g->ow, tiles = (m + MR - 1) / MR;
     int64_t nm = (m + MC - 1) / MC;
@@ -393,7 +406,9 @@ static void F(conv_task)(const kl_conv *g, int64_t task, int64_t nm, int64_t np,
     F(row_block)(m, nm, mb, &m0, &mc);
     int64_t per = (panels + np - 1) / np, p0 = pc * per, p1 = p0 + per < panels ? p0 + per : panels;
     if (p0 >= p1 || mc <= 0) return;
-    const int direct = kl_is_direct(g);
+    const int direct = kl_is_direct(g) || g->ag;
+    const float *ax = g->ag ? g->ag : g->x;  /* A read in place: the input, or the im2col gathered once */
+    const int64_t ldx = g->ag ? g->ldag : g->cstride, xoff = g->ag ? 0 : grp * g->cin;
     const float *bpg = g->braw ? NULL : g->bp + grp * panels * g->k * NR;
     float *bslab = g->braw ? scratch + SCRATCH : NULL;  /* conv_execute sized the scratch for it */
     const int64_t nblocks = kl_kblocks(g);
@@ -421,8 +436,8 @@ static void F(conv_task)(const kl_conv *g, int64_t task, int64_t nm, int64_t np,
                 if (!LIVE(blk)) continue;
                 kl_kblock(g, blk, &t0, &t1, &c0, &c1);
                 int64_t k0 = t0 * g->cin + c0, kc = (t1 - t0) * (c1 - c0);
-                const float *ab = direct ? g->x + m0 * g->cstride + grp * g->cin + k0 : a;
-                F(panel_block)(g, ab, direct ? g->cstride : kc, F(weights)(g, bpg, p, k0, kc, ncols, bslab), m0,
+                const float *ab = direct ? ax + m0 * ldx + xoff + k0 : a;
+                F(panel_block)(g, ab, direct ? ldx : kc, F(weights)(g, bpg, p, k0, kc, ncols, bslab), m0,
                                mc, grp * g->nout + p * NR, ncols, kc, blk > first || g->accumulate, blk == last);
                 a += mc * kc;
             }
@@ -436,8 +451,8 @@ static void F(conv_task)(const kl_conv *g, int64_t task, int64_t nm, int64_t np,
             const float *a;
             int64_t lda;
             if (direct) {
-                a = g->x + m0 * g->cstride + grp * g->cin + k0;
-                lda = g->cstride;
+                a = ax + m0 * ldx + xoff + k0;
+                lda = ldx;
             } else {
                 F(gather)(g, grp, m0, mc, t0, t1, c0, c1, scratch);
                 a = scratch;

@@ -21,5 +21,5 @@ const kl_isa F(kl_isa) = {
     .scratch_floats = SCRATCH, .direct_task = F(direct_task), .direct_pad = F(direct_pad),
     .depthwise_rows = F(depthwise_rows), .rnn = F(rnn), .pool_rows = F(pool_rows), .activate = F(activate),
     .bias_act = F(bias_act), .affine = F(affine), .softmax = F(softmax),
-    .pack_t = F(pack_t),
+    .pack_t = F(pack_t), .gather_rows = F(gather_rows),
 };

@@ -40,6 +40,10 @@ typedef struct {
      * Only when every panel is used by one task (one row block, groups == 1; conv_execute packs first otherwise). */
     const float *braw;
     int64_t bsk, bsn;
+    /* when not NULL (conv_execute, groups == 1): the whole im2col matrix, (n*oh*ow, k) row-major, gathered once for
+     * every task; A is read from it in place, in the same K blocks */
+    const float *ag;
+    int64_t ldag;                /* its row stride, >= k + VW - 1 (gather_rows) */
 } kl_conv;
 
 /* Rows [k0, k0+kc) x columns [col0, col0+ncols) of b (strides sk, sn in floats) as one packed panel slab in dst
@@ -144,6 +148,8 @@ typedef struct {
     void (*softmax)(float *y, int64_t rows, int64_t n);
     /* kl_pack_slab at nr = this ISA's, for K rows contiguous and columns sn floats apart (a transposed view) */
     void (*pack_t)(const float *b, int64_t sn, int64_t k0, int64_t kc, int64_t col0, int64_t ncols, float *dst);
+    /* rows [m0, m0+rows) of g's whole im2col matrix (every tap and channel of group 0) into dst, row stride g->k */
+    void (*gather_rows)(const kl_conv *g, int64_t m0, int64_t rows, float *dst);
 } kl_isa;
 
 extern const kl_isa kl_isa_avx512, kl_isa_avx2, kl_isa_base;

@@ -488,6 +488,8 @@ def test_weights_outer_order_and_row_blocks_agree(rng, threads):
     (1, 17, 8, 3, 33, True),     # 289 rows, a partial panel: 3 blocks rounded up to a multiple of the threads
     (8, 12, 24, 1, 64, False),   # 1152 rows of a 1x1 convolution read in place: 9 blocks rounded up
     (2, 11, 300, 3, 20, False),  # the GEMM's gathered windows, K in several blocks
+    (1, 12, 256, 3, 512, False),  # 144 rows, > 1 MiB of weights: the im2col gathered once, the panels split
+    (1, 9, 64, 3, 600, False),   # 81 rows, 19 panels: the same, one row block
 ])
 def test_row_blocks_shared_over_threads_give_the_serial_numbers(rng, threads, batch, hw, cin, k, cout, direct):
     """The pool shares a call's rows out as evenly as the micro-tiles allow; each row's sums are those of one
