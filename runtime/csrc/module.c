@@ -435,7 +435,6 @@ error:
 
 /* ---- recurrences ----------------------------------------------------------------------------------------- */
 
-/* rnn(kind, xw, up, up2, rbias, h, c, seq, act, ract): see kl_rnn; h, c and seq are written. */
 /* A recurrence split by batch rows: part `task` of `parts` runs every step for its rows, on its own scratch (rows
  * x per_row floats and 16 of slack). Each row's numbers are those of one pass over the whole batch. */
 #define KL_RNN_MIN_ROWS 4  /* rows per part at least: fewer would leave the step's product mostly tile edges */
@@ -459,6 +458,7 @@ static void rnn_run(void *ctx, int64_t task, int tid) {
     isa->rnn(&p, j->scratch + b0 * j->per_row + 16 * task);
 }
 
+/* rnn(kind, xw, up, up2, rbias, h, c, seq, act, ract): see kl_rnn; h, c and seq are written. */
 static PyObject *py_rnn(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     (void)self;
     if (nargs != 10) return PyErr_Format(PyExc_TypeError, "rnn() takes 10 arguments (%zd given)", nargs);

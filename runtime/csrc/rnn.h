@@ -1,6 +1,22 @@
 /* The recurrences of SimpleRNN, LSTM and GRU, each step's product on the packed GEMM. Part of kernels.h. */
-/* z (n, G) += h @ packed U, with h (n, units): the GEMM driver on one thread. */
+/* z (n, G) += h @ packed U, with h (n, units): the GEMM's micro-tiles on one thread. Up to MR rows (one tile: a
+ * batch-1 or small-batch recurrence, every step) they are called straight, without conv_task's set-up (its block
+ * and padding checks were ~10% of an LSTM's step at batch 1); the tiles, K blocks and order are conv_task's, so
+ * the sums are the same. */
 static void F(rnn_project)(const float *h, int64_t n, int64_t units, const float *up, int64_t g, float *z) {
+    if (n <= MR) {
+        const int64_t panels = (g + NR - 1) / NR;
+        for (int64_t p = 0; p < panels; p++) {
+            const int ncols = g - p * NR < NR ? (int)(g - p * NR) : NR;
+            const int nvx = (ncols + VW - 1) / VW, nlast = ncols - (nvx - 1) * VW;
+            for (int64_t k0 = 0; k0 < units; k0 += KC) {
+                const int64_t kc = units - k0 < KC ? units - k0 : KC;
+                F(MICROS)[nvx][n](kc, h + k0, units, up + (p * units + k0) * NR, z + p * NR, g, nlast, 1,
+                                  k0 + kc >= units, NULL, NULL, 0, KL_LINEAR);
+            }
+        }
+        return;
+    }
     kl_conv c = {0};
     c.x = h; c.n = n; c.h = c.w = 1; c.cin = c.cstride = units;
     c.kh = c.kw = c.sh = c.sw = c.dh = c.dw = 1; c.oh = c.ow = 1; c.groups = 1;
