@@ -299,10 +299,11 @@ def test_pooling_matches_loops(isa, rng, avg, size, s, pads, zeros):
 
 
 @pytest.mark.parametrize("kind", ["SimpleRNN", "LSTM", "GRU", "GRU_reset_before"])
-@pytest.mark.parametrize("n,t,threads", [(1, 6, 1), (5, 6, 1), (37, 40, 1), (37, 40, 3), (9, 40, 2)])
-def test_recurrences_match_formulas(isa, rng, kind, n, t, threads):
-    """On more threads than one, the batch rows are split into parts that each run every step (37 rows: 3 parts)."""
-    u = 19
+@pytest.mark.parametrize("n,t,threads,u", [(1, 6, 1, 19), (5, 6, 1, 19), (37, 40, 1, 19), (37, 40, 3, 19),
+                                           (9, 40, 2, 19), (3, 4, 1, 300)])
+def test_recurrences_match_formulas(isa, rng, kind, n, t, threads, u):
+    """On more threads than one, the batch rows are split into parts that each run every step (37 rows: 3 parts);
+    300 units: the step's product in two K blocks."""
     gates = {"SimpleRNN": 1, "LSTM": 4}.get(kind, 3)
     xw = rng.standard_normal((n, t, gates * u)).astype(np.float32)
     U = (rng.standard_normal((u, gates * u)) * 0.3).astype(np.float32)
