@@ -62,9 +62,9 @@ static const F(direct_fn) F(DIRECTS)[NV + 1][MR + 1] = {{0}, DIRECT_ROW_LIST(1),
                                                         DIRECT_ROW_LIST(3), DIRECT_ROW_LIST(4)};
 #endif
 
-/* Task (grp, m-block, panel chunk), as conv_task numbers them: the output pixels of row block mb of group grp, for the
- * panels of chunk pc. The window origins of the block's pixels are found once, then every panel passes over them
- * (its weights stay in L1 while it does). */
+/* Task (grp, m-block, panel chunk), as conv_task numbers them: the output pixels of row block mb of group grp,
+ * for the panels of chunk pc. The window origins of the block's pixels are found once, then every panel passes over
+ * them (its weights stay in L1 while it does). */
 static void F(direct_task)(const kl_direct *d, int64_t task, int64_t nm, int64_t np) {
     const kl_conv *g = d->g;
     const int64_t m = g->n * g->oh * g->ow, panels = (g->nout + NR - 1) / NR;

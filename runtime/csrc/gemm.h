@@ -333,10 +333,6 @@ static void F(gather_ld)(const kl_conv *g, int64_t grp, int64_t m0, int64_t rows
     }
 }
 
-/* Row blocks (tasks along the output pixels) for a call on `threads` threads: as few as keep each block within MC
- * rows and, when there are more than one, a multiple of the threads, so that every thread takes as many rows (a
- * remainder block left one thread idle for its length: 7 blocks of training's 784-row weight gradient on 2 threads
- * ran as 4 + 3). One block stays one block: with few rows the panels are split instead (kl_panel_chunks). */
 /* Rows [m0, m0+rows) of the implicit im2col matrix of group grp, taps [t0, t1) x channels [c0, c1), into buf
  * (row stride (t1-t0)*(c1-c0)); pixels outside the input are zeros. With every channel and dw == 1, the taps of
  * one kernel row are one contiguous run of the input row, copied at once. Each row's last vector store may run up
@@ -352,6 +348,10 @@ static void F(gather_rows)(const kl_conv *g, int64_t m0, int64_t rows, float *ds
     F(gather_ld)(g, 0, m0, rows, 0, g->kh * g->kw, 0, g->cin, dst, g->ldag);
 }
 
+/* Row blocks (tasks along the output pixels) for a call on `threads` threads: as few as keep each block within MC
+ * rows and, when there are more than one, a multiple of the threads, so that every thread takes as many rows (a
+ * remainder block left one thread idle for its length: 7 blocks of training's 784-row weight gradient on 2 threads
+ * ran as 4 + 3). One block stays one block: with few rows the panels are split instead (kl_panel_chunks). */
 static int64_t F(conv_mblocks)(const kl_conv *g, int threads) {
     const int64_t m = g->n * g->oh * g->ow, tiles = (m + MR - 1) / MR;
     int64_t nm = (m + MC - 1) / MC;

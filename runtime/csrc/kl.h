@@ -148,7 +148,8 @@ typedef struct {
     void (*softmax)(float *y, int64_t rows, int64_t n);
     /* kl_pack_slab at nr = this ISA's, for K rows contiguous and columns sn floats apart (a transposed view) */
     void (*pack_t)(const float *b, int64_t sn, int64_t k0, int64_t kc, int64_t col0, int64_t ncols, float *dst);
-    /* rows [m0, m0+rows) of g's whole im2col matrix (every tap and channel of group 0) into dst, row stride g->k */
+    /* rows [m0, m0+rows) of g's whole im2col matrix (every tap and channel of group 0) into dst, row stride
+     * g->ldag */
     void (*gather_rows)(const kl_conv *g, int64_t m0, int64_t rows, float *dst);
 } kl_isa;
 

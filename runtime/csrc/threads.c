@@ -10,10 +10,10 @@
  * has claimed, never for a worker that has not woken yet (on a busy machine it may not run for milliseconds): it
  * takes that worker's range from the back. Each range is one 64-bit word holding the job's generation, the range's
  * end and its next task, so a claim is one compare-and-swap that checks all three at once, and a worker that wakes
- * late for a finished job cannot claim a task of the next one (it reads nothing else before its claim succeeds).
- * Workers spin briefly after a job (the next layer usually follows within microseconds), then sleep on a condition
- * variable. After fork() the child has no workers; the pool starts again on its next use there, so gunicorn's
- * pre-fork model is safe.
+ * late for a finished job cannot claim a task of the next one (of the job it reads only the number of ranges
+ * before a claim succeeds). Workers spin briefly after a job (the next layer usually follows within microseconds),
+ * then sleep on a condition variable. After fork() the child has no workers; the pool starts again on its next use
+ * there, so gunicorn's pre-fork model is safe.
  */
 #include "kl.h"
 
