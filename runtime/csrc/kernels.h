@@ -16,7 +16,7 @@
 #include "rnn.h"
 
 const kl_isa F(kl_isa) = {
-    .name = KL_STR(SUFFIX), .nr = NR, .conv_task = F(conv_task), .conv_mblocks = F(conv_mblocks),
+    .name = KL_STR(SUFFIX), .nr = NR, .mr = MR, .conv_task = F(conv_task), .conv_mblocks = F(conv_mblocks),
     .conv_task_wide = F(conv_task_wide),
     .scratch_floats = SCRATCH, .direct_task = F(direct_task), .direct_pad = F(direct_pad),
     .depthwise_rows = F(depthwise_rows), .rnn = F(rnn), .pool_rows = F(pool_rows), .activate = F(activate),

@@ -133,6 +133,7 @@ typedef struct {
 typedef struct {
     const char *name;
     int nr;                      /* packed panel width */
+    int mr;                      /* rows per micro-tile */
     void (*conv_task)(const kl_conv *, int64_t task, int64_t ntasks_m, int64_t ntasks_p, float *scratch);
     int64_t (*conv_mblocks)(const kl_conv *, int threads);
     void (*conv_task_wide)(const kl_conv *, int64_t task, int64_t ntasks, float *scratch);

@@ -435,27 +435,50 @@ error:
 
 /* ---- recurrences ----------------------------------------------------------------------------------------- */
 
-/* A recurrence split by batch rows: part `task` of `parts` runs every step for its rows, on its own scratch (rows
- * x per_row floats and 16 of slack). Each row's numbers are those of one pass over the whole batch. */
-#define KL_RNN_MIN_ROWS 4  /* rows per part at least: fewer would leave the step's product mostly tile edges */
+/* A recurrence split by batch rows: part `task` of `parts` runs every step for its rows [bound[task],
+ * bound[task + 1]), on its own scratch (its rows x per_row floats after 16 of slack per part before it). */
+#define KL_RNN_PARTS 16
 typedef struct {
     const kl_rnn *r;
-    int64_t parts;
     float *scratch;
     int64_t per_row;
+    int64_t bound[KL_RNN_PARTS + 1];
 } rnn_job;
 
 static void rnn_run(void *ctx, int64_t task, int tid) {
     (void)tid;
     const rnn_job *j = (const rnn_job *)ctx;
     kl_rnn p = *j->r;
-    const int64_t b0 = task * p.n / j->parts, b1 = (task + 1) * p.n / j->parts, u = p.units;
+    const int64_t b0 = j->bound[task], u = p.units;
     p.xw += b0 * p.steps * (j->per_row - 2 * u);
     p.h += b0 * u;
     if (p.c) p.c += b0 * u;
     p.seq += b0 * p.steps * u;
-    p.n = b1 - b0;
+    p.n = j->bound[task + 1] - b0;
     isa->rnn(&p, j->scratch + b0 * j->per_row + 16 * task);
+}
+
+/* Part bounds for n rows in `parts` (returns the parts used): every row must meet the tile shape it meets in one
+ * pass over the whole batch, so that it gets the same numbers on any number of threads. The step's product tiles
+ * each part's rows by MR from its start, and only a tile of one row sums differently (four partial sums, see
+ * micro_row): a part may end in a one-row tile only where the whole batch does, at its last row. Even shares cut
+ * at even rows first (8 rows: 4 | 4); when one breaks that rule, whole tiles (9 rows at MR = 8: 8 | 1). */
+static int64_t rnn_bounds(int64_t n, int64_t parts, int64_t *bound) {
+    const int64_t mr = isa->mr, tiles = (n + mr - 1) / mr;
+    int ok = 1;
+    bound[0] = 0;
+    for (int64_t i = 1; i <= parts; i++) {
+        bound[i] = i == parts ? n : (i * n / parts) & ~(int64_t)1;
+        const int64_t size = bound[i] - bound[i - 1];
+        if (size < 1 || (size % mr == 1) != (i == parts && n % mr == 1)) ok = 0;
+    }
+    if (ok) return parts;
+    if (parts > tiles) parts = tiles;
+    for (int64_t i = 1; i <= parts; i++) {
+        const int64_t e = i * tiles / parts * mr;
+        bound[i] = e < n ? e : n;
+    }
+    return parts;
 }
 
 /* rnn(kind, xw, up, up2, rbias, h, c, seq, act, ract): see kl_rnn; h, c and seq are written. */
@@ -487,10 +510,12 @@ static PyObject *py_rnn(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     r.h = (float *)b[4].v.buf; r.c = b[5].held ? (float *)b[5].v.buf : NULL; r.seq = (float *)b[6].v.buf;
     r.act = (int)acts[0]; r.ract = (int)acts[1];
     /* the batch rows are independent: split over the pool, each part runs every step for its rows */
-    int64_t parts = r.n * r.steps * u * g >= KL_POOL_MIN_MACS ? r.n / KL_RNN_MIN_ROWS : 1;
+    int64_t parts = r.n * r.steps * u * g >= KL_POOL_MIN_MACS ? r.n / 2 : 1;  /* 2 rows a part at least */
     if (parts > kl_threads()) parts = kl_threads();
+    if (parts > KL_RNN_PARTS) parts = KL_RNN_PARTS;
     if (parts < 1) parts = 1;
-    rnn_job job = {&r, parts, NULL, g + 2 * u};
+    rnn_job job = {&r, NULL, g + 2 * u, {0}};
+    parts = rnn_bounds(r.n, parts, job.bound);
     job.scratch = (float *)malloc((size_t)(r.n * job.per_row + 16 * parts) * sizeof(float));
     if (!job.scratch) { release(b, 7); return PyErr_NoMemory(); }
     Py_BEGIN_ALLOW_THREADS

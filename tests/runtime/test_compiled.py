@@ -300,7 +300,7 @@ def test_pooling_matches_loops(isa, rng, avg, size, s, pads, zeros):
 
 @pytest.mark.parametrize("kind", ["SimpleRNN", "LSTM", "GRU", "GRU_reset_before"])
 @pytest.mark.parametrize("n,t,threads,u", [(1, 6, 1, 19), (5, 6, 1, 19), (37, 40, 1, 19), (37, 40, 3, 19),
-                                           (9, 40, 2, 19), (3, 4, 1, 300)])
+                                           (9, 40, 2, 19), (9, 12, 2, 64), (3, 4, 1, 300)])
 def test_recurrences_match_formulas(isa, rng, kind, n, t, threads, u):
     """On more threads than one, the batch rows are split into parts that each run every step (37 rows: 3 parts);
     300 units: the step's product in two K blocks."""
@@ -332,12 +332,19 @@ def test_recurrences_match_formulas(isa, rng, kind, n, t, threads, u):
     else:
         up, up2 = native.pack(U), None
     hh, cc = np.zeros((n, u), np.float32), (np.zeros((n, u), np.float32) if code == 1 else None)
-    seq = np.empty((n, t, u), np.float32)
+    seq, serial = np.empty((n, t, u), np.float32), np.empty((n, t, u), np.float32)
     try:
-        native.set_num_threads(threads)
-        LIB.rnn(code, xw, up, up2, rb if code == 2 else None, hh, cc, seq, native.ACT["tanh"], native.ACT["sigmoid"])
+        for count, out in ((1, serial), (threads, seq)):
+            native.set_num_threads(count)
+            hh[...] = 0
+            if cc is not None:
+                cc[...] = 0
+            LIB.rnn(code, xw, up, up2, rb if code == 2 else None, hh, cc, out, native.ACT["tanh"],
+                    native.ACT["sigmoid"])
     finally:
         native.set_num_threads(native._env_threads())
+    # parts of whole micro-tiles: every row meets the tile shape it meets on one thread (9 rows: 8 | 1, not 4 | 5)
+    np.testing.assert_array_equal(seq, serial)
     np.testing.assert_allclose(seq, want, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(hh, want[:, -1], rtol=1e-4, atol=1e-5)
     if code == 1:
