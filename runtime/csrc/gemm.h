@@ -342,10 +342,9 @@ static void F(gather)(const kl_conv *g, int64_t grp, int64_t m0, int64_t rows, i
     F(gather_ld)(g, grp, m0, rows, t0, t1, c0, c1, buf, (t1 - t0) * (c1 - c0));
 }
 
-/* Rows [m0, m0+rows) of g's whole im2col matrix (group 0) into dst, rows g->ldag floats apart: ldag >= k + VW - 1,
- * so no row's overrun reaches another row, and tasks may gather neighbouring rows at once. */
+/* Rows [m0, m0+rows) of g's whole im2col matrix (group 0) into dst, rows kl_ag_ld(g) floats apart. */
 static void F(gather_rows)(const kl_conv *g, int64_t m0, int64_t rows, float *dst) {
-    F(gather_ld)(g, 0, m0, rows, 0, g->kh * g->kw, 0, g->cin, dst, g->ldag);
+    F(gather_ld)(g, 0, m0, rows, 0, g->kh * g->kw, 0, g->cin, dst, kl_ag_ld(g));
 }
 
 /* Row blocks (tasks along the output pixels) for a call on `threads` threads: as few as keep each block within MC
@@ -408,7 +407,7 @@ static void F(conv_task)(const kl_conv *g, int64_t task, int64_t nm, int64_t np,
     if (p0 >= p1 || mc <= 0) return;
     const int direct = kl_is_direct(g) || g->ag;
     const float *ax = g->ag ? g->ag : g->x;  /* A read in place: the input, or the im2col gathered once */
-    const int64_t ldx = g->ag ? g->ldag : g->cstride, xoff = g->ag ? 0 : grp * g->cin;
+    const int64_t ldx = g->ag ? kl_ag_ld(g) : g->cstride, xoff = g->ag ? 0 : grp * g->cin;
     const float *bpg = g->braw ? NULL : g->bp + grp * panels * g->k * NR;
     float *bslab = g->braw ? scratch + SCRATCH : NULL;  /* conv_execute sized the scratch for it */
     const int64_t nblocks = kl_kblocks(g);

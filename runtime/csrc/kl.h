@@ -42,9 +42,12 @@ typedef struct {
     int64_t bsk, bsn;
     /* when not NULL (conv_execute, groups == 1): the whole im2col matrix, (n*oh*ow, k) row-major, gathered once for
      * every task; A is read from it in place, in the same K blocks */
-    const float *ag;
-    int64_t ldag;                /* its row stride, >= k + VW - 1 (gather_rows) */
+    const float *ag;             /* rows kl_ag_ld(g) floats apart */
 } kl_conv;
+
+/* Row stride of g's once-gathered im2col: whole 64-byte lines, >= k + 15, so no row's vector stores (up to VW - 1
+ * floats past its end, VW <= 16) reach the next row, and tasks may gather neighbouring rows at once. */
+static inline int64_t kl_ag_ld(const kl_conv *g) { return (g->k + 31) / 16 * 16; }
 
 /* Rows [k0, k0+kc) x columns [col0, col0+ncols) of b (strides sk, sn in floats) as one packed panel slab in dst
  * (kc x nr, zero-padded from ncols to nr). module.c. */
@@ -150,7 +153,7 @@ typedef struct {
     /* kl_pack_slab at nr = this ISA's, for K rows contiguous and columns sn floats apart (a transposed view) */
     void (*pack_t)(const float *b, int64_t sn, int64_t k0, int64_t kc, int64_t col0, int64_t ncols, float *dst);
     /* rows [m0, m0+rows) of g's whole im2col matrix (every tap and channel of group 0) into dst, row stride
-     * g->ldag */
+     * kl_ag_ld(g) */
     void (*gather_rows)(const kl_conv *g, int64_t m0, int64_t rows, float *dst);
 } kl_isa;
 

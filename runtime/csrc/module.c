@@ -101,6 +101,31 @@ static int get_strided_f32(PyObject *o, Py_buffer *v, int min_ndim, int max_ndim
     return 0;
 }
 
+/* ---- rows over the pool ---------------------------------------------------------------------------------- */
+
+/* fn(ctx, r0, r1) over rows [0, rows) on up to `threads` threads: ~4 contiguous spans a thread (the pool gives each
+ * thread its own run of them), one span on one thread. Depthwise, pooling, concat and the im2col gather use it. */
+typedef void (*rows_fn)(const void *ctx, int64_t r0, int64_t r1);
+typedef struct {
+    rows_fn fn;
+    const void *ctx;
+    int64_t rows, per;
+} rows_job;
+
+static void rows_run(void *ctx, int64_t task, int tid) {
+    (void)tid;
+    const rows_job *j = (const rows_job *)ctx;
+    const int64_t r0 = task * j->per, r1 = r0 + j->per < j->rows ? r0 + j->per : j->rows;
+    j->fn(j->ctx, r0, r1);
+}
+
+static void parallel_rows(rows_fn fn, const void *ctx, int64_t rows, int threads) {
+    if (rows <= 0) return;
+    int64_t per = threads > 1 ? (rows + 4 * threads - 1) / (4 * threads) : rows;
+    rows_job job = {fn, ctx, rows, per};
+    kl_parallel(rows_run, &job, (rows + per - 1) / per, threads);
+}
+
 /* ---- convolution / GEMM ---------------------------------------------------------------------------------- */
 
 typedef struct {
@@ -130,17 +155,9 @@ static int pack_raw(kl_conv *g, int threads, float **owned);
 
 #define KL_AG_FLOATS (2 << 20)   /* 8 MiB of im2col at most */
 #define KL_AG_ONE_BLOCK 512       /* rows up to which a gathered im2col is one row block, the panels split alone */
-typedef struct {
-    const kl_conv *g;
-    float *dst;
-    int64_t per;  /* rows per task */
-} gather_job;
-
-static void gather_run(void *ctx, int64_t task, int tid) {
-    (void)tid;
-    const gather_job *j = (const gather_job *)ctx;
-    int64_t m = j->g->n * j->g->oh * j->g->ow, m0 = task * j->per, rows = m - m0 < j->per ? m - m0 : j->per;
-    isa->gather_rows(j->g, m0, rows, j->dst + m0 * j->g->ldag);
+static void gather_span(const void *ctx, int64_t r0, int64_t r1) {  /* ctx: the kl_conv, its ag being written */
+    const kl_conv *g = (const kl_conv *)ctx;
+    isa->gather_rows(g, r0, r1 - r0, (float *)g->ag + r0 * kl_ag_ld(g));
 }
 
 static int conv_execute(kl_conv *g) {
@@ -164,12 +181,10 @@ static int conv_execute(kl_conv *g) {
     float *ag = NULL;
     if (threads > 1 && np > 1 && !kl_is_direct(g) && !g->trans && g->groups == 1 && !wide && m <= g->nout
         && m * g->k <= KL_AG_FLOATS) {
-        g->ldag = (g->k + 31) / 16 * 16;  /* whole 64-byte lines, >= k + 15 (VW <= 16) */
-        ag = (float *)malloc((size_t)(m * g->ldag) * sizeof(float));
+        ag = (float *)malloc((size_t)(m * kl_ag_ld(g)) * sizeof(float));
         if (ag) {  /* without the memory: the tasks gather as before */
-            gather_job gj = {g, ag, 64};
-            kl_parallel(gather_run, &gj, (m + gj.per - 1) / gj.per, threads);
             g->ag = ag;
+            parallel_rows(gather_span, g, m, threads);
             if (m <= KL_AG_ONE_BLOCK) {
                 nm = 1;
                 np = kl_panel_chunks(threads, 1, panels);
@@ -314,16 +329,8 @@ error:
 
 /* ---- depthwise ------------------------------------------------------------------------------------------- */
 
-typedef struct {
-    const kl_depthwise *d;
-    int64_t rows_per_task, rows;
-} dw_job;
-
-static void dw_run(void *ctx, int64_t task, int tid) {
-    (void)tid;
-    dw_job *j = (dw_job *)ctx;
-    int64_t r0 = task * j->rows_per_task, r1 = r0 + j->rows_per_task < j->rows ? r0 + j->rows_per_task : j->rows;
-    isa->depthwise_rows(j->d, r0, r1);
+static void depthwise_span(const void *ctx, int64_t r0, int64_t r1) {
+    isa->depthwise_rows((const kl_depthwise *)ctx, r0, r1);
 }
 
 /* depthwise(x, kernel, y, bias, act, sh, sw, dh, dw, pt, pl, pre_scale, pre_shift, pre_act): kernel (kh, kw,
@@ -367,11 +374,8 @@ static PyObject *py_depthwise(PyObject *self, PyObject *const *args, Py_ssize_t 
     {
         int64_t rows = d.n * d.oh, work = rows * d.ow * ks[2] * d.kh * d.kw;
         int threads = work >= KL_POOL_MIN_READS ? kl_threads() : 1;
-        int64_t per = threads > 1 ? (rows + 4 * threads - 1) / (4 * threads) : rows;
-        if (per < 1) per = 1;
-        dw_job job = {&d, per, rows};
         Py_BEGIN_ALLOW_THREADS
-        kl_parallel(dw_run, &job, rows ? (rows + per - 1) / per : 0, threads);
+        parallel_rows(depthwise_span, &d, rows, threads);
         Py_END_ALLOW_THREADS
     }
     release(b, 6);
@@ -383,17 +387,7 @@ error:
 
 /* ---- pooling --------------------------------------------------------------------------------------------- */
 
-typedef struct {
-    const kl_pool *p;
-    int64_t rows_per_task, rows;
-} pool_job;
-
-static void pool_run(void *ctx, int64_t task, int tid) {
-    (void)tid;
-    pool_job *j = (pool_job *)ctx;
-    int64_t r0 = task * j->rows_per_task, r1 = r0 + j->rows_per_task < j->rows ? r0 + j->rows_per_task : j->rows;
-    isa->pool_rows(j->p, r0, r1);
-}
+static void pool_span(const void *ctx, int64_t r0, int64_t r1) { isa->pool_rows((const kl_pool *)ctx, r0, r1); }
 
 /* pool(x, y, avg, ph, pw, sh, sw, pt, pl, pad_zeros): x (n, h, w, c), y (n, oh, ow, c). */
 static PyObject *py_pool(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
@@ -419,11 +413,8 @@ static PyObject *py_pool(PyObject *self, PyObject *const *args, Py_ssize_t nargs
     {
         int64_t rows = p.n * p.oh, work = rows * p.ow * p.c * p.ph * p.pw;
         int threads = work >= KL_POOL_MIN_READS ? kl_threads() : 1;
-        int64_t per = threads > 1 ? (rows + 4 * threads - 1) / (4 * threads) : rows;
-        if (per < 1) per = 1;
-        pool_job job = {&p, per, rows};
         Py_BEGIN_ALLOW_THREADS
-        kl_parallel(pool_run, &job, rows ? (rows + per - 1) / per : 0, threads);
+        parallel_rows(pool_span, &p, rows, threads);
         Py_END_ALLOW_THREADS
     }
     release(b, 2);
@@ -565,14 +556,12 @@ typedef struct {
     const float *src[KL_CONCAT_MAX];
     int64_t width[KL_CONCAT_MAX], off[KL_CONCAT_MAX];
     int n;
-    int64_t rows, cout, per;  /* per: rows a task copies */
+    int64_t rows, cout;
     float *y;
 } concat_job;
 
-static void concat_run(void *ctx, int64_t task, int tid) {
-    (void)tid;
+static void concat_span(const void *ctx, int64_t r0, int64_t r1) {
     const concat_job *j = (const concat_job *)ctx;
-    const int64_t r0 = task * j->per, r1 = r0 + j->per < j->rows ? r0 + j->per : j->rows;
     for (int64_t r = r0; r < r1; r++)
         for (int i = 0; i < j->n; i++)
             memcpy(j->y + r * j->cout + j->off[i], j->src[i] + r * j->width[i], (size_t)j->width[i] * 4);
@@ -610,11 +599,9 @@ static PyObject *py_concat(PyObject *self, PyObject *const *args, Py_ssize_t nar
     if (off != job.cout) { fail("_ckernels: concat widths do not add up to the output's"); goto done; }
     const int64_t total = nfloats(&b[n]);
     int threads = total >= (1 << 16) ? kl_threads() : 1;
-    int64_t tasks = job.rows < 4 * threads ? (job.rows ? job.rows : 1) : 4 * threads;
-    job.per = (job.rows + tasks - 1) / tasks;
-    if (job.rows && job.cout) {
+    if (job.cout) {
         Py_BEGIN_ALLOW_THREADS
-        kl_parallel(concat_run, &job, (job.rows + job.per - 1) / job.per, threads);
+        parallel_rows(concat_span, &job, job.rows, threads);
         Py_END_ALLOW_THREADS
     }
     result = Py_None;
