@@ -9,7 +9,7 @@ import sys
 from setuptools import Extension, setup
 
 NATIVE = os.path.join("runtime", "csrc")
-SOURCES = ["module.c", "threads.c", "direct.c", "isa_base.c", "isa_avx2.c", "isa_avx512.c"]
+SOURCES = ["module.c", "threads.c", "scratch.c", "direct.c", "isa_base.c", "isa_avx2.c", "isa_avx512.c"]
 HEADERS = ["kl.h", "kernels.h", "vec.h", "gemm.h", "direct.h", "depthwise.h", "pool.h", "rnn.h", "resize.h", "update.h"]
 SOURCES += ["rnn_train_base.c", "rnn_train_avx2.c", "rnn_train_avx512.c"]  # training's recurrences
 HEADERS += ["rnn_train.h", "rnn_train_py.h", "scatter.h", "target_begin.h", "target_end.h"]

@@ -42,8 +42,9 @@ int kl_conv_direct(const kl_isa *isa, const kl_conv *g, int threads) {
     if (wp < g->w + g->pl) wp = g->w + g->pl;
     /* the GEMM's K blocks (kl_kblock), so both round alike */
     const int64_t nblocks = kl_kblocks(g);
-    int64_t *koff = (int64_t *)malloc((size_t)(g->k + nblocks) * sizeof(int64_t)), *kend = koff + g->k;
+    int64_t *koff = (int64_t *)kl_scratch(KL_SCRATCH_OFFSETS, (size_t)(g->k + nblocks) * sizeof(int64_t));
     if (!koff) return -2;
+    int64_t *kend = koff + g->k;
     for (int64_t b = 0; b < nblocks; b++) {
         int64_t t0, t1, c0, c1;
         kl_kblock(g, b, &t0, &t1, &c0, &c1);
@@ -52,8 +53,8 @@ int kl_conv_direct(const kl_isa *isa, const kl_conv *g, int threads) {
     float *xp = NULL;
     int in_place = !g->pre && hp == g->h && wp == g->w;  /* no padding to add and no prologue: read x itself */
     if (!in_place) {
-        xp = (float *)malloc((size_t)(g->n * hp * wp * g->cstride) * sizeof(float));
-        if (!xp) { free(koff); return -2; }
+        xp = (float *)kl_scratch(KL_SCRATCH_PADDED, (size_t)(g->n * hp * wp * g->cstride) * sizeof(float));
+        if (!xp) { kl_scratch_done(KL_SCRATCH_OFFSETS, koff); return -2; }
         isa->direct_pad(g, xp, hp, wp);
     }
     /* K row q = (tap (ty, tx), channel c) reads offset (ty*dh*wp + tx*dw)*cstride + c of its window; nested loops,
@@ -68,7 +69,7 @@ int kl_conv_direct(const kl_isa *isa, const kl_conv *g, int threads) {
     int64_t np = kl_panel_chunks(threads, g->groups * nm, panels);  /* as the GEMM splits them */
     direct_job job = {isa, &d, nm, np};
     kl_parallel(direct_run, &job, g->groups * nm * np, threads);
-    free(xp);
-    free(koff);
+    kl_scratch_done(KL_SCRATCH_PADDED, xp);
+    kl_scratch_done(KL_SCRATCH_OFFSETS, koff);
     return 0;
 }

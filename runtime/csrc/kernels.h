@@ -14,6 +14,7 @@
 #include "depthwise.h"
 #include "pool.h"
 #include "rnn.h"
+#include "update.h"
 
 const kl_isa F(kl_isa) = {
     .name = KL_STR(SUFFIX), .nr = NR, .mr = MR, .conv_task = F(conv_task), .conv_mblocks = F(conv_mblocks),
@@ -21,5 +22,5 @@ const kl_isa F(kl_isa) = {
     .scratch_floats = SCRATCH, .direct_task = F(direct_task), .direct_pad = F(direct_pad),
     .depthwise_rows = F(depthwise_rows), .rnn = F(rnn), .pool_rows = F(pool_rows), .activate = F(activate),
     .bias_act = F(bias_act), .affine = F(affine), .softmax = F(softmax),
-    .pack_t = F(pack_t), .gather_rows = F(gather_rows),
+    .pack_t = F(pack_t), .gather_rows = F(gather_rows), .adam = kl_adam, .act_grad = kl_act_grad,
 };

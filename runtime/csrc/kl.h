@@ -155,6 +155,11 @@ typedef struct {
     /* rows [m0, m0+rows) of g's whole im2col matrix (every tap and channel of group 0) into dst, row stride
      * kl_ag_ld(g) */
     void (*gather_rows)(const kl_conv *g, int64_t m0, int64_t rows, float *dst);
+    /* training's elementwise passes (update.h), vectorised for this ISA: the same numbers on every ISA (no
+     * contraction; sqrt and division are correctly rounded in every width) */
+    void (*adam)(const float *g, float *w, float *m, float *v, float *vhat, int64_t n, float alpha,
+                 float one_minus_b1, float one_minus_b2, float eps);
+    void (*act_grad)(const float *g, const float *y, float *out, int64_t n, int act);
 } kl_isa;
 
 extern const kl_isa kl_isa_avx512, kl_isa_avx2, kl_isa_base;
@@ -175,10 +180,32 @@ int kl_conv_direct(const kl_isa *isa, const kl_conv *g, int threads);
 #define KL_POOL_MIN_MACS (1 << 18)
 #define KL_POOL_MIN_READS (1 << 15)
 
+/* Floating-point contraction off in one function (KL_NO_CONTRACT_FN before it, KL_NO_CONTRACT_BEGIN first in its
+ * body): where a reference rounds a product and a sum separately (TensorFlow's resize, Keras' optimizer updates),
+ * an FMA would round once and the numbers would differ. */
+#if defined(__clang__)
+#define KL_NO_CONTRACT_BEGIN _Pragma("clang fp contract(off)")
+#define KL_NO_CONTRACT_FN
+#elif defined(__GNUC__)
+#define KL_NO_CONTRACT_BEGIN
+#define KL_NO_CONTRACT_FN __attribute__((optimize("fp-contract=off")))
+#else
+#define KL_NO_CONTRACT_BEGIN
+#define KL_NO_CONTRACT_FN
+#endif
+
 /* Thread pool (threads.c). fn(ctx, task) runs for every task in [0, ntasks), on up to kl_threads() threads. */
 typedef void (*kl_task_fn)(void *ctx, int64_t task, int tid);
 void kl_parallel(kl_task_fn fn, void *ctx, int64_t ntasks, int max_threads);
 int kl_threads(void);
 void kl_set_threads(int n);
+
+/* Scratch kept between calls by the calling thread (scratch.c): kl_scratch(slot, bytes) gives a buffer of at least
+ * `bytes` (64-byte aligned, contents undefined; NULL without memory), kl_scratch_done(slot, p) hands it back (freed
+ * unless kept). One buffer per slot at a time: a call uses each slot once. */
+enum { KL_SCRATCH_TASKS, KL_SCRATCH_PACKED, KL_SCRATCH_IM2COL, KL_SCRATCH_PADDED, KL_SCRATCH_OFFSETS,
+       KL_SCRATCH_RNN, KL_SCRATCH_SLOTS };
+void *kl_scratch(int slot, size_t bytes);
+void kl_scratch_done(int slot, void *p);
 
 #endif

@@ -11,7 +11,6 @@
 
 #include "kl.h"
 #include "resize.h"
-#include "update.h"
 
 static const kl_isa *isa = &kl_isa_base;
 
@@ -181,7 +180,7 @@ static int conv_execute(kl_conv *g) {
     float *ag = NULL;
     if (threads > 1 && np > 1 && !kl_is_direct(g) && !g->trans && g->groups == 1 && !wide && m <= g->nout
         && m * g->k <= KL_AG_FLOATS) {
-        ag = (float *)malloc((size_t)(m * kl_ag_ld(g)) * sizeof(float));
+        ag = (float *)kl_scratch(KL_SCRATCH_IM2COL, (size_t)(m * kl_ag_ld(g)) * sizeof(float));
         if (ag) {  /* without the memory: the tasks gather as before */
             g->ag = ag;
             parallel_rows(gather_span, g, m, threads);
@@ -195,14 +194,18 @@ static int conv_execute(kl_conv *g) {
     int64_t stride = isa->scratch_floats + (g->braw ? (int64_t)KL_KC * isa->nr : 0);
     float *scratch = NULL;
     if (!direct || g->braw) {
-        scratch = (float *)malloc((size_t)threads * (size_t)stride * sizeof(float));
-        if (!scratch) { free(packed); return -2; }
+        scratch = (float *)kl_scratch(KL_SCRATCH_TASKS, (size_t)threads * (size_t)stride * sizeof(float));
+        if (!scratch) {
+            kl_scratch_done(KL_SCRATCH_PACKED, packed);
+            if (ag) { g->ag = NULL; kl_scratch_done(KL_SCRATCH_IM2COL, ag); }
+            return -2;
+        }
     }
     conv_job job = {g, wide ? 0 : nm, np, scratch, stride};
     kl_parallel(conv_run, &job, wide ? np : g->groups * nm * np, threads);
-    free(scratch);
-    free(packed);
-    if (ag) { g->ag = NULL; free(ag); }
+    kl_scratch_done(KL_SCRATCH_TASKS, scratch);
+    kl_scratch_done(KL_SCRATCH_PACKED, packed);
+    if (ag) { g->ag = NULL; kl_scratch_done(KL_SCRATCH_IM2COL, ag); }
     return 0;
 }
 
@@ -507,12 +510,12 @@ static PyObject *py_rnn(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     if (parts < 1) parts = 1;
     rnn_job job = {&r, NULL, g + 2 * u, {0}};
     parts = rnn_bounds(r.n, parts, job.bound);
-    job.scratch = (float *)malloc((size_t)(r.n * job.per_row + 16 * parts) * sizeof(float));
+    job.scratch = (float *)kl_scratch(KL_SCRATCH_RNN, (size_t)(r.n * job.per_row + 16 * parts) * sizeof(float));
     if (!job.scratch) { release(b, 7); return PyErr_NoMemory(); }
     Py_BEGIN_ALLOW_THREADS
     kl_parallel(rnn_run, &job, parts, (int)parts);
     Py_END_ALLOW_THREADS
-    free(job.scratch);
+    kl_scratch_done(KL_SCRATCH_RNN, job.scratch);
     release(b, 7);
     Py_RETURN_NONE;
 error:
@@ -750,7 +753,7 @@ static void adam_run(void *ctx, int64_t task, int tid) {
     (void)tid;
     adam_job *j = (adam_job *)ctx;
     int64_t len, lo = chunk_of(task, j->n, &len);
-    kl_adam(j->g + lo, j->w + lo, j->m + lo, j->v + lo, j->vhat ? j->vhat + lo : NULL, len, j->k[0], j->k[1],
+    isa->adam(j->g + lo, j->w + lo, j->m + lo, j->v + lo, j->vhat ? j->vhat + lo : NULL, len, j->k[0], j->k[1],
             j->k[2], j->k[3]);
 }
 
@@ -837,10 +840,11 @@ static void pack_run(void *ctx, int64_t task, int tid) {  /* task: panel p of gr
     pack_rows(j->b, j->rowoff, j->sk, j->sn, 0, j->k, col0, width, (int)nr, j->out + task * j->k * nr);
 }
 
-/* g's unpacked weights packed into a new buffer (*owned, the caller frees it), g switched to it; -1 without memory. */
+/* g's unpacked weights packed into a buffer of slot KL_SCRATCH_PACKED (*owned, the caller hands it back), g
+ * switched to it; -1 without memory. */
 static int pack_raw(kl_conv *g, int threads, float **owned) {
     const int64_t panels = (g->nout + isa->nr - 1) / isa->nr;
-    float *out = (float *)malloc((size_t)(panels * g->k * isa->nr) * sizeof(float));
+    float *out = (float *)kl_scratch(KL_SCRATCH_PACKED, (size_t)(panels * g->k * isa->nr) * sizeof(float));
     if (!out) return -1;
     pack_job job = {g->braw, NULL, g->bsk, g->bsn, g->k, g->nout, panels, out};
     kl_parallel(pack_run, &job, panels, threads);
@@ -938,46 +942,86 @@ done:
     return result;
 }
 
-/* act_grad(g, y, out, act): out = g * act'(y) read from the output y (update.h), in chunks on the pool. */
+/* act_grad(g, y, out, act[, sums]): out = g * act'(y) read from the output y (update.h), in chunks on the pool;
+ * with sums (float32, the last axis' length c), also the column sums of out seen as (n / c, c): a Dense layer's
+ * bias gradient, taken while each block of rows is still in cache instead of in a second pass over out. Each
+ * block sums its rows in order into its own partial sums and the blocks are added in order, so the numbers depend
+ * on the block size only (fixed), never on the threads. */
 typedef struct {
     const float *g, *y;
     float *out;
     int64_t n;
     int act;
+    int64_t cols, rows_per;  /* with sums: row blocks of rows_per rows, their partial sums in part */
+    float *part;
 } act_grad_job;
 
 static void act_grad_run(void *ctx, int64_t task, int tid) {
     (void)tid;
     const act_grad_job *j = (const act_grad_job *)ctx;
-    int64_t len, lo = chunk_of(task, j->n, &len);
-    kl_act_grad(j->g + lo, j->y + lo, j->out + lo, len, j->act);
+    if (!j->part) {
+        int64_t len, lo = chunk_of(task, j->n, &len);
+        isa->act_grad(j->g + lo, j->y + lo, j->out + lo, len, j->act);
+        return;
+    }
+    const int64_t c = j->cols, r0 = task * j->rows_per, rows = j->n / c - r0 < j->rows_per ? j->n / c - r0 : j->rows_per;
+    const int64_t lo = r0 * c;
+    isa->act_grad(j->g + lo, j->y + lo, j->out + lo, rows * c, j->act);
+    float *part = j->part + task * c;
+    memcpy(part, j->out + lo, (size_t)c * sizeof(float));
+    for (int64_t r = 1; r < rows; r++) {
+        const float *row = j->out + lo + r * c;
+        for (int64_t i = 0; i < c; i++) part[i] += row[i];
+    }
 }
 
 static PyObject *py_act_grad(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     (void)self;
-    if (nargs != 4) return PyErr_Format(PyExc_TypeError, "act_grad() takes 4 arguments (%zd given)", nargs);
-    arg_buf b[3];
+    if (nargs != 4 && nargs != 5)
+        return PyErr_Format(PyExc_TypeError, "act_grad() takes 4 or 5 arguments (%zd given)", nargs);
+    arg_buf b[4];
     memset(b, 0, sizeof b);
     int64_t act;
     if (get_f32(args[0], &b[0], 0, 0, "g") || get_f32(args[1], &b[1], 0, 0, "y") || get_f32(args[2], &b[2], 1, 0, "out")
-        || get_ints(args, 3, 1, &act))
+        || get_ints(args, 3, 1, &act) || (nargs == 5 && get_f32(args[4], &b[3], 1, 1, "sums")))
         goto error;
-    const int64_t n = nfloats(&b[0]);
+    const int64_t n = nfloats(&b[0]), c = nfloats(&b[3]);
     if (nfloats(&b[1]) != n || nfloats(&b[2]) != n) { fail("_ckernels: act_grad sizes"); goto error; }
+    if (b[3].held && (c < 1 || n % c || b[2].v.ndim < 1 || b[2].v.shape[b[2].v.ndim - 1] != c)) {
+        fail("_ckernels: act_grad sums must have out's last axis");
+        goto error;
+    }
     if (act != KL_RELU && act != KL_RELU6 && act != KL_TANH) {
         fail("_ckernels: act_grad takes relu, relu6 or tanh");
         goto error;
     }
     {
-        act_grad_job job = {b[0].v.buf, b[1].v.buf, b[2].v.buf, n, (int)act};
+        act_grad_job job = {b[0].v.buf, b[1].v.buf, b[2].v.buf, n, (int)act, c, 0, NULL};
+        int64_t blocks = 0;
+        if (b[3].held && n) {
+            job.rows_per = ELEMENTWISE_CHUNK / c > 0 ? ELEMENTWISE_CHUNK / c : 1;
+            blocks = (n / c + job.rows_per - 1) / job.rows_per;
+            job.part = (float *)malloc((size_t)(blocks * c) * sizeof(float));
+            if (!job.part) { PyErr_NoMemory(); goto error; }
+        }
+        float *sums = b[3].held ? (float *)b[3].v.buf : NULL;
         Py_BEGIN_ALLOW_THREADS
-        run_chunks(act_grad_run, &job, n);
+        if (job.part) {
+            kl_parallel(act_grad_run, &job, blocks, blocks >= 4 ? kl_threads() : 1);
+            memcpy(sums, job.part, (size_t)c * sizeof(float));
+            for (int64_t t = 1; t < blocks; t++)
+                for (int64_t i = 0; i < c; i++) sums[i] += job.part[t * c + i];
+        } else {
+            run_chunks(act_grad_run, &job, n);
+            if (sums) memset(sums, 0, (size_t)c * sizeof(float));  /* no rows */
+        }
         Py_END_ALLOW_THREADS
+        free(job.part);
     }
-    release(b, 3);
+    release(b, 4);
     Py_RETURN_NONE;
 error:
-    release(b, 3);
+    release(b, 4);
     return NULL;
 }
 
@@ -1122,7 +1166,7 @@ static PyMethodDef methods[] = {
     {"affine", (PyCFunction)(void (*)(void))py_affine, METH_FASTCALL, "y = act(x * scale + shift) per channel"},
     {"matmul", (PyCFunction)(void (*)(void))py_matmul, METH_FASTCALL, "y = act(a @ b + bias), b unpacked (train)"},
     {"pack", (PyCFunction)(void (*)(void))py_pack, METH_FASTCALL, "weights (..., groups*F) into GEMM panels"},
-    {"act_grad", (PyCFunction)(void (*)(void))py_act_grad, METH_FASTCALL, "g * act'(y) from the output (train)"},
+    {"act_grad", (PyCFunction)(void (*)(void))py_act_grad, METH_FASTCALL, "g * act'(y) from the output, and its column sums (train)"},
     {"adam", (PyCFunction)(void (*)(void))py_adam, METH_FASTCALL, "fused in-place Adam / AMSGrad update (train)"},
     {"resize_bilinear", (PyCFunction)(void (*)(void))py_resize_bilinear, METH_FASTCALL,
      "tf.image.resize bilinear of uint8 / float32 images into float32"},

@@ -10,16 +10,7 @@
 
 #include <stdint.h>
 
-#if defined(__clang__)
-#define KL_NO_CONTRACT_BEGIN _Pragma("clang fp contract(off)")
-#define KL_NO_CONTRACT_FN
-#elif defined(__GNUC__)
-#define KL_NO_CONTRACT_BEGIN
-#define KL_NO_CONTRACT_FN __attribute__((optimize("fp-contract=off")))
-#else
-#define KL_NO_CONTRACT_BEGIN
-#define KL_NO_CONTRACT_FN
-#endif
+#include "kl.h"  /* KL_NO_CONTRACT_FN / _BEGIN */
 
 #define KL_BILINEAR_BODY(T)                                                                                          \
     for (int64_t b = 0; b < n; b++) {                                                                                \

@@ -4,7 +4,8 @@
  *
  * Adam (AMSGrad with vhat): m += (g - m) * (1 - b1); v += (g*g - v) * (1 - b2); [vhat = max(vhat, v)];
  * w -= (m * alpha) / (sqrt(v or vhat) + eps), alpha = lr * sqrt(1 - b2^t) / (1 - b1^t) computed by the caller.
- * Contraction is off (resize.h): an FMA would round once where Keras rounds twice.
+ * Contraction is off (KL_NO_CONTRACT_FN, kl.h): an FMA would round once where Keras rounds twice. Compiled once
+ * per ISA (kernels.h) and called through kl_isa, so the loops vectorise at the ISA's width.
  */
 #ifndef KL_UPDATE_H
 #define KL_UPDATE_H
@@ -13,7 +14,6 @@
 #include <stdint.h>
 
 #include "kl.h"
-#include "resize.h"
 
 KL_NO_CONTRACT_FN static void kl_adam(const float *g, float *w, float *m, float *v, float *vhat, int64_t n,
                                       float alpha, float one_minus_b1, float one_minus_b2, float eps) {

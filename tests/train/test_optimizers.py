@@ -380,6 +380,40 @@ def test_adam_on_the_compiled_kernels_follows_the_numpy_form():
                           None, 0.1, 0.1, 0.001, 1e-7)
 
 
+def test_compiled_adam_and_activation_gradient_give_the_same_floats_on_every_isa():
+    """The elementwise passes are compiled per ISA (vectorised 4, 8 or 16 wide): sqrt and division round
+    correctly at every width and nothing is contracted, so every variant gives the scalar loop's floats."""
+    from keraslite.runtime import native
+
+    lib = native.lib()
+    assert lib is not None, "the compiled kernels are not built: reinstall with a C compiler present"
+    best = lib.isa()
+    rng = np.random.default_rng(11)
+    n = 70_001  # 3 chunks, and a tail shorter than every vector
+    start = [rng.normal(size=n).astype("float32") for _ in range(5)]
+    start[2], start[3] = np.abs(start[2]), np.abs(start[3]) * 0.5  # v, vhat
+    grads = [rng.normal(size=n).astype("float32") for _ in range(3)]
+    y = np.maximum(rng.normal(size=(n // 7, 7)).astype("float32"), 0)
+    results = {}
+    try:
+        for name in ("base", "avx2", "avx512"):
+            if not lib._select_isa(name):
+                continue
+            w, m, v, vhat, w2 = [a.copy() for a in start]
+            for g in grads:
+                lib.adam(g, w, m, v, vhat, 1e-3, 0.1, 0.001, 1e-7)
+                lib.adam(g, w2, m, v, None, 1e-3, 0.1, 0.001, 1e-7)
+            out, sums = np.empty_like(y), np.empty(7, np.float32)
+            lib.act_grad(grads[0][:y.size].reshape(y.shape), y, out, native.ACT["relu"], sums)
+            results[name] = (w, m, v, vhat, w2, out, sums)
+    finally:
+        lib._select_isa(best)
+    assert "base" in results and len(results) >= 2 or best == "base"
+    for name, arrays in results.items():
+        for got, want in zip(arrays, results["base"]):
+            np.testing.assert_array_equal(got, want, err_msg=name)
+
+
 def test_compiled_adam_reads_each_steps_coefficients_once_for_all_its_variables():
     from keraslite.train.optimizers.kernels import adam as A
 

@@ -15,7 +15,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from . import kernels, native
 from .core import primitive
-from .nn import DENSE_ACTIVATIONS, activation_grad
+from .nn import DENSE_ACTIVATIONS, activation_and_bias_grad
 from .parallel import matmul
 
 
@@ -106,13 +106,12 @@ def _conv_joint(g, ans, needs, x, kernel, bias, strides=(1, 1), padding="valid",
                 activation="linear"):
     y, pads = ans
     kh, kw, cin, f = kernel.shape
-    g = activation_grad(g, y, activation)
+    g, gb = activation_and_bias_grad(g, y, activation, needs[2])
     g2 = g.reshape(-1, f)
     gk = None
     if needs[1]:
         cols = _im2col(_pad(x, pads), kh, kw, strides, dilation, g.shape[1], g.shape[2])
         gk = matmul(cols.T, g2).reshape(kernel.shape)
-    gb = g2.sum(axis=0) if needs[2] else None
     gx = None
     if needs[0]:
         if strides == (1, 1) and native.input_grad_usable(g, kernel):

@@ -62,15 +62,21 @@ def pack(w) -> np.ndarray:
     return native.pack(w)
 
 
-def activation_grad(g, y, activation):
+def activation_grad(g, y, activation, sums=False):
     """``g * activation'(y)`` for the activations read from their output (relu, relu6, tanh) in one compiled pass
-    on the kernels' threads; None when it should stay on numpy (small, not float32, or not built)."""
+    on the kernels' threads; None when it should stay on numpy (small, not float32, or not built). With ``sums``:
+    ``(out, column sums of out over every axis but the last)``, the sums taken block by block as the pass writes
+    them (a layer's bias gradient without a second pass)."""
     if (g.size < ELEMENTWISE_MIN or g.dtype != np.float32 or y.dtype != np.float32 or g.shape != y.shape
             or lib() is None):
         return None
     out = np.empty(y.shape, np.float32)
-    _call(lib().act_grad, _c(g), _c(y), out, act_code(activation))
-    return out
+    if not sums:
+        _call(lib().act_grad, _c(g), _c(y), out, act_code(activation))
+        return out
+    col_sums = np.empty(y.shape[-1], np.float32)
+    _call(lib().act_grad, _c(g), _c(y), out, act_code(activation), col_sums)
+    return out, col_sums
 
 
 def _call(kernel, *args):

@@ -50,8 +50,19 @@ def activation_grad(g, y, activation):
     return g * deriv(y) if out is None else out
 
 
-def _dense_joint(g, y, needs, x, kernel, bias, activation="linear"):
+def activation_and_bias_grad(g, y, activation, bias_grad):
+    """``(dz, db)``: the gradient through the activation and, when ``bias_grad``, its sum over every axis but the
+    last (the bias gradient, else None), taken in the same compiled pass when that pass runs."""
+    if bias_grad and DENSE_ACTIVATIONS[activation][1] is not None:
+        both = native.activation_grad(g, y, activation, sums=True)
+        if both is not None:
+            return both
     dz = activation_grad(g, y, activation)
+    return dz, _flat(dz).sum(axis=0) if bias_grad else None
+
+
+def _dense_joint(g, y, needs, x, kernel, bias, activation="linear"):
+    dz, gb = activation_and_bias_grad(g, y, activation, needs[2])
     dz2 = _flat(dz)
     m, n = dz2.shape
     k = kernel.shape[0]
@@ -70,7 +81,6 @@ def _dense_joint(g, y, needs, x, kernel, bias, activation="linear"):
     else:
         gx = (matmul(dz, kernel.T) if dz.ndim == 2 else np.matmul(dz, kernel.T)) if needs[0] else None
         gk = matmul(_flat(x).T, dz2) if needs[1] else None
-    gb = dz2.sum(axis=0) if needs[2] else None
     return gx, gk, gb
 
 
