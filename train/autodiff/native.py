@@ -11,8 +11,8 @@ the 9x window matrix nor col2im. A Dense layer's three products are ``x @ W`` (w
 ``dz @ W.T`` and ``x.T @ dz``: the kernel packs each slab of the weights (``W``, the view ``W.T``, ``dz``) as it
 reaches it and reads ``x`` transposed block by block, so no operand is copied whole; two-operand einsums take the
 same route when their operands are views (linalg.py), and so does the gradient through relu/relu6/tanh
-(``activation_grad``, which also sums the bias gradient as it writes). ``lib()`` is None when the kernels are not built or ``KERASLITE_NATIVE=0``; the callers then
-keep their numpy/BLAS paths (also the path of every other dtype).
+(``activation_grad``, which also sums the bias gradient as it writes). ``lib()`` is None when the kernels are not
+built or ``KERASLITE_NATIVE=0``; the callers then keep their numpy/BLAS paths (also the path of every other dtype).
 """
 from __future__ import annotations
 
