@@ -964,7 +964,8 @@ static void act_grad_run(void *ctx, int64_t task, int tid) {
         isa->act_grad(j->g + lo, j->y + lo, j->out + lo, len, j->act);
         return;
     }
-    const int64_t c = j->cols, r0 = task * j->rows_per, rows = j->n / c - r0 < j->rows_per ? j->n / c - r0 : j->rows_per;
+    const int64_t c = j->cols, r0 = task * j->rows_per, left = j->n / c - r0;
+    const int64_t rows = left < j->rows_per ? left : j->rows_per;
     const int64_t lo = r0 * c;
     isa->act_grad(j->g + lo, j->y + lo, j->out + lo, rows * c, j->act);
     float *part = j->part + task * c;
@@ -1166,7 +1167,8 @@ static PyMethodDef methods[] = {
     {"affine", (PyCFunction)(void (*)(void))py_affine, METH_FASTCALL, "y = act(x * scale + shift) per channel"},
     {"matmul", (PyCFunction)(void (*)(void))py_matmul, METH_FASTCALL, "y = act(a @ b + bias), b unpacked (train)"},
     {"pack", (PyCFunction)(void (*)(void))py_pack, METH_FASTCALL, "weights (..., groups*F) into GEMM panels"},
-    {"act_grad", (PyCFunction)(void (*)(void))py_act_grad, METH_FASTCALL, "g * act'(y) from the output, and its column sums (train)"},
+    {"act_grad", (PyCFunction)(void (*)(void))py_act_grad, METH_FASTCALL,
+     "g * act'(y) from the output, and its column sums (train)"},
     {"adam", (PyCFunction)(void (*)(void))py_adam, METH_FASTCALL, "fused in-place Adam / AMSGrad update (train)"},
     {"resize_bilinear", (PyCFunction)(void (*)(void))py_resize_bilinear, METH_FASTCALL,
      "tf.image.resize bilinear of uint8 / float32 images into float32"},
