@@ -729,10 +729,15 @@ static int get_floats(PyObject *const *args, Py_ssize_t first, Py_ssize_t count,
  * changes no number. */
 #define ELEMENTWISE_CHUNK (1 << 15)
 
-/* fn over n floats in chunks of ELEMENTWISE_CHUNK, on the pool from 4 chunks up (call with the GIL released). */
+/* fn over `blocks` blocks of about ELEMENTWISE_CHUNK floats, on the pool from 4 blocks up (call with the GIL
+ * released). */
+static void run_blocks(kl_task_fn fn, void *ctx, int64_t blocks) {
+    kl_parallel(fn, ctx, blocks, blocks >= 4 ? kl_threads() : 1);
+}
+
+/* fn over n floats in chunks of ELEMENTWISE_CHUNK (chunk_of). */
 static void run_chunks(kl_task_fn fn, void *ctx, int64_t n) {
-    int64_t chunks = (n + ELEMENTWISE_CHUNK - 1) / ELEMENTWISE_CHUNK;
-    kl_parallel(fn, ctx, chunks, chunks >= 4 ? kl_threads() : 1);
+    run_blocks(fn, ctx, (n + ELEMENTWISE_CHUNK - 1) / ELEMENTWISE_CHUNK);
 }
 
 /* Chunk `task` of n floats: its first float, and its length in *len. */
@@ -942,32 +947,27 @@ done:
     return result;
 }
 
-/* act_grad(g, y, out, act[, sums]): out = g * act'(y) read from the output y (update.h), in chunks on the pool;
+/* act_grad(g, y, out, act[, sums]): out = g * act'(y) read from the output y (update.h), in blocks on the pool;
  * with sums (float32, the last axis' length c), also the column sums of out seen as (n / c, c): a Dense layer's
- * bias gradient, taken while each block of rows is still in cache instead of in a second pass over out. Each
- * block sums its rows in order into its own partial sums and the blocks are added in order, so the numbers depend
- * on the block size only (fixed), never on the threads. */
+ * bias gradient, taken while each block of rows is still in cache instead of in a second pass over out. The
+ * blocks are whole rows of about ELEMENTWISE_CHUNK floats (without sums, rows of one float: run_chunks'
+ * chunks); each sums its rows in order into its own partial sums and the blocks are added in order, so the
+ * numbers depend on the block size only (fixed), never on the threads. */
 typedef struct {
     const float *g, *y;
     float *out;
-    int64_t n;
     int act;
-    int64_t cols, rows_per;  /* with sums: row blocks of rows_per rows, their partial sums in part */
-    float *part;
+    int64_t rows, cols, rows_per;  /* blocks of rows_per rows of cols floats */
+    float *part;                   /* with sums: each block's partial sums, cols floats apart */
 } act_grad_job;
 
 static void act_grad_run(void *ctx, int64_t task, int tid) {
     (void)tid;
     const act_grad_job *j = (const act_grad_job *)ctx;
-    if (!j->part) {
-        int64_t len, lo = chunk_of(task, j->n, &len);
-        isa->act_grad(j->g + lo, j->y + lo, j->out + lo, len, j->act);
-        return;
-    }
-    const int64_t c = j->cols, r0 = task * j->rows_per, left = j->n / c - r0;
-    const int64_t rows = left < j->rows_per ? left : j->rows_per;
-    const int64_t lo = r0 * c;
+    const int64_t c = j->cols, r0 = task * j->rows_per, left = j->rows - r0;
+    const int64_t rows = left < j->rows_per ? left : j->rows_per, lo = r0 * c;
     isa->act_grad(j->g + lo, j->y + lo, j->out + lo, rows * c, j->act);
+    if (!j->part) return;
     float *part = j->part + task * c;
     memcpy(part, j->out + lo, (size_t)c * sizeof(float));
     for (int64_t r = 1; r < rows; r++) {
@@ -986,7 +986,7 @@ static PyObject *py_act_grad(PyObject *self, PyObject *const *args, Py_ssize_t n
     if (get_f32(args[0], &b[0], 0, 0, "g") || get_f32(args[1], &b[1], 0, 0, "y") || get_f32(args[2], &b[2], 1, 0, "out")
         || get_ints(args, 3, 1, &act) || (nargs == 5 && get_f32(args[4], &b[3], 1, 1, "sums")))
         goto error;
-    const int64_t n = nfloats(&b[0]), c = nfloats(&b[3]);
+    const int64_t n = nfloats(&b[0]), c = b[3].held ? nfloats(&b[3]) : 1;
     if (nfloats(&b[1]) != n || nfloats(&b[2]) != n) { fail("_ckernels: act_grad sizes"); goto error; }
     if (b[3].held && (c < 1 || n % c || b[2].v.ndim < 1 || b[2].v.shape[b[2].v.ndim - 1] != c)) {
         fail("_ckernels: act_grad sums must have out's last axis");
@@ -997,24 +997,21 @@ static PyObject *py_act_grad(PyObject *self, PyObject *const *args, Py_ssize_t n
         goto error;
     }
     {
-        act_grad_job job = {b[0].v.buf, b[1].v.buf, b[2].v.buf, n, (int)act, c, 0, NULL};
-        int64_t blocks = 0;
-        if (b[3].held && n) {
-            job.rows_per = ELEMENTWISE_CHUNK / c > 0 ? ELEMENTWISE_CHUNK / c : 1;
-            blocks = (n / c + job.rows_per - 1) / job.rows_per;
+        const int64_t rows_per = ELEMENTWISE_CHUNK / c > 0 ? ELEMENTWISE_CHUNK / c : 1;
+        const int64_t blocks = (n / c + rows_per - 1) / rows_per;
+        act_grad_job job = {b[0].v.buf, b[1].v.buf, b[2].v.buf, (int)act, n / c, c, rows_per, NULL};
+        float *sums = b[3].held ? (float *)b[3].v.buf : NULL;
+        if (sums && blocks) {
             job.part = (float *)malloc((size_t)(blocks * c) * sizeof(float));
             if (!job.part) { PyErr_NoMemory(); goto error; }
         }
-        float *sums = b[3].held ? (float *)b[3].v.buf : NULL;
         Py_BEGIN_ALLOW_THREADS
+        run_blocks(act_grad_run, &job, blocks);
+        if (sums && !blocks) memset(sums, 0, (size_t)c * sizeof(float));  /* no rows */
         if (job.part) {
-            kl_parallel(act_grad_run, &job, blocks, blocks >= 4 ? kl_threads() : 1);
             memcpy(sums, job.part, (size_t)c * sizeof(float));
             for (int64_t t = 1; t < blocks; t++)
                 for (int64_t i = 0; i < c; i++) sums[i] += job.part[t * c + i];
-        } else {
-            run_chunks(act_grad_run, &job, n);
-            if (sums) memset(sums, 0, (size_t)c * sizeof(float));  /* no rows */
         }
         Py_END_ALLOW_THREADS
         free(job.part);

@@ -71,12 +71,9 @@ def activation_grad(g, y, activation, sums=False):
             or lib() is None):
         return None
     out = np.empty(y.shape, np.float32)
-    if not sums:
-        _call(lib().act_grad, _c(g), _c(y), out, act_code(activation))
-        return out
-    col_sums = np.empty(y.shape[-1], np.float32)
-    _call(lib().act_grad, _c(g), _c(y), out, act_code(activation), col_sums)
-    return out, col_sums
+    col_sums = (np.empty(y.shape[-1], np.float32),) if sums else ()
+    _call(lib().act_grad, _c(g), _c(y), out, act_code(activation), *col_sums)
+    return (out, *col_sums) if sums else out
 
 
 def _call(kernel, *args):

@@ -41,23 +41,18 @@ def _dense_fwd(x, kernel, bias, activation="linear"):
     return z if fn is None else fn(z)
 
 
-def activation_grad(g, y, activation):
-    """The gradient ``g`` of a fused node's output ``y`` through its activation (read from ``y``)."""
+def activation_and_bias_grad(g, y, activation, bias_grad):
+    """``(dz, db)``: the gradient ``g`` of a fused node's output ``y`` through its activation (read from ``y``)
+    and, when ``bias_grad``, its sum over every axis but the last (the bias gradient, else None), in one compiled
+    pass when the kernels take it."""
     deriv = DENSE_ACTIVATIONS[activation][1]
     if deriv is None:
-        return g
-    out = native.activation_grad(g, y, activation)
-    return g * deriv(y) if out is None else out
-
-
-def activation_and_bias_grad(g, y, activation, bias_grad):
-    """``(dz, db)``: the gradient through the activation and, when ``bias_grad``, its sum over every axis but the
-    last (the bias gradient, else None), taken in the same compiled pass when that pass runs."""
-    if bias_grad and DENSE_ACTIVATIONS[activation][1] is not None:
-        both = native.activation_grad(g, y, activation, sums=True)
-        if both is not None:
-            return both
-    dz = activation_grad(g, y, activation)
+        dz = g
+    else:
+        fused = native.activation_grad(g, y, activation, sums=bias_grad)
+        if fused is not None:
+            return fused if bias_grad else (fused, None)
+        dz = g * deriv(y)
     return dz, _flat(dz).sum(axis=0) if bias_grad else None
 
 
@@ -182,5 +177,5 @@ def _bn_joint(g, ans, needs, x, gamma, beta, axes, epsilon):
 
 batch_norm_train = primitive("batch_norm_train", _bn_fwd, joint=_bn_joint, n_out=3, saves=True)
 
-__all__ = ["dense", "activation_grad", "embedding_lookup", "sparse_softmax_cross_entropy", "softmax_cross_entropy",
+__all__ = ["dense", "activation_and_bias_grad", "embedding_lookup", "sparse_softmax_cross_entropy", "softmax_cross_entropy",
            "sigmoid_cross_entropy", "batch_norm_train", "DENSE_ACTIVATIONS", "softmax_array"]
