@@ -440,6 +440,31 @@ def test_threads_predicting_at_once_share_the_pool(h, rng):
     assert not errors, errors[:3]
 
 
+def test_idle_pool_workers_go_to_sleep():
+    """A worker polls for the next job for a millisecond after one ends, then sleeps: an idle process (a server
+    between requests) costs no CPU. Measured in a fresh process, whose only other threads are idle."""
+    import subprocess
+    import sys
+
+    script = """if True:
+        import time
+        import numpy as np
+        from keraslite.runtime import native
+        native.set_num_threads(2)
+        lib = native.lib()
+        a, b = np.ones((256, 256), np.float32), np.ones((256, 256), np.float32)
+        for _ in range(20):
+            lib.matmul(a, b, np.empty((256, 256), np.float32), None, 0, 0)
+        time.sleep(0.05)
+        before = time.process_time()
+        time.sleep(0.5)
+        print(time.process_time() - before)
+    """
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert float(run.stdout) < 0.1, f"{run.stdout.strip()} s of CPU time in 0.5 s asleep"
+
+
 def test_thread_pool_survives_fork(h, rng):
     """gunicorn forks workers after the app loaded (and warmed) its models: the child starts its own pool."""
     import os
