@@ -25,11 +25,12 @@
 
 #define KL_MAX_THREADS 64
 #define KL_SPIN 4000  /* the caller's pauses before it yields while workers finish their claimed tasks */
-/* A worker's poll for the next job, timed (one PAUSE took 12 ns on one x86 here, ~45 on another): pauses for the
- * first KL_PAUSE_NS, then sched_yield() between looks, so that a thread of another process that wants this core
- * runs (two wide-MLP trainings at once on two cores: 0.69-0.71 s an epoch each with the yields, 0.98-1.34 s with
- * 3 ms of pauses, 0.73-0.76 with 47 us of pauses), then asleep. One wide-MLP training (bench/train.py's task):
- * 0.91-0.93x the epoch of 47 us of pauses, the old poll, which left the worker asleep for half the products. */
+/* A worker's poll for the next job, timed (a PAUSE takes 12 ns on this team's x86 machine, ~140 cycles on
+ * Skylake-era cores): pauses for the first KL_PAUSE_NS, then sched_yield() between looks, so that a thread of
+ * another process that wants this core runs (two wide-MLP trainings at once on two cores: 0.69-0.71 s an epoch each
+ * with the yields, 0.98-1.34 s with 3 ms of pauses, 0.73-0.82 with 47 us of pauses), then asleep. One wide-MLP
+ * training (bench/train.py's task): 0.91-0.93x the epoch of 47 us of pauses, the old poll, which left the worker
+ * asleep for half the products. */
 #define KL_PAUSE_NS 50000
 #define KL_WAIT_NS 1000000
 
