@@ -13,9 +13,11 @@ rng = np.random.default_rng(3)
 
 @pytest.fixture(autouse=True)
 def compiled_for_every_size(monkeypatch):
-    """These shapes are below the size from which training uses the compiled kernel: lower it to 0, and let the
-    input gradient of inputs with few channels (3 of 32 panel columns) run compiled too, so both paths are checked."""
-    monkeypatch.setattr(native, "MIN_MACS", 0)
+    """Some of these shapes are below the sizes from which training uses the compiled kernels: lower them to 0, and
+    let the input gradient of inputs with few channels (3 of 32 panel columns) run compiled too, so both paths are
+    checked."""
+    for threshold in ("MIN_MACS", "CONV_MIN_MACS", "INPUT_GRAD_MIN_MACS"):
+        monkeypatch.setattr(native, threshold, 0)
     monkeypatch.setattr(native, "MAX_PANEL_WASTE", 16)
 
 GEOMETRIES = [  # (x shape, kernel shape, strides, dilation)

@@ -89,7 +89,7 @@ def _conv_fwd(x, kernel, bias, strides=(1, 1), padding="valid", dilation=(1, 1),
     ow = out_size(x.shape[2], kw, strides[1], dilation[1], padding)
     # only the geometry waits for the backward pass: the input is the node's argument already, and a frozen
     # kernel (feature extraction, style transfer) never needs the windows again
-    if native.usable(x.shape[0] * oh * ow * kh * kw * cin * f, x, kernel, bias):
+    if native.usable(x.shape[0] * oh * ow * kh * kw * cin * f, x, kernel, bias, min_macs=native.CONV_MIN_MACS):
         y = native.conv(x, native.pack(kernel), (x.shape[0], oh, ow, f), kh, kw, strides, dilation, pads[0][0],
                         pads[1][0], bias, activation)
         return y, pads

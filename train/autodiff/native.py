@@ -20,10 +20,23 @@ import numpy as np
 
 from . import parallel
 
-# Smaller products stay on numpy: the first compiled one imports keraslite.runtime (~0.3 s), which the few
-# tenths of a millisecond a small call saves would take thousands of steps to repay (bench/train.py digits_cnn).
-MIN_MACS = 1 << 24
-ELEMENTWISE_MIN = 1 << 16  # floats: an activation gradient this large runs compiled (a 128x512 Dense output)
+# Below these sizes a call stays on numpy, where the compiled form gains nothing (and the first compiled call
+# imports keraslite.runtime, 0.05-0.06 s). Each from timings of both paths in one process, two threads:
+# - products: the compiled GEMM wins from about 1M multiply-adds (32x512 @ 512x64: 14.8 against 29.7 us forward,
+#   36 against 51 backward; a 784-128-10 MLP at batch 32: epoch 0.93x) and ties below (32x64 @ 64x64: 5.2 / 14.6
+#   against 5.8 / 13.0 us);
+# - forward convolutions: the kernel reads the windows as it multiplies where numpy copies them out (im2col) and
+#   calls BLAS, faster at every size measured (9K multiply-adds: 6.1 against 8.8 us; the digits CNN's two layers:
+#   16 against 72 us and 37 against 70; a 28x28 MNIST layer at batch 32: 182 against 1147);
+# - activation gradients: one pass that also sums the bias gradient, where numpy makes two and a slow sum over
+#   three axes (2048 floats: 2.6 against 3.8 us; the digits CNN's first layer: 10.7 against 55.5);
+# - a convolution's input gradient stays at 16M: at the digits CNN's 2.4M it gains nothing (161 against 154 us a
+#   layer's backward pass), nor on the MNIST convnet's epoch.
+# Together, the digits CNN's epoch (bench/train.py): 0.82x.
+MIN_MACS = 1 << 20
+CONV_MIN_MACS = 1 << 13
+INPUT_GRAD_MIN_MACS = 1 << 24
+ELEMENTWISE_MIN = 1 << 11  # floats
 # The input gradient's output channels are the layer's input channels, padded to whole NR-wide panels: 16 of 32
 # gains from skipping col2im (3.7 against 4.2 ms at 128x128x16 -> 64), 8 breaks even, an RGB image (3 of 32: style
 # transfer's first layer, 13.7 against 8.6 ms at 256x256) loses.
@@ -40,16 +53,17 @@ def lib():
     return _state["lib"]
 
 
-def usable(macs, *arrays) -> bool:
-    """Whether a product of ``macs`` multiply-adds on these arrays should run compiled (large enough, every
-    array float32, the kernels built)."""
-    return macs >= MIN_MACS and all(a is None or a.dtype == np.float32 for a in arrays) and lib() is not None
+def usable(macs, *arrays, min_macs=None) -> bool:
+    """Whether a product of ``macs`` multiply-adds on these arrays should run compiled (at least ``min_macs``,
+    default ``MIN_MACS``; every array float32; the kernels built)."""
+    return (macs >= (MIN_MACS if min_macs is None else min_macs)
+            and all(a is None or a.dtype == np.float32 for a in arrays) and lib() is not None)
 
 
 def input_grad_usable(g, kernel) -> bool:
     """Whether ``input_grad`` should compute this input gradient (see ``MAX_PANEL_WASTE``)."""
     kh, kw, cin, f = kernel.shape
-    if not usable(g.size * kh * kw * cin, g, kernel):
+    if not usable(g.size * kh * kw * cin, g, kernel, min_macs=INPUT_GRAD_MIN_MACS):
         return False
     nr = lib().nr()
     return -(-cin // nr) * nr <= MAX_PANEL_WASTE * cin
@@ -157,5 +171,5 @@ def input_grad(g, kernel, x_shape, dilation, pads):
 
 
 __all__ = ["lib", "usable", "input_grad_usable", "matmul_usable", "pack", "conv", "input_grad", "matmul",
-           "matmul_t", "activation_grad", "act_code", "MIN_MACS",
-           "ELEMENTWISE_MIN"]
+           "matmul_t", "activation_grad", "act_code", "MIN_MACS", "CONV_MIN_MACS",
+           "INPUT_GRAD_MIN_MACS", "ELEMENTWISE_MIN"]
