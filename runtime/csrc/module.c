@@ -427,6 +427,100 @@ error:
     return NULL;
 }
 
+/* Training's max-pool gradient: each output's gradient goes to the first input of its window, in row-major window
+ * order, equal to the window's max (the forward's winner; the first NaN when the max is NaN), added up where windows
+ * overlap, in the order of the output pixels. Images are independent: split over the pool image by image, each
+ * image's gradient written whole (zeros, then the adds). Channels in runs of POOL_GRAD_LANES, each with a flag of
+ * whether its winner was found, so the inner loop is branch-free and vectorises. */
+#define POOL_GRAD_LANES 64
+typedef struct {
+    const float *x, *y, *g;
+    float *gx;
+    int64_t h, w, c, oh, ow, ph, pw, sh, sw, pt, pl;
+} pool_grad;
+
+/* One window position's run of n channels: the gradient to the channels whose winner this is. */
+static inline void max_pool_grad_run(const float *restrict xv, const float *restrict m, const float *restrict gv,
+                                     float *restrict gxv, int32_t *restrict pending, int64_t n) {
+    for (int64_t k = 0; k < n; k++) {
+        const float xk = xv[k], mk = m[k], gk = gv[k];
+        const int32_t hit = pending[k] & ((xk == mk) | ((mk != mk) & (xk != xk)));
+        uint32_t bits;
+        memcpy(&bits, &gk, 4);
+        bits &= (uint32_t)-hit;  /* g where this is the winner, +0 elsewhere (no branch: the loop vectorises) */
+        float add;
+        memcpy(&add, &bits, 4);
+        gxv[k] += add;
+        pending[k] &= ~hit;
+    }
+}
+
+static void max_pool_grad_span(const void *ctx, int64_t b0, int64_t b1) {
+    const pool_grad *p = (const pool_grad *)ctx;
+    const int64_t c = p->c, image = p->h * p->w * c, out_image = p->oh * p->ow * c;
+    int32_t pending[POOL_GRAD_LANES];
+    for (int64_t b = b0; b < b1; b++) {
+        const float *x = p->x + b * image;
+        float *gx = p->gx + b * image;
+        memset(gx, 0, (size_t)image * sizeof(float));
+        for (int64_t oy = 0; oy < p->oh; oy++) {
+            const int64_t iy0 = oy * p->sh - p->pt;
+            const int64_t i0 = iy0 < 0 ? -iy0 : 0, i1 = iy0 + p->ph > p->h ? p->h - iy0 : p->ph;
+            for (int64_t ox = 0; ox < p->ow; ox++) {
+                const int64_t ix0 = ox * p->sw - p->pl, o = b * out_image + (oy * p->ow + ox) * c;
+                const int64_t j0 = ix0 < 0 ? -ix0 : 0, j1 = ix0 + p->pw > p->w ? p->w - ix0 : p->pw;
+                for (int64_t ch = 0; ch < c; ch += POOL_GRAD_LANES) {
+                    const int64_t n = c - ch < POOL_GRAD_LANES ? c - ch : POOL_GRAD_LANES;
+                    const float *m = p->y + o + ch, *gv = p->g + o + ch;
+                    for (int64_t k = 0; k < n; k++) pending[k] = 1;
+                    for (int64_t i = i0; i < i1; i++)
+                        for (int64_t j = j0; j < j1; j++) {
+                            const int64_t at = ((iy0 + i) * p->w + ix0 + j) * c + ch;
+                            max_pool_grad_run(x + at, m, gv, gx + at, pending, n);
+                        }
+                }
+            }
+        }
+    }
+}
+
+/* max_pool_grad(x, y, g, gx, ph, pw, sh, sw, pt, pl): x and gx (n, h, w, c), the forward's output y and its
+ * gradient g (n, oh, ow, c), the geometry as pool()'s. */
+static PyObject *py_max_pool_grad(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    (void)self;
+    if (nargs != 10) return PyErr_Format(PyExc_TypeError, "max_pool_grad() takes 10 arguments (%zd given)", nargs);
+    arg_buf b[4];
+    memset(b, 0, sizeof b);
+    int64_t q[6];
+    if (get_f32(args[0], &b[0], 0, 0, "x") || get_f32(args[1], &b[1], 0, 0, "y") || get_f32(args[2], &b[2], 0, 0, "g")
+        || get_f32(args[3], &b[3], 1, 0, "gx") || get_ints(args, 4, 6, q))
+        goto error;
+    for (int i = 0; i < 4; i++)
+        if (b[i].v.ndim != 4) { fail("_ckernels: max_pool_grad needs 4-D x, y, g and gx"); goto error; }
+    {
+        const Py_ssize_t *xs = b[0].v.shape, *ys = b[1].v.shape, *gs = b[2].v.shape, *gxs = b[3].v.shape;
+        pool_grad p = {(const float *)b[0].v.buf, (const float *)b[1].v.buf, (const float *)b[2].v.buf,
+                       (float *)b[3].v.buf, xs[1], xs[2], xs[3], ys[1], ys[2], q[0], q[1], q[2], q[3], q[4], q[5]};
+        int same = 1;
+        for (int d = 0; d < 4; d++) same &= gxs[d] == xs[d] && gs[d] == ys[d];
+        if (!same || ys[0] != xs[0] || ys[3] != xs[3] || p.ph < 1 || p.pw < 1 || p.sh < 1 || p.sw < 1 || p.pt < 0
+            || p.pl < 0 || p.pt >= p.ph || p.pl >= p.pw) {
+            fail("_ckernels: bad max_pool_grad shapes or geometry");
+            goto error;
+        }
+        int64_t work = xs[0] * p.oh * p.ow * p.c * p.ph * p.pw;
+        int threads = work >= KL_POOL_MIN_READS ? kl_threads() : 1;
+        Py_BEGIN_ALLOW_THREADS
+        parallel_rows(max_pool_grad_span, &p, xs[0], threads);
+        Py_END_ALLOW_THREADS
+    }
+    release(b, 4);
+    Py_RETURN_NONE;
+error:
+    release(b, 4);
+    return NULL;
+}
+
 /* ---- recurrences ----------------------------------------------------------------------------------------- */
 
 /* A recurrence split by batch rows: part `task` of `parts` runs every step for its rows [bound[task],
@@ -1155,6 +1249,8 @@ static PyMethodDef methods[] = {
     {"conv", (PyCFunction)(void (*)(void))py_conv, METH_FASTCALL, "channels_last convolution, W packed"},
     {"depthwise", (PyCFunction)(void (*)(void))py_depthwise, METH_FASTCALL, "channels_last depthwise convolution"},
     {"pool", (PyCFunction)(void (*)(void))py_pool, METH_FASTCALL, "channels_last max / average pooling"},
+    {"max_pool_grad", (PyCFunction)(void (*)(void))py_max_pool_grad, METH_FASTCALL,
+     "training's max-pool gradient, to each window's first maximum"},
     {"rnn", (PyCFunction)(void (*)(void))py_rnn, METH_FASTCALL, "every step of SimpleRNN / LSTM / GRU"},
     {"bias_act", (PyCFunction)(void (*)(void))py_bias_act, METH_FASTCALL, "y += bias, then act, in place"},
     {"softmax", py_softmax, METH_O, "softmax over the last axis, in place"},

@@ -383,6 +383,17 @@ def test_bad_arguments_raise_instead_of_touching_memory(rng):
                  0, 1, 1, 1, 1, 1, 1, 0, 0, 1, np.ones(3, np.float32), None, 1)
     with pytest.raises(ValueError, match="pool geometry"):
         LIB.pool(np.zeros((1, 4, 4, 2), np.float32), np.empty((1, 2, 2, 2), np.float32), 0, 2, 2, 2, 2, 2, 0, 0)
+    x4, y2 = np.zeros((1, 4, 4, 2), np.float32), np.zeros((1, 2, 2, 2), np.float32)
+    with pytest.raises(ValueError, match="max_pool_grad shapes"):  # gx not x's shape
+        LIB.max_pool_grad(x4, y2, y2, np.empty((1, 4, 3, 2), np.float32), 2, 2, 2, 2, 0, 0)
+    with pytest.raises(ValueError, match="max_pool_grad shapes"):  # g not y's shape
+        LIB.max_pool_grad(x4, y2, np.zeros((1, 2, 1, 2), np.float32), np.empty_like(x4), 2, 2, 2, 2, 0, 0)
+    with pytest.raises(ValueError, match="geometry"):  # padding as large as the window
+        LIB.max_pool_grad(x4, y2, y2, np.empty_like(x4), 2, 2, 2, 2, 2, 0)
+    with pytest.raises(ValueError, match="writable"):
+        LIB.max_pool_grad(x4, y2, y2, np.broadcast_to(np.float32(0), x4.shape), 2, 2, 2, 2, 0, 0)
+    with pytest.raises(TypeError, match="10 arguments"):
+        LIB.max_pool_grad(x4, y2, y2, np.empty_like(x4), 2, 2, 2, 2)
 
 
 def _conv_model(h, rng):

@@ -114,3 +114,45 @@ def test_the_training_thread_policy_bounds_the_kernels_and_is_restored(monkeypat
         got = C._conv_fwd(x, k, None, padding="same")[0]
     assert parallel.policy_threads() is None and lib.threads() == before
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+POOLS = [  # (x shape, pool, strides, padding)
+    ((2, 6, 6, 3), (2, 2), (2, 2), "valid"),
+    ((2, 7, 5, 70), (3, 3), (2, 2), "same"),   # overlapping windows; more channels than one run of the kernel
+    ((1, 5, 4, 3), (2, 2), (1, 2), "same"),
+    ((3, 8, 7, 5), (3, 2), (2, 1), "valid"),
+    ((2, 1, 9, 4), (1, 3), (1, 2), "same"),    # MaxPooling1D's height of 1
+]
+
+
+@pytest.mark.parametrize("shape,pool,strides,padding", POOLS)
+@pytest.mark.parametrize("ties", [False, True])
+def test_compiled_max_pool_routes_as_the_numpy_path(shape, pool, strides, padding, ties, monkeypatch):
+    """The compiled max pooling and its gradient against the numpy path in float64: the same maxima, each window's
+    gradient to its first maximum in row-major order (ties: integer inputs with many repeats), overlapping windows'
+    gradients added up."""
+    monkeypatch.setattr(native, "ELEMENTWISE_MIN", 0)
+    r = np.random.default_rng(5)
+    x = (r.integers(0, 3, shape) if ties else r.standard_normal(shape)).astype(np.float32)
+    g = r.standard_normal(C._max_pool_fwd(x.astype(np.float64), pool, strides, padding)[0].shape)
+    params = dict(pool=pool, strides=strides, padding=padding)
+    y, res = C._max_pool_fwd(x, **params)
+    assert res[0] == "compiled"
+    want_y, want_res = C._max_pool_fwd(x.astype(np.float64), **params)
+    assert want_res[0] != "compiled"
+    np.testing.assert_array_equal(y, want_y.astype(np.float32))
+    gx = C._max_pool_vjp(g.astype(np.float32), (y, res), x, **params)
+    want = C._max_pool_vjp(g, (want_y, want_res), x.astype(np.float64), **params)
+    assert gx.dtype == np.float32 and gx.shape == x.shape
+    np.testing.assert_allclose(gx, want, rtol=1e-6, atol=1e-6)
+
+
+def test_compiled_max_pool_propagates_nan_and_routes_its_gradient_there(monkeypatch):
+    monkeypatch.setattr(native, "ELEMENTWISE_MIN", 0)
+    x = np.arange(2 * 4 * 4 * 2, dtype=np.float32).reshape(2, 4, 4, 2)
+    x[0, 1, 0, 1] = np.nan  # in the first window of channel 1, not its maximum
+    y, res = C._max_pool_fwd(x, (2, 2), (2, 2), "valid")
+    assert res[0] == "compiled" and np.isnan(y[0, 0, 0, 1]) and np.isnan(y).sum() == 1
+    gx = C._max_pool_vjp(np.ones(y.shape, np.float32), (y, res), x, (2, 2), (2, 2), "valid")
+    assert gx[0, 1, 0, 1] == 1 and gx[0, :2, :2, 1].sum() == 1  # the NaN took its window's gradient
+    assert gx.sum() == y.size

@@ -5,8 +5,10 @@ gathered as it multiplies, no im2col copy), and so does the input gradient of a 
 output gradient with the flipped kernel). Otherwise, and for other dtypes, a convolution is one matrix product over
 im2col windows (a strided view, copied once), and its input gradient scatters the window gradients back (col2im: a
 Numba loop, else ``kh * kw`` strided adds); the kernel gradient is always the im2col product. Like ``nn.dense``,
-``conv2d`` can apply linear/relu/relu6/tanh itself: one tape node instead of two. 1-D layers call these with a
-height of 1. Padding follows TensorFlow: ``same`` puts the odd pixel at the bottom/right.
+``conv2d`` can apply linear/relu/relu6/tanh itself: one tape node instead of two. Float32 max pooling runs on the
+runtime's pooling kernel, its gradient on a compiled scatter to each window's first maximum (native.py); else the
+Numba kernels (kernels.py) or numpy, which route it the same way. 1-D layers call these with a height of 1.
+Padding follows TensorFlow: ``same`` puts the odd pixel at the bottom/right.
 """
 from __future__ import annotations
 
@@ -145,6 +147,9 @@ def _pool_geometry(x, pool, strides, padding):
 
 def _max_pool_fwd(x, pool=(2, 2), strides=(2, 2), padding="valid"):
     ph, pw, oh, ow, pads = _pool_geometry(x, pool, strides, padding)
+    if native.pool_usable(x):
+        return native.max_pool(x, (x.shape[0], oh, ow, x.shape[3]), pool, strides, pads[0][0], pads[1][0]), \
+            ("compiled", pads)
     kernel = kernels.get("max_pool")
     if kernel is not None:
         out = np.empty((x.shape[0], oh, ow, x.shape[3]), x.dtype)
@@ -159,6 +164,10 @@ def _max_pool_fwd(x, pool=(2, 2), strides=(2, 2), padding="valid"):
 
 
 def _max_pool_vjp(g, ans, x, pool=(2, 2), strides=(2, 2), padding="valid"):
+    if ans[1][0] == "compiled":
+        pads = ans[1][1]
+        return native.max_pool_grad(x, ans[0], g.astype(np.float32, copy=False), pool, strides, pads[0][0],
+                                    pads[1][0])
     if ans[1][0] == "kernel":
         gx = np.zeros(x.shape, g.dtype)
         kernels.get("max_pool_grad")(np.ascontiguousarray(g), ans[1][1], gx)

@@ -1,5 +1,5 @@
 """Numba kernels for the training primitives whose numpy form costs many passes: pooling (forward with the
-winning index, backward scatter), the col2im scatter of a convolution's input gradient, and the projective image
+winning index, backward scatter; for float32 when the compiled kernels are built, native.py's instead), the col2im scatter of a convolution's input gradient, and the projective image
 warp of the augmentation layers (forward and its scatter-back).
 
 Each kernel is compiled on first use (and cached on disk by Numba); without Numba (``KERASLITE_DISABLE_NUMBA=1``

@@ -90,6 +90,29 @@ def activation_grad(g, y, activation, sums=False):
     return (out, *col_sums) if sums else out
 
 
+def pool_usable(x) -> bool:
+    """Whether a max pooling of ``x`` should run compiled (``ELEMENTWISE_MIN`` floats or more, float32, built)."""
+    return x.size >= ELEMENTWISE_MIN and x.dtype == np.float32 and lib() is not None
+
+
+def max_pool(x, out_shape, pool, strides, top, left):
+    """Max pooling of ``x`` (N, H, W, C) into a new ``out_shape`` array (the runtime's pooling kernel); ``top`` /
+    ``left``: the padding before the first row and column (out-of-range pixels never win)."""
+    y = np.empty(out_shape, np.float32)
+    if y.size:
+        _call(lib().pool, _c(x), y, 0, pool[0], pool[1], strides[0], strides[1], top, left, 0)
+    return y
+
+
+def max_pool_grad(x, y, g, pool, strides, top, left):
+    """The input gradient of ``max_pool``: each output's gradient added to the first input of its window (in
+    row-major window order) that equals its maximum ``y``, as the numpy and Numba paths route it."""
+    gx = np.empty(x.shape, np.float32)
+    if gx.size:
+        _call(lib().max_pool_grad, _c(x), _c(y), _c(g), gx, pool[0], pool[1], strides[0], strides[1], top, left)
+    return gx
+
+
 def _call(kernel, *args):
     """``kernel(*args)`` on as many threads as the active ``parallel.policy`` gives products."""
     module, wanted = lib(), parallel.policy_threads()
@@ -171,5 +194,5 @@ def input_grad(g, kernel, x_shape, dilation, pads):
 
 
 __all__ = ["lib", "usable", "input_grad_usable", "matmul_usable", "pack", "conv", "input_grad", "matmul",
-           "matmul_t", "activation_grad", "act_code", "MIN_MACS", "CONV_MIN_MACS",
-           "INPUT_GRAD_MIN_MACS", "ELEMENTWISE_MIN"]
+           "matmul_t", "activation_grad", "act_code", "pool_usable", "max_pool", "max_pool_grad", "MIN_MACS",
+           "CONV_MIN_MACS", "INPUT_GRAD_MIN_MACS", "ELEMENTWISE_MIN"]
