@@ -160,20 +160,36 @@ def matmul_usable(m, k, n, *arrays) -> bool:
     return -(-n // nr) * nr * 4 <= 5 * n
 
 
-def matmul(a, b, bias=None, activation="linear"):
-    """``activation(a @ b + bias)`` for 2-D ``a`` and ``b`` into a new array; ``b`` with any strides (``kernel.T``
-    is read from the view, each slab of its panels packed as the kernel reaches it)."""
-    return _product(a, b, bias, activation, 0)
+def matmul(a, b, bias=None, activation="linear", out=None):
+    """``activation(a @ b + bias)`` for 2-D ``a`` and ``b`` into a new array (or ``out``, C-contiguous float32);
+    ``b`` with any strides (``kernel.T`` is read from the view, each slab of its panels packed as the kernel
+    reaches it)."""
+    return _product(a, b, bias, activation, 0, out)
 
 
-def matmul_t(a, b):
-    """``a.T @ b`` for 2-D ``a`` (K, M) and ``b`` (K, N) into a new (M, N) array, without transposing ``a`` first."""
-    return _product(a, b, None, "linear", 1)
+def matmul_t(a, b, out=None):
+    """``a.T @ b`` for 2-D ``a`` (K, M) and ``b`` (K, N) into a new (M, N) array (or ``out``), without transposing
+    ``a`` first."""
+    return _product(a, b, None, "linear", 1, out)
 
 
-def _product(a, b, bias, activation, trans):
+def product(a, b, out=None):
+    """``a @ b`` for 2-D float arrays (into ``out`` when given): compiled when ``matmul_usable`` and ``a`` is
+    C-contiguous or the transpose of a C-contiguous array (read in place), else ``parallel.matmul`` (BLAS).
+    The recurrent layers' projections and weight gradients (``x @ kernel``, ``dz @ kernel.T``, ``x.T @ dz``,
+    3200 x 32 x 128 for an LSTM(32) over 64 x 50 steps: 85-176 us against 279-362 on BLAS, two threads)."""
+    m, k = a.shape
+    if matmul_usable(m, k, b.shape[1], a, b, out) and (out is None or out.flags.c_contiguous):
+        if a.flags.c_contiguous:
+            return matmul(a, b, out=out)
+        if a.T.flags.c_contiguous:
+            return matmul_t(a.T, b, out=out)
+    return parallel.matmul(a, b, out=out)
+
+
+def _product(a, b, bias, activation, trans, out=None):
     rows, k = (a.shape[1], a.shape[0]) if trans else a.shape
-    y = np.empty((rows, b.shape[1]), np.float32)
+    y = np.empty((rows, b.shape[1]), np.float32) if out is None else out
     if y.size and k:
         _call(lib().matmul, _c(a), b, y, _c(bias), act_code(activation), trans)
     else:
@@ -194,5 +210,5 @@ def input_grad(g, kernel, x_shape, dilation, pads):
 
 
 __all__ = ["lib", "usable", "input_grad_usable", "matmul_usable", "pack", "conv", "input_grad", "matmul",
-           "matmul_t", "activation_grad", "act_code", "pool_usable", "max_pool", "max_pool_grad", "MIN_MACS",
-           "CONV_MIN_MACS", "INPUT_GRAD_MIN_MACS", "ELEMENTWISE_MIN"]
+           "matmul_t", "product", "activation_grad", "act_code", "pool_usable", "max_pool", "max_pool_grad",
+           "MIN_MACS", "CONV_MIN_MACS", "INPUT_GRAD_MIN_MACS", "ELEMENTWISE_MIN"]

@@ -10,7 +10,7 @@ import numpy as np
 
 from ...errors import KerasliteError
 from . import elementwise as E
-from .parallel import matmul
+from .native import product
 
 
 # ------------------------------------------------------------------------------------------------ activations
@@ -129,7 +129,7 @@ class Projection:
         """(T, N, G), into ``out`` (T*N, G) when given."""
         t, n = self.x.shape[:2]
         if self.dp is None or self.dp.shape[0] == 1:
-            return matmul(self._inputs(), self.kernel, out=out).reshape(t, n, -1)
+            return product(self._inputs(), self.kernel, out=out).reshape(t, n, -1)
         out = np.empty((t * n, self.kernel.shape[1]), self.x.dtype) if out is None else out
         u = self.units
         for k in range(self.gates):
@@ -139,7 +139,7 @@ class Projection:
     def kernel_grad(self, dz):
         d2 = dz.reshape(-1, dz.shape[-1])
         if self.dp is None or self.dp.shape[0] == 1:
-            return matmul(self._inputs().T, d2)
+            return product(self._inputs().T, d2)
         u = self.units
         return np.concatenate([np.matmul(self._inputs(k).T, d2[:, k * u:(k + 1) * u]) for k in range(self.gates)],
                               axis=1)
@@ -148,7 +148,7 @@ class Projection:
         d2 = dz.reshape(-1, dz.shape[-1])
         shape = self.x.shape
         if self.dp is None or self.dp.shape[0] == 1:
-            gx = matmul(d2, self.kernel.T).reshape(shape)
+            gx = product(d2, self.kernel.T).reshape(shape)
             return gx if self.dp is None else gx * self.dp[0]
         u = self.units
         gx = np.zeros(shape, self.x.dtype)
@@ -199,7 +199,7 @@ class Recurrence:
         d2 = dm.reshape(-1, dm.shape[-1])
         if self.rdp is None or self.rdp.shape[0] == 1:
             h = hs if self.rdp is None else hs * self.rdp[0]
-            return np.matmul(h.reshape(-1, h.shape[-1]).T, d2)
+            return product(h.reshape(-1, h.shape[-1]).T, d2)
         u = self.units
         return np.concatenate([np.matmul((hs * self.rdp[k]).reshape(-1, hs.shape[-1]).T, d2[:, k * u:(k + 1) * u])
                                for k in range(self.gates)], axis=1)
