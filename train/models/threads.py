@@ -47,9 +47,12 @@ def fit_threads(model, batch_size: int) -> int:
 
 
 def blas_threads(model, batch_size: int):
-    """The context of a fit (evaluate, predict): BLAS on one thread, large products on ``fit_threads``."""
+    """The context of a fit (evaluate, predict): BLAS on one thread, large products on ``fit_threads``; freed
+    memory kept for the next batch from the first one on (``train/memory.py``)."""
+    from .. import memory
     from ..autodiff import parallel
 
+    memory.keep_freed()
     return parallel.policy(fit_threads(model, batch_size))
 
 
