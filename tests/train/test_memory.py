@@ -1,4 +1,4 @@
-"""train/memory.py: a fit keeps freed memory for the next batch (no page fault per 4 KiB of every temporary), and
+"""A fit keeps freed memory for the next batch (runtime/_alloc.py: no page fault per 4 KiB of every temporary), and
 leaves malloc alone when the user tuned it or turned this off. Each case in a fresh process: the setting is once per
 process."""
 import os
@@ -11,7 +11,7 @@ FIT = """if True:
     import json, resource, sys
     import numpy as np
     import keraslite as keras
-    from keraslite.train import memory
+    from keraslite.runtime import _alloc
     L = keras.layers
     x = np.random.default_rng(0).random((256, 28, 28, 1), dtype=np.float32)
     y = np.arange(256) % 10
@@ -22,12 +22,12 @@ FIT = """if True:
     before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     model.fit(x, y, batch_size=128, epochs=2, verbose=0)
     faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
-    print(json.dumps({"faults_per_step": faults / 4, "kept": memory.keep_freed()}))
+    print(json.dumps({"faults_per_step": faults / 4, "kept": _alloc.tune()}))
 """
 
 
 def _fit(**env):
-    full = {k: v for k, v in os.environ.items() if k not in ("KERASLITE_KEEP_FREED_MEMORY", "MALLOC_TRIM_THRESHOLD_",
+    full = {k: v for k, v in os.environ.items() if k not in ("KERASLITE_MALLOC_TUNE", "MALLOC_TRIM_THRESHOLD_",
                                                              "MALLOC_MMAP_THRESHOLD_", "GLIBC_TUNABLES")}
     full.update(env)
     run = subprocess.run([sys.executable, "-c", FIT], capture_output=True, text=True, timeout=300, env=full)
@@ -48,6 +48,7 @@ def test_a_fit_reuses_freed_memory_instead_of_faulting_it_in_again():
     assert got["faults_per_step"] < 100, got
 
 
-@pytest.mark.parametrize("env", [{"KERASLITE_KEEP_FREED_MEMORY": "0"}, {"MALLOC_TRIM_THRESHOLD_": "131072"}])
+@pytest.mark.parametrize("env", [{"KERASLITE_MALLOC_TUNE": "0"}, {"MALLOC_TRIM_THRESHOLD_": "131072"},
+                                 {"GLIBC_TUNABLES": "glibc.malloc.trim_threshold=131072"}])
 def test_malloc_is_left_alone_when_the_user_says_so(env):
     assert _fit(**env)["kept"] is False

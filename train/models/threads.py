@@ -48,11 +48,11 @@ def fit_threads(model, batch_size: int) -> int:
 
 def blas_threads(model, batch_size: int):
     """The context of a fit (evaluate, predict): BLAS on one thread, large products on ``fit_threads``; freed
-    memory kept for the next batch from the first one on (``train/memory.py``)."""
-    from .. import memory
+    memory kept for the next batch from the first one on (``runtime/_alloc.py``)."""
+    from ...runtime import _alloc
     from ..autodiff import parallel
 
-    memory.keep_freed()
+    _alloc.tune()
     return parallel.policy(fit_threads(model, batch_size))
 
 
