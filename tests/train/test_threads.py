@@ -109,6 +109,12 @@ def test_thread_choice(monkeypatch):
     big = keras.Sequential([keras.Input((784,)), keras.layers.Dense(512), keras.layers.Dense(512)])
     cores = len(os.sched_getaffinity(0))
     assert threads.fit_threads(big, 128) == cores
+    # a recurrent layer's weights count once per step: a BiLSTM(32) over 50 steps at batch 64 is a large model, and
+    # the LSTMs inside the wrapper take its input's length; a sequence of unknown length counts one step
+    for length, want in ((50, cores), (None, 1)):
+        text = keras.Sequential([keras.Input((length,)), keras.layers.Embedding(1000, 32),
+                                 keras.layers.Bidirectional(keras.layers.LSTM(32)), keras.layers.Dense(1)])
+        assert threads.fit_threads(text, 64) == want
     monkeypatch.setenv("MPI_LOCALNRANKS", str(cores))  # as many replicas on this host as cores: one each
     assert threads.fit_threads(big, 128) == 1
     monkeypatch.setenv("KERASLITE_TRAIN_THREADS", "lots")
