@@ -1,6 +1,7 @@
 """A fit keeps freed memory for the next batch (runtime/_alloc.py: no page fault per 4 KiB of every temporary), and
 leaves malloc alone when the user tuned it or turned this off. Each case in a fresh process: the setting is once per
 process."""
+import json
 import os
 import subprocess
 import sys
@@ -32,8 +33,6 @@ def _fit(**env):
     full.update(env)
     run = subprocess.run([sys.executable, "-c", FIT], capture_output=True, text=True, timeout=300, env=full)
     assert run.returncode == 0, run.stderr[-2000:]
-    import json
-
     return json.loads(run.stdout.strip().splitlines()[-1])
 
 

@@ -147,7 +147,7 @@ def _pool_geometry(x, pool, strides, padding):
 
 def _max_pool_fwd(x, pool=(2, 2), strides=(2, 2), padding="valid"):
     ph, pw, oh, ow, pads = _pool_geometry(x, pool, strides, padding)
-    if native.pool_usable(x):
+    if native.elementwise_usable(x):
         return native.max_pool(x, (x.shape[0], oh, ow, x.shape[3]), pool, strides, pads[0][0], pads[1][0]), \
             ("compiled", pads)
     kernel = kernels.get("max_pool")

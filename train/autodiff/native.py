@@ -76,13 +76,19 @@ def pack(w) -> np.ndarray:
     return native.pack(w)
 
 
+def elementwise_usable(x, *others) -> bool:
+    """Whether a pass over ``x`` (an activation gradient, a max pooling) should run compiled: ``ELEMENTWISE_MIN``
+    floats or more, every array float32, the kernels built."""
+    return (x.size >= ELEMENTWISE_MIN and all(a.dtype == np.float32 for a in (x, *others))
+            and lib() is not None)
+
+
 def activation_grad(g, y, activation, sums=False):
     """``g * activation'(y)`` for the activations read from their output (relu, relu6, tanh) in one compiled pass
     on the kernels' threads; None when it should stay on numpy (small, not float32, or not built). With ``sums``:
     ``(out, column sums of out over every axis but the last)``, the sums taken block by block as the pass writes
     them (a layer's bias gradient without a second pass)."""
-    if (g.size < ELEMENTWISE_MIN or g.dtype != np.float32 or y.dtype != np.float32 or g.shape != y.shape
-            or lib() is None):
+    if g.shape != y.shape or not elementwise_usable(g, y):
         return None
     out = np.empty(y.shape, np.float32)
     col_sums = (np.empty(y.shape[-1], np.float32),) if sums else ()
@@ -90,9 +96,6 @@ def activation_grad(g, y, activation, sums=False):
     return (out, *col_sums) if sums else out
 
 
-def pool_usable(x) -> bool:
-    """Whether a max pooling of ``x`` should run compiled (``ELEMENTWISE_MIN`` floats or more, float32, built)."""
-    return x.size >= ELEMENTWISE_MIN and x.dtype == np.float32 and lib() is not None
 
 
 def max_pool(x, out_shape, pool, strides, top, left):
@@ -174,16 +177,15 @@ def matmul_t(a, b, out=None):
 
 
 def product(a, b, out=None):
-    """``a @ b`` for 2-D float arrays (into ``out`` when given): compiled when ``matmul_usable`` and ``a`` is
-    C-contiguous or the transpose of a C-contiguous array (read in place), else ``parallel.matmul`` (BLAS).
-    The recurrent layers' projections and weight gradients (``x @ kernel``, ``dz @ kernel.T``, ``x.T @ dz``,
-    3200 x 32 x 128 for an LSTM(32) over 64 x 50 steps: 85-176 us against 279-362 on BLAS, two threads)."""
+    """``a @ b`` for 2-D float arrays (into ``out`` when given): compiled when ``matmul_usable`` (``a`` read in
+    place when it is the transpose of a C-contiguous array, as ``x.T`` in ``x.T @ dz``), else ``parallel.matmul``
+    (BLAS). A Dense layer's and the recurrent layers' products (3200 x 32 x 128 for an LSTM(32) over 64 x 50
+    steps: 85-176 us against 279-362 on BLAS, two threads)."""
     m, k = a.shape
     if matmul_usable(m, k, b.shape[1], a, b, out) and (out is None or out.flags.c_contiguous):
-        if a.flags.c_contiguous:
-            return matmul(a, b, out=out)
-        if a.T.flags.c_contiguous:
+        if not a.flags.c_contiguous and a.T.flags.c_contiguous:
             return matmul_t(a.T, b, out=out)
+        return matmul(a, b, out=out)
     return parallel.matmul(a, b, out=out)
 
 
@@ -210,5 +212,5 @@ def input_grad(g, kernel, x_shape, dilation, pads):
 
 
 __all__ = ["lib", "usable", "input_grad_usable", "matmul_usable", "pack", "conv", "input_grad", "matmul",
-           "matmul_t", "product", "activation_grad", "act_code", "pool_usable", "max_pool", "max_pool_grad",
+           "matmul_t", "product", "activation_grad", "act_code", "elementwise_usable", "max_pool", "max_pool_grad",
            "MIN_MACS", "CONV_MIN_MACS", "INPUT_GRAD_MIN_MACS", "ELEMENTWISE_MIN"]

@@ -62,11 +62,8 @@ def _dense_joint(g, y, needs, x, kernel, bias, activation="linear"):
     m, n = dz2.shape
     k = kernel.shape[0]
     if dz.ndim == 2 and native.usable(m * n * k, dz, kernel, x):  # compiled, each product on every thread
-        gx = gk = None
-        if needs[0]:
-            gx = native.matmul(dz, kernel.T) if native.matmul_usable(m, n, k) else matmul(dz, kernel.T)
-        if needs[1]:
-            gk = native.matmul_t(x, dz) if native.matmul_usable(k, m, n) else matmul(x.T, dz)
+        gx = native.product(dz, kernel.T) if needs[0] else None
+        gk = native.product(x.T, dz) if needs[1] else None
     elif needs[0] and needs[1] and dz.ndim == 2 and parallel.threads() > 1 and dz.size * x.shape[1] >= PAIR_MACS:
         # two independent products: the input gradient whole on one thread while the others take the kernel
         # gradient's blocks (fixed blocks: the numbers do not depend on which thread runs what)

@@ -20,7 +20,7 @@ def step_macs(model, batch_size: int) -> float:
     LSTM(32) over 50 steps is 50x its weights, and counted once it kept a BiLSTM on one thread (0.83x the epoch
     on two)."""
     total = 0.0
-    for layer, steps in _leaves_with_steps(model):
+    for layer, steps in _leaves(model, with_steps=True):
         kernel = getattr(layer, "kernel", None)
         if kernel is None or kernel.ndim < 2:
             continue
@@ -44,20 +44,17 @@ def _time_steps(layer):
     return shape[1] if shape is not None and len(shape) >= 3 and shape[1] else None
 
 
-def _leaves_with_steps(layer):
-    """``(layer, time steps it sees)`` for every layer under ``layer`` (its own input's steps, else its wrapper's)."""
+def _leaves(layer, with_steps=False):
+    """Every layer under ``layer``, itself included; with ``with_steps``, ``(layer, time steps it sees)`` pairs (its
+    own input's steps, else its wrapper's, else 1)."""
     stack, out = [(layer, 1)], []
     while stack:
         item, steps = stack.pop()
-        steps = _time_steps(item) or steps
-        out.append((item, steps))
+        if with_steps:
+            steps = _time_steps(item) or steps
+        out.append((item, steps) if with_steps else item)
         stack.extend((child, steps) for child in item._sublayers())
     return out
-
-
-def _leaves(layer):
-    """Every layer under ``layer``, itself included."""
-    return [item for item, _ in _leaves_with_steps(layer)]
 
 
 def fit_threads(model, batch_size: int) -> int:
